@@ -1,0 +1,81 @@
+/**
+ * Per-feed polling state and its pure transitions: what is new, what changed, when to try again.
+ * The first poll of a feed only learns what is there (nothing is posted item by item).
+ */
+import type { FeedItem } from "./parse.js";
+import type { FetchFailure, Validators } from "./http.js";
+
+export type SeenItem = { fp: string; lastSeen: string };
+
+export type FeedState = {
+  primed: boolean;
+  validators: Validators;
+  seen: Record<string, SeenItem>;
+  failures: number;
+  retryAfter?: string | undefined;
+  lastError?: string | undefined;
+  lastSuccess?: string | undefined;
+};
+
+export const emptyFeedState = (): FeedState => ({ primed: false, validators: {}, seen: {}, failures: 0 });
+
+/** Items absent from the feed for this long are forgotten (feeds are windows over recent items). */
+export const SEEN_RETENTION_MS = 30 * 24 * 3600 * 1000;
+
+const BASE_DELAY_MS = 30_000;
+const MAX_DELAY_MS = 60 * 60_000;
+
+/** Exponential backoff: 30 s, 1 min, 2 min … capped at 1 h; a permanent failure waits at least 5 min. */
+export function backoffMs(failures: number, kind: FetchFailure["kind"]): number {
+  const delay = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, failures - 1));
+  return kind === "permanent" ? Math.max(delay, 5 * 60_000) : delay;
+}
+
+export function isDue(state: FeedState, now: Date): boolean {
+  return state.retryAfter === undefined || now.getTime() >= Date.parse(state.retryAfter);
+}
+
+export function afterFailure(state: FeedState, failure: FetchFailure, now: Date): FeedState {
+  const failures = state.failures + 1;
+  return {
+    ...state,
+    failures,
+    lastError: `${failure.kind}: ${failure.message}`,
+    retryAfter: new Date(now.getTime() + backoffMs(failures, failure.kind)).toISOString(),
+  };
+}
+
+export function afterNotModified(state: FeedState, now: Date): FeedState {
+  return { ...state, failures: 0, retryAfter: undefined, lastError: undefined, lastSuccess: now.toISOString() };
+}
+
+export type ItemDiff = {
+  /** True when this poll primed the feed: `fresh` holds every current item but none is announced singly. */
+  firstPoll: boolean;
+  fresh: FeedItem[];
+  changed: FeedItem[];
+  next: FeedState;
+};
+
+export function diffItems(state: FeedState, items: readonly FeedItem[], validators: Validators, now: Date): ItemDiff {
+  const nowIso = now.toISOString();
+  const seen: Record<string, SeenItem> = {};
+  // Keep recently seen items that dropped out of the window, so that they are not "new" if they come back.
+  for (const [key, entry] of Object.entries(state.seen)) {
+    if (now.getTime() - Date.parse(entry.lastSeen) < SEEN_RETENTION_MS) seen[key] = entry;
+  }
+  const fresh: FeedItem[] = [];
+  const changed: FeedItem[] = [];
+  for (const item of items) {
+    const before = state.seen[item.key];
+    if (!before) fresh.push(item);
+    else if (before.fp !== item.fingerprint) changed.push(item);
+    seen[item.key] = { fp: item.fingerprint, lastSeen: nowIso };
+  }
+  return {
+    firstPoll: !state.primed,
+    fresh,
+    changed,
+    next: { primed: true, validators, seen, failures: 0, lastSuccess: nowIso },
+  };
+}

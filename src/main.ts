@@ -1,0 +1,126 @@
+/**
+ * Composition root: the only place that builds adapters and wires the pipeline. Order matters where
+ * commented.
+ */
+import cron, { type ScheduledTask } from "node-cron";
+import type { Config } from "../config/schema.js";
+import { resolveSecret } from "./config/load.js";
+import { httpFeedSource, type FeedSource } from "./feeds/http.js";
+import type { Logger } from "./log/logger.js";
+import { nocActor } from "./model/activity.js";
+import { OutboxDelivery } from "./pipeline/outbox.js";
+import { pollFeed, type PollOutcome } from "./pipeline/poll-feed.js";
+import { LowStore } from "./store/lowdb-store.js";
+import { RoomClient, type RoomPort } from "./xmpp/room-client.js";
+
+export type RunningBot = {
+  /** Polls one feed now (as the cron job would) and resolves with what happened. */
+  pollNow(feedId: string): Promise<PollOutcome>;
+  /** Resolves when every room has been joined once. */
+  ready: Promise<void>;
+  store: LowStore;
+  stop(): Promise<void>;
+};
+
+export type BotOptions = { log: Logger; source?: FeedSource; now?: () => Date; startPolling?: boolean };
+
+export class StartupError extends Error {
+  override readonly name = "StartupError";
+}
+
+export async function startBot(config: Config, opts: BotOptions): Promise<RunningBot> {
+  const { log } = opts;
+  const now = opts.now ?? (() => new Date());
+  const password = await resolveSecret(config.xmpp.password, "$.xmpp.password");
+  if (!password.ok) throw new StartupError(`${password.error.path}: ${password.error.message}`);
+  const roomSpecs = [];
+  for (const [i, room] of config.rooms.entries()) {
+    const roomPassword = room.password ? await resolveSecret(room.password, `$.rooms[${i}].password`) : undefined;
+    if (roomPassword && !roomPassword.ok) throw new StartupError(`${roomPassword.error.path}: ${roomPassword.error.message}`);
+    roomSpecs.push({ jid: room.jid, nick: room.nick ?? config.xmpp.nick, password: roomPassword?.value, name: room.name, description: room.description });
+  }
+
+  const opened = await LowStore.open(config.store.path, config.store.archivePath);
+  if (!opened.ok) throw new StartupError(opened.error);
+  const store = opened.value;
+
+  let resolveReady: () => void = () => undefined;
+  const ready = new Promise<void>((r) => (resolveReady = r));
+  const pendingJoins = new Set(roomSpecs.map((r) => r.jid));
+
+  // The delivery and the room client need each other: the delivery gets a port that forwards to
+  // the client built just below (it is not used before `rooms.start()`).
+  const port: RoomPort = { isJoined: (room) => rooms.isJoined(room), send: (message) => rooms.send(message) };
+  const delivery = new OutboxDelivery(store, port, log.child({ part: "outbox" }));
+  const rooms = new RoomClient(
+    { service: config.xmpp.service, jid: config.xmpp.jid, password: password.value, resource: config.xmpp.resource, rooms: roomSpecs },
+    {
+      message(msg, ownNick) {
+        // Our own echo, live or replayed from history: the outbox entry is delivered.
+        if (msg.originId && delivery.delivered(msg.originId)) return;
+        if (ownNick || msg.delayed) return; // never act on history replays or on ourselves
+        log.debug({ room: msg.room, nick: msg.nick }, "room message");
+      },
+      sendError(id, room, reason) {
+        delivery.refused(id, room, reason);
+      },
+      joined(room) {
+        pendingJoins.delete(room);
+        if (pendingJoins.size === 0) resolveReady();
+        void delivery.kick();
+      },
+    },
+    log.child({ part: "xmpp" }),
+  );
+
+  const deps = { config, source: opts.source ?? httpFeedSource, store, actor: nocActor(config.noc), log: log.child({ part: "feeds" }), now };
+  const running = new Map<string, Promise<PollOutcome>>();
+  const pollNow = (feedId: string): Promise<PollOutcome> => {
+    const feed = config.feeds.find((f) => f.id === feedId);
+    if (!feed) return Promise.resolve({ kind: "failed", reason: `no feed ${feedId}` });
+    // One fetch at a time per feed, however often cron or a caller asks.
+    const inFlight = running.get(feedId);
+    if (inFlight) return inFlight;
+    const p = pollFeed(feed, deps)
+      .catch((e: unknown): PollOutcome => {
+        log.error({ feed: feedId, err: e instanceof Error ? e.stack : String(e) }, "feed poll crashed");
+        return { kind: "failed", reason: String(e) };
+      })
+      .finally(() => running.delete(feedId));
+    running.set(feedId, p);
+    void p.then(() => delivery.kick());
+    return p;
+  };
+
+  await rooms.start();
+  delivery.start();
+
+  const tasks: ScheduledTask[] = [];
+  const archiveTimer = setInterval(() => {
+    store.archiveFinal(now(), config.store.archiveAfterHours).then(
+      (n) => n > 0 && log.info({ archived: n }, "archived closed tickets"),
+      (e: unknown) => log.error({ err: (e as Error).message }, "archiving failed"),
+    );
+  }, 3600_000);
+  archiveTimer.unref();
+  if (opts.startPolling !== false) {
+    for (const feed of config.feeds) {
+      tasks.push(cron.schedule(feed.schedule, () => void pollNow(feed.id), { name: `feed:${feed.id}`, noOverlap: true }));
+      void pollNow(feed.id); // do not wait for the first tick
+    }
+  }
+
+  return {
+    pollNow,
+    ready,
+    store,
+    async stop() {
+      for (const t of tasks) await t.stop();
+      clearInterval(archiveTimer);
+      delivery.stop();
+      await Promise.allSettled(running.values());
+      await store.commit();
+      await rooms.stop();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+/**
+ * One successful poll of one feed → what to record and what to post (pure). The adapter applies the
+ * plan in a single store write, then sends the posts: outgoing work is durable before it is tried.
+ */
+import { createHash } from "node:crypto";
+import type { Config, FeedConfig } from "../../config/schema.js";
+import type { FeedItem, ItemProblem } from "../feeds/parse.js";
+import { diffItems, type FeedState } from "../feeds/state.js";
+import type { Validators } from "../feeds/http.js";
+import { ticketActivity, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
+import { isFinalStatus, ticketContentHash, type Ticket } from "../model/ticket.js";
+import { renderActivity, type RenderOptions } from "../render/ticket-message.js";
+import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
+import { routeTicket } from "../route/route.js";
+import type { OutboxEntry, StoredTicket } from "../store/types.js";
+import { itemToTicket } from "../translate/item-to-ticket.js";
+
+export type LogLine = { level: "debug" | "info" | "warn" | "error"; msg: string; fields: Record<string, unknown> };
+
+export type PollPlan = {
+  feedState: FeedState;
+  tickets: StoredTicket[];
+  outbox: OutboxEntry[];
+  activities: TicketActivity[];
+  logs: LogLine[];
+};
+
+export type PollContext = {
+  feed: FeedConfig;
+  routes: Config["routes"];
+  actor: Actor;
+  render: RenderOptions;
+  now: Date;
+};
+
+/** The origin-id of one activity in one room: stable, so a rebuilt plan never posts twice. */
+export const outboxId = (activityId: string, room: string): string =>
+  "ttr-" + createHash("sha256").update(`${activityId}\n${room}`).digest("hex").slice(0, 24);
+
+export function planPoll(
+  ctx: PollContext,
+  state: FeedState,
+  items: readonly FeedItem[],
+  itemProblems: readonly ItemProblem[],
+  validators: Validators,
+  known: (ttId: string) => StoredTicket | undefined,
+): PollPlan {
+  const { feed, now } = ctx;
+  const nowIso = now.toISOString();
+  const diff = diffItems(state, items, validators, now);
+  const logs: LogLine[] = itemProblems.map((p) => ({
+    level: "warn",
+    msg: "feed item problem",
+    fields: { feed: feed.id, item: p.key, problem: p.message },
+  }));
+  const tickets = new Map<string, StoredTicket>();
+  const outbox: OutboxEntry[] = [];
+  const activities: TicketActivity[] = [];
+  const lookup = (id: string): StoredTicket | undefined => tickets.get(id) ?? known(id);
+
+  // Feeds list newest first; oldest first makes a ticket's creation precede its updates.
+  const touched = [...diff.fresh, ...diff.changed].reverse();
+  for (const item of touched) {
+    const translated = itemToTicket(item, feed, now);
+    if (!translated.ok) {
+      for (const problem of translated.error)
+        logs.push({
+          level: "warn",
+          msg: "feed item not turned into a ticket",
+          fields: { feed: feed.id, item: item.key, link: item.values.link, field: problem.field, problem: problem.message },
+        });
+      continue;
+    }
+    const ticket = translated.value;
+    const hash = ticketContentHash(ticket);
+    const before = lookup(ticket.TT_ID);
+    if (before && before.hash === hash) continue;
+    const link = typeof item.values.link === "string" ? item.values.link : before?.link;
+    const rooms = routeTicket(ticket, feed.id, ctx.routes);
+    const stored: StoredTicket = {
+      ticket,
+      hash,
+      source: feed.id,
+      ...(link ? { link } : {}),
+      firstSeen: before?.firstSeen ?? nowIso,
+      lastChange: nowIso,
+      rooms: [...new Set([...(before?.rooms ?? []), ...rooms])],
+    };
+    tickets.set(ticket.TT_ID, stored);
+    if (diff.firstPoll) continue; // learnt, announced below in one summary line per room
+    if (rooms.length === 0) {
+      logs.push({ level: "warn", msg: "no route matches ticket: not posted", fields: { feed: feed.id, ticket: ticket.TT_ID } });
+      continue;
+    }
+    const type: ActivityType = before ? "Update" : "Create";
+    const activity = ticketActivity(type, ticket, ctx.actor, now, link);
+    activities.push(activity);
+    const body = renderActivity(activity, ctx.render);
+    const json = JSON.stringify(activity);
+    for (const room of stored.rooms)
+      outbox.push({ id: outboxId(activity.id, room), room, body, json, ticketId: ticket.TT_ID, createdAt: nowIso, attempts: 0 });
+    logs.push({ level: "info", msg: `ticket ${type === "Create" ? "created" : "updated"}`, fields: { feed: feed.id, ticket: ticket.TT_ID, rooms: stored.rooms } });
+  }
+
+  if (diff.firstPoll) outbox.push(...summaryPosts(ctx, [...tickets.values()]));
+  return { feedState: diff.next, tickets: [...tickets.values()], outbox, activities, logs };
+}
+
+/** First poll of a new feed: at most one line per room, listing what is open there now. */
+function summaryPosts(ctx: PollContext, learnt: readonly StoredTicket[]): OutboxEntry[] {
+  const byRoom = new Map<string, Ticket[]>();
+  for (const s of learnt) for (const room of s.rooms) byRoom.set(room, [...(byRoom.get(room) ?? []), s.ticket]);
+  const posts: OutboxEntry[] = [];
+  for (const [room, tickets] of byRoom) {
+    const open = tickets.filter((t) => !isFinalStatus(t.TT_Status));
+    const ids = open.slice(0, 10).map((t) => t.TT_ID);
+    const more = open.length > ids.length ? ` and ${open.length - ids.length} more` : "";
+    const markdown =
+      `Now following feed **${escapeMarkdown(ctx.feed.id)}**: ${tickets.length} ticket(s) already listed, ${open.length} open` +
+      (ids.length > 0 ? ` (${escapeMarkdown(ids.join(", "))}${more})` : "") +
+      ". New tickets and changes will be posted here.";
+    const id = outboxId(`summary:${ctx.feed.id}:${ctx.now.toISOString()}`, room);
+    posts.push({ id, room, body: markdownToStyled(markdown), createdAt: ctx.now.toISOString(), attempts: 0 });
+  }
+  return posts;
+}

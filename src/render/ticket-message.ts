@@ -1,0 +1,111 @@
+/**
+ * Activity → the human body of a room message (pure). A markdown template, filled with escaped
+ * ticket values, is rendered by markdown-it into XEP-0393 styling. The ticket id comes first so a
+ * NOC engineer scanning a busy room (or a notification) sees which ticket it is at once.
+ */
+import type { TicketActivity } from "../model/activity.js";
+import type { Ticket } from "../model/ticket.js";
+import { escapeMarkdown, markdownToStyled } from "./xep0393.js";
+
+export type RenderOptions = { maxLongDescription: number; timeZone: string };
+
+/** `{{name}}` placeholders; a line whose placeholders are all empty is dropped. */
+export const DEFAULT_TEMPLATE = [
+  "**{{id}}** {{verb}} · {{status}} · {{impact}}",
+  "**{{title}}**",
+  "Service: {{service}} · Location: {{location}} · Type: {{type}} / {{problem}}",
+  "Nodes: {{nodes}} · Circuits: {{circuits}}",
+  "Start: {{start}} · End: {{end}} · Window: {{window}}",
+  "Priority: {{priority}} · Related: {{related}}",
+  "{{link}}",
+  "",
+  "{{long}}",
+].join("\n");
+
+/** The "verb" shown after the id: what happened, in the words a NOC uses. */
+export function verbFor(activity: TicketActivity): string {
+  if (activity.type === "Create") return "new";
+  return "update";
+}
+
+export function formatTime(iso: string | undefined, timeZone: string): string {
+  if (iso === undefined) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const parts = new Intl.DateTimeFormat("en-GB", {
+    timeZone,
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+    timeZoneName: "short",
+  }).formatToParts(d);
+  const get = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? "";
+  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
+}
+
+/** Caps text at a word boundary and says so, so the reader knows to follow the link. */
+export function capText(text: string, max: number): string {
+  const flat = text.replace(/\r\n?/g, "\n").replace(/\n{3,}/g, "\n\n").trim();
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, max);
+  const space = cut.lastIndexOf(" ");
+  return (space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd() + " […]";
+}
+
+function placeholders(activity: TicketActivity, options: RenderOptions): Record<string, string> {
+  const t: Ticket = activity.object["nttdm:ticket"];
+  const e = escapeMarkdown;
+  const list = (xs: readonly string[] | undefined): string => (xs && xs.length > 0 ? e(xs.join(", ")) : "");
+  const window =
+    t.Time_Window_Start || t.Time_Window_End
+      ? `${formatTime(t.Time_Window_Start, options.timeZone) || "?"} – ${formatTime(t.Time_Window_End, options.timeZone) || "?"}`
+      : "";
+  const long = t.TT_Long_Description ? capText(t.TT_Long_Description, options.maxLongDescription) : "";
+  return {
+    id: e(t.TT_ID),
+    verb: e(verbFor(activity)),
+    status: e(t.TT_Status),
+    impact: e(t.TT_Impact_Assessment),
+    title: e(t.TT_Title),
+    service: e(t.Affected_Service ?? ""),
+    location: t.Location === "Unknown" ? "" : e(t.Location),
+    type: e(t.TT_Type),
+    problem: t.TT_Short_Description === "Undefined Problem" ? "" : e(t.TT_Short_Description),
+    nodes: list(t.Network_Node),
+    circuits: list(t.Network_Link_Circuit),
+    start: e(formatTime(t.Start_Datetime, options.timeZone)),
+    end: e(formatTime(t.End_Datetime, options.timeZone)),
+    window: e(window),
+    priority: e(t.TT_Priority ?? ""),
+    related: list([...(t.Related_External_Tickets ?? []), ...(t.Related_Activity ?? [])]),
+    // A bare URL in angle brackets: markdown-it keeps it as a link, rendered as the URL itself.
+    link: activity.object.url ? `<${activity.object.url}>` : "",
+    // Quoted, line by line, so the free text cannot be mistaken for the bot's own fields.
+    long: long ? long.split("\n").map((l) => "> " + e(l)).join("\n") : "",
+  };
+}
+
+/** Fills the template: segments separated by " · " with an empty value are dropped, then empty lines. */
+export function fillTemplate(template: string, values: Record<string, string>): string {
+  return template
+    .split("\n")
+    .map((line) => {
+      if (!line.includes("{{")) return line;
+      const segments = line.split(" · ").filter((seg) => {
+        const names = [...seg.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1] ?? "");
+        return names.length === 0 || names.some((n) => (values[n] ?? "") !== "");
+      });
+      const filled = segments.join(" · ").replace(/\{\{(\w+)\}\}/g, (_, n: string) => values[n] ?? "");
+      // "A / " with nothing after the slash reads badly: drop the dangling separator.
+      return filled.replace(/ \/ (?=$| ·)/g, "").trim();
+    })
+    .filter((line, i, lines) => line !== "" || (i > 0 && lines[i - 1] !== "" && i < lines.length - 1))
+    .join("\n");
+}
+
+export function renderActivity(activity: TicketActivity, options: RenderOptions, template = DEFAULT_TEMPLATE): string {
+  return markdownToStyled(fillTemplate(template, placeholders(activity, options)));
+}

@@ -1,0 +1,109 @@
+/**
+ * Markdown (parsed by markdown-it) → XEP-0393 Message Styling text: *strong*, _emphasis_, ~strike~,
+ * `pre`, ``` blocks, "> " quotes. Clients without styling still show readable plain text.
+ */
+import MarkdownIt from "markdown-it";
+
+type Token = ReturnType<InstanceType<typeof MarkdownIt>["parse"]>[number];
+
+const md = new MarkdownIt({ html: false, linkify: false, breaks: true, typographer: false }).enable("strikethrough");
+
+/** Inline marks per XEP-0393 §5 (span directives). */
+const SPAN: Record<string, string> = {
+  strong_open: "*",
+  strong_close: "*",
+  em_open: "_",
+  em_close: "_",
+  s_open: "~",
+  s_close: "~",
+};
+
+function renderInline(tokens: readonly Token[]): string {
+  let out = "";
+  let href: string | undefined;
+  let linkText = "";
+  for (const t of tokens) {
+    const mark = SPAN[t.type];
+    let piece = "";
+    if (mark !== undefined) piece = mark;
+    else if (t.type === "text") piece = t.content;
+    else if (t.type === "code_inline") piece = "`" + t.content + "`";
+    else if (t.type === "softbreak" || t.type === "hardbreak") piece = "\n";
+    else if (t.type === "image") piece = t.content;
+    else if (t.type === "link_open") {
+      const target = t.attrGet("href");
+      href = target === null ? undefined : String(target);
+      linkText = "";
+      continue;
+    } else if (t.type === "link_close") {
+      // XEP-0393 has no links: show the URL itself (clients linkify it) unless the text already is it.
+      if (href !== undefined && linkText.trim() !== href) out += ` <${href}>`;
+      href = undefined;
+      continue;
+    }
+    if (href !== undefined) linkText += piece;
+    out += piece;
+  }
+  return out;
+}
+
+/** Renders block tokens; lists become "• " lines, quotes are prefixed per line (XEP-0393 §5.1.2). */
+export function markdownToStyled(markdown: string): string {
+  const tokens = md.parse(markdown, {});
+  const blocks: string[] = [];
+  let quoteDepth = 0;
+  let listDepth = 0;
+  const push = (text: string): void => {
+    const indent = listDepth > 1 ? "  ".repeat(listDepth - 1) : "";
+    const prefix = "> ".repeat(quoteDepth);
+    blocks.push(
+      text
+        .split("\n")
+        .map((line) => (prefix + indent + line).trimEnd())
+        .join("\n"),
+    );
+  };
+  let pendingBullet = "";
+  for (const t of tokens) {
+    switch (t.type) {
+      case "blockquote_open":
+        quoteDepth++;
+        break;
+      case "blockquote_close":
+        quoteDepth--;
+        break;
+      case "bullet_list_open":
+      case "ordered_list_open":
+        listDepth++;
+        break;
+      case "bullet_list_close":
+      case "ordered_list_close":
+        listDepth--;
+        break;
+      case "list_item_open":
+        pendingBullet = t.info ? `${t.info}. ` : "• ";
+        break;
+      case "inline": {
+        const text = renderInline(t.children ?? []);
+        push(pendingBullet + text);
+        pendingBullet = "";
+        break;
+      }
+      case "fence":
+      case "code_block":
+        push("```\n" + t.content.replace(/\n$/, "") + "\n```");
+        break;
+      case "hr":
+        push("―――");
+        break;
+      default:
+        break;
+    }
+  }
+  return blocks.join("\n");
+}
+
+/** Escapes text so markdown-it reads it literally (CommonMark §2.4 backslash escapes). */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, (c) => "\\" + c);
+}

@@ -1,0 +1,30 @@
+/** Ticket → rooms (pure): every route whose conditions all hold adds its rooms, without duplicates. */
+import type { RouteConfig } from "../../config/schema.js";
+import type { Ticket } from "../model/ticket.js";
+
+/** `*` matches any run of characters; comparison ignores case (service names are typed by people). */
+export function wildcardMatch(pattern: string, value: string): boolean {
+  const re = new RegExp("^" + pattern.split("*").map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join(".*") + "$", "i");
+  return re.test(value);
+}
+
+export function routeMatches(route: RouteConfig, ticket: Ticket, feedId: string): boolean {
+  const w = route.when;
+  if (w.feeds && !w.feeds.includes(feedId)) return false;
+  if (w.partners && !w.partners.some((p) => p.toLowerCase() === ticket.Partner_ID.toLowerCase())) return false;
+  if (w.types && !w.types.some((t) => t.toLowerCase() === ticket.TT_Type.toLowerCase())) return false;
+  if (w.services) {
+    const service = ticket.Affected_Service;
+    if (service === undefined || !w.services.some((p) => wildcardMatch(p, service))) return false;
+  }
+  return true;
+}
+
+export function routeTicket(ticket: Ticket, feedId: string, routes: readonly RouteConfig[]): string[] {
+  const rooms: string[] = [];
+  for (const route of routes) {
+    if (!routeMatches(route, ticket, feedId)) continue;
+    for (const room of route.rooms) if (!rooms.includes(room)) rooms.push(room);
+  }
+  return rooms;
+}

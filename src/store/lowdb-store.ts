@@ -1,0 +1,122 @@
+/**
+ * Adapter: the live store in one JSON file through lowdb (steno underneath writes a temp file and
+ * renames it, so a crash leaves the old or the new file, never half of one). lowdb rewrites the
+ * whole file on each write, so writes are coalesced and closed tickets are moved to an append-only
+ * archive to keep the live file small.
+ */
+import { mkdir, appendFile, rename } from "node:fs/promises";
+import { dirname } from "node:path";
+import { Low } from "lowdb";
+import { DataFile } from "lowdb/node";
+import { formatPath } from "../config/load.js";
+import { emptyFeedState, type FeedState } from "../feeds/state.js";
+import { isFinalStatus } from "../model/ticket.js";
+import { ok, err, type Result } from "../util/result.js";
+import { StoreDataSchema, emptyStore, type OutboxEntry, type StoreData, type StoredTicket } from "./types.js";
+
+export interface TicketStore {
+  ticket(ttId: string): StoredTicket | undefined;
+  feedState(feedId: string): FeedState;
+  pendingOutbox(): readonly OutboxEntry[];
+  /** Applies changes in memory; `commit` makes them durable. */
+  update(change: (data: StoreData) => void): void;
+  commit(): Promise<void>;
+}
+
+export class StoreError extends Error {
+  override readonly name = "StoreError";
+}
+
+export class LowStore implements TicketStore {
+  #db: Low<StoreData>;
+  #archivePath: string;
+  #pending: Promise<void> | undefined;
+
+  private constructor(db: Low<StoreData>, archivePath: string) {
+    this.#db = db;
+    this.#archivePath = archivePath;
+  }
+
+  /** Opens (or creates) the store; a damaged file is reported with the path of the first bad value and left untouched. */
+  static async open(path: string, archivePath = `${path}.archive.jsonl`): Promise<Result<LowStore, string>> {
+    await mkdir(dirname(path), { recursive: true });
+    const adapter = new DataFile<unknown>(path, { parse: (s) => JSON.parse(s) as unknown, stringify: (d) => JSON.stringify(d) });
+    let raw: unknown;
+    try {
+      raw = await adapter.read();
+    } catch (e) {
+      return err(`store ${path} is not readable JSON (${(e as Error).message}); move it aside to start afresh`);
+    }
+    let data: StoreData;
+    if (raw === null) data = emptyStore();
+    else {
+      const parsed = StoreDataSchema.safeParse(raw);
+      if (!parsed.success) {
+        const first = parsed.error.issues[0];
+        return err(`store ${path} is damaged at ${formatPath(first?.path ?? [])}: ${first?.message ?? "invalid"}; move it aside to start afresh`);
+      }
+      data = parsed.data;
+    }
+    const db = new Low<StoreData>(new DataFile<StoreData>(path, { parse: (s) => JSON.parse(s) as StoreData, stringify: (d) => JSON.stringify(d) }), data);
+    db.data = data;
+    return ok(new LowStore(db, archivePath));
+  }
+
+  get data(): Readonly<StoreData> {
+    return this.#db.data;
+  }
+
+  ticket(ttId: string): StoredTicket | undefined {
+    return this.#db.data.tickets[ttId];
+  }
+
+  feedState(feedId: string): FeedState {
+    return this.#db.data.feeds[feedId] ?? emptyFeedState();
+  }
+
+  pendingOutbox(): readonly OutboxEntry[] {
+    return this.#db.data.outbox;
+  }
+
+  update(change: (data: StoreData) => void): void {
+    change(this.#db.data);
+  }
+
+  /**
+   * Writes the store; calls made while a write is scheduled share it (one file rewrite for many
+   * changes). Resolves once the changes made before the call are on disk.
+   */
+  commit(): Promise<void> {
+    this.#pending ??= new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.#pending = undefined;
+        this.#db.write().then(resolve, reject);
+      });
+    });
+    return this.#pending;
+  }
+
+  /**
+   * Moves tickets that have been final for `afterHours` to the archive (JSON lines, appended and
+   * written before they leave the live file, so a crash in between can only duplicate, never lose).
+   */
+  async archiveFinal(now: Date, afterHours: number): Promise<number> {
+    const cutoff = now.getTime() - afterHours * 3600_000;
+    const done = Object.values(this.#db.data.tickets).filter(
+      (s) => isFinalStatus(s.ticket.TT_Status) && Date.parse(s.lastChange) <= cutoff,
+    );
+    if (done.length === 0) return 0;
+    const lines = done.map((s) => JSON.stringify({ archivedAt: now.toISOString(), ...s })).join("\n") + "\n";
+    await appendFile(this.#archivePath, lines, { encoding: "utf8", flush: true });
+    for (const s of done) delete this.#db.data.tickets[s.ticket.TT_ID];
+    await this.commit();
+    return done.length;
+  }
+
+  /** For an admin who wants to start afresh: the damaged file is kept beside the new one. */
+  static async quarantine(path: string, now: Date): Promise<string> {
+    const aside = `${path}.damaged-${now.toISOString().replace(/[:.]/g, "-")}`;
+    await rename(path, aside);
+    return aside;
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Adapter: one XMPP account in many rooms (XEP-0045), on any server. Joins every configured room
+ * when online (again after each reconnect), configures rooms it creates, sends room messages, and
+ * reports what the rooms say back. It decides nothing: the pipeline does.
+ */
+import { client, xml, type Client } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import type { Logger } from "../log/logger.js";
+import {
+  attr,
+  bare,
+  joinPresence,
+  readRoomMessage,
+  readSelfPresence,
+  readStanzaError,
+  roomConfigForm,
+  roomMessage,
+  type IncomingRoomMessage,
+  type OutgoingRoomMessage,
+} from "./stanzas.js";
+
+export type RoomSpec = { jid: string; nick: string; password?: string | undefined; name?: string | undefined; description?: string | undefined };
+
+export type RoomClientOptions = {
+  service: string | undefined;
+  jid: string;
+  password: string;
+  resource: string;
+  rooms: readonly RoomSpec[];
+  /** History asked for on join (XEP-0045 §7.2.14): enough to recognise recent own posts. */
+  maxHistory?: number;
+  joinTimeoutMs?: number;
+  rejoinDelayMs?: number;
+};
+
+export type RoomEvents = {
+  /** A room message (including the bot's own echoes and history replays: see `delayed`, `nick`). */
+  message(msg: IncomingRoomMessage, ownNick: boolean): void;
+  /** The room refused a message the bot sent (RFC 6120 §8.3). */
+  sendError(id: string, room: string, reason: string): void;
+  joined(room: string): void;
+};
+
+export interface RoomPort {
+  isJoined(room: string): boolean;
+  send(message: OutgoingRoomMessage): Promise<void>;
+}
+
+export class RoomClient implements RoomPort {
+  readonly #xmpp: Client;
+  readonly #opts: Required<Omit<RoomClientOptions, "service">> & { service: string | undefined };
+  readonly #rooms: Map<string, RoomSpec>;
+  readonly #joined = new Set<string>();
+  readonly #joinWaiters = new Map<string, (result: { ok: boolean; reason?: string; created?: boolean }) => void>();
+  readonly #rejoinTimers = new Map<string, NodeJS.Timeout>();
+  #stopping = false;
+
+  constructor(
+    options: RoomClientOptions,
+    private readonly events: RoomEvents,
+    private readonly log: Logger,
+  ) {
+    this.#opts = { maxHistory: 50, joinTimeoutMs: 15_000, rejoinDelayMs: 60_000, ...options };
+    this.#rooms = new Map(options.rooms.map((r) => [r.jid.toLowerCase(), r]));
+    const [local, domain] = options.jid.split("@") as [string, string];
+    this.#xmpp = client({
+      ...(options.service ? { service: options.service } : {}),
+      domain,
+      username: local,
+      password: options.password,
+      resource: options.resource,
+    });
+    this.#xmpp.on("error", (e: Error) => this.log.warn({ err: e.message }, "xmpp connection error"));
+    this.#xmpp.on("offline", () => this.log.info("xmpp offline"));
+    this.#xmpp.on("status", (status: string) => {
+      if (status === "disconnect" || status === "offline") this.#joined.clear();
+    });
+    this.#xmpp.on("online", (address: { toString(): string }) => {
+      this.log.info({ jid: address.toString() }, "xmpp online");
+      void this.#onOnline();
+    });
+    this.#xmpp.on("stanza", (stanza: Element) => this.#onStanza(stanza));
+  }
+
+  /** Connects; resolves once authenticated (rooms are joined in the background, see `joined`). */
+  async start(): Promise<void> {
+    await this.#xmpp.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    for (const t of this.#rejoinTimers.values()) clearTimeout(t);
+    this.#rejoinTimers.clear();
+    try {
+      await this.#xmpp.send(roomlessUnavailable());
+    } catch {
+      // already offline: nothing to say goodbye on
+    }
+    await this.#xmpp.stop().catch(() => undefined);
+  }
+
+  isJoined(room: string): boolean {
+    return this.#joined.has(room.toLowerCase());
+  }
+
+  async send(message: OutgoingRoomMessage): Promise<void> {
+    await this.#xmpp.send(roomMessage(message));
+  }
+
+  async #onOnline(): Promise<void> {
+    await this.#xmpp.send(roomlessPresence());
+    await Promise.all([...this.#rooms.values()].map((room) => this.#join(room)));
+  }
+
+  async #join(room: RoomSpec): Promise<void> {
+    if (this.#stopping) return;
+    const key = room.jid.toLowerCase();
+    const outcome = new Promise<{ ok: boolean; reason?: string; created?: boolean }>((resolve) => {
+      this.#joinWaiters.set(key, resolve);
+      setTimeout(() => resolve({ ok: false, reason: `no answer within ${this.#opts.joinTimeoutMs} ms` }), this.#opts.joinTimeoutMs).unref();
+    });
+    try {
+      await this.#xmpp.send(joinPresence(room.jid, room.nick, { password: room.password, maxHistory: this.#opts.maxHistory }));
+    } catch (e) {
+      this.#joinWaiters.delete(key);
+      this.log.warn({ room: room.jid, err: (e as Error).message }, "could not send join");
+      return;
+    }
+    const result = await outcome;
+    this.#joinWaiters.delete(key);
+    if (!result.ok) {
+      this.log.error({ room: room.jid, reason: result.reason, retryInMs: this.#opts.rejoinDelayMs }, "could not join room");
+      this.#scheduleRejoin(room);
+      return;
+    }
+    if (result.created) await this.#configureNewRoom(room);
+    this.#joined.add(key);
+    this.log.info({ room: room.jid, nick: room.nick, created: result.created ?? false }, "joined room");
+    this.events.joined(key);
+  }
+
+  #scheduleRejoin(room: RoomSpec): void {
+    if (this.#stopping) return;
+    const key = room.jid.toLowerCase();
+    clearTimeout(this.#rejoinTimers.get(key));
+    this.#rejoinTimers.set(
+      key,
+      setTimeout(() => {
+        this.#rejoinTimers.delete(key);
+        if (this.#xmpp.status === "online") void this.#join(room);
+      }, this.#opts.rejoinDelayMs),
+    );
+  }
+
+  /** A room the bot created is configured persistent and archived (XEP-0045 §10.1.3). */
+  async #configureNewRoom(room: RoomSpec): Promise<void> {
+    try {
+      // @types/xmpp__client's iqCaller type does not resolve under NodeNext; this is its documented shape.
+      const caller = this.#xmpp.iqCaller as unknown as { request(iq: Element, timeoutMs?: number): Promise<Element> };
+      await caller.request(roomConfigForm(room.jid, `cfg-${Date.now().toString(36)}`, { name: room.name, description: room.description }));
+      this.log.info({ room: room.jid }, "configured new room (persistent, archived)");
+    } catch (e) {
+      this.log.error({ room: room.jid, err: (e as Error).message }, "could not configure the new room");
+    }
+  }
+
+  #onStanza(stanza: Element): void {
+    const from = attr(stanza, "from");
+    if (!from) return;
+    const room = bare(from);
+    const spec = this.#rooms.get(room);
+    if (!spec) return;
+
+    if (stanza.is("presence")) {
+      const self = readSelfPresence(stanza);
+      if (self) {
+        this.#joinWaiters.get(room)?.({ ok: true, created: self.created });
+        return;
+      }
+      const error = readStanzaError(stanza);
+      if (error) {
+        this.#joinWaiters.get(room)?.({ ok: false, reason: `${error.condition}${error.text ? `: ${error.text}` : ""}` });
+        return;
+      }
+      // Kicked, banned or room destroyed (XEP-0045 §9.2, §10.9): our own unavailable presence.
+      if (attr(stanza, "type") === "unavailable" && from === `${spec.jid}/${spec.nick}`) {
+        this.#joined.delete(room);
+        this.log.warn({ room }, "left the room (kicked, banned or room destroyed); rejoining later");
+        this.#scheduleRejoin(spec);
+      }
+      return;
+    }
+
+    if (stanza.is("message")) {
+      const error = readStanzaError(stanza);
+      if (error) {
+        const id = attr(stanza, "id");
+        if (id) this.events.sendError(id, room, `${error.condition}${error.text ? `: ${error.text}` : ""}`);
+        return;
+      }
+      const msg = readRoomMessage(stanza);
+      if (msg) this.events.message(msg, msg.nick === spec.nick);
+    }
+  }
+}
+
+/** Initial presence (RFC 6121 §4.2) and the goodbye that makes rooms show the bot as gone. */
+const roomlessPresence = (): Element => xml("presence");
+const roomlessUnavailable = (): Element => xml("presence", { type: "unavailable" });

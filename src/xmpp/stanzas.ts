@@ -1,0 +1,153 @@
+/** Stanza builders and readers (pure). Each cites the XEP that defines the element. */
+import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+
+export const NS = {
+  muc: "http://jabber.org/protocol/muc",
+  mucUser: "http://jabber.org/protocol/muc#user",
+  mucOwner: "http://jabber.org/protocol/muc#owner",
+  dataForms: "jabber:x:data",
+  delay: "urn:xmpp:delay",
+  sid: "urn:xmpp:sid:0",
+  json: "urn:xmpp:json:0",
+  stanzas: "urn:ietf:params:xml:ns:xmpp-stanzas",
+} as const;
+
+/** Drops absent optional children. */
+const present = (...els: (Element | null)[]): Element[] => els.filter((e): e is Element => e !== null);
+
+/** Attribute as a string (ltx types attributes loosely). */
+export function attr(el: Element, name: string): string | undefined {
+  const v: unknown = el.attrs[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+/** Bare JID of a full JID (`room@host/nick` → `room@host`), lower-cased for comparison. */
+export const bare = (jid: string): string => (jid.split("/")[0] ?? jid).toLowerCase();
+export const resourceOf = (jid: string): string | undefined => {
+  const i = jid.indexOf("/");
+  return i < 0 ? undefined : jid.slice(i + 1);
+};
+
+/**
+ * Join presence (XEP-0045 §7.2). `maxstanzas` of history lets the bot see its own recent posts after
+ * a restart (recognised by origin-id), so an outbox entry that did arrive is not sent again.
+ */
+export function joinPresence(room: string, nick: string, opts: { password?: string | undefined; maxHistory: number }): Element {
+  return xml(
+    "presence",
+    { to: `${room}/${nick}` },
+    xml("x", { xmlns: NS.muc }, ...present(xml("history", { maxstanzas: String(opts.maxHistory) }), opts.password ? xml("password", {}, opts.password) : null)),
+  );
+}
+
+export type RoomFormOptions = { name?: string | undefined; description?: string | undefined };
+
+/** Owner configuration of a room the bot created (XEP-0045 §10.1.3; fields from §15.5.3). */
+export function roomConfigForm(room: string, id: string, opts: RoomFormOptions): Element {
+  const field = (v: string, value: string): Element => xml("field", { var: v }, xml("value", {}, value));
+  return xml(
+    "iq",
+    { type: "set", to: room, id },
+    xml(
+      "query",
+      { xmlns: NS.mucOwner },
+      xml(
+        "x",
+        { xmlns: NS.dataForms, type: "submit" },
+        ...present(
+          field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
+          field("muc#roomconfig_persistentroom", "1"),
+          // Prosody's mod_muc_mam option: keep the room's history in MAM (XEP-0313).
+          field("muc#roomconfig_enablearchiving", "1"),
+          opts.name ? field("muc#roomconfig_roomname", opts.name) : null,
+          opts.description ? field("muc#roomconfig_roomdesc", opts.description) : null,
+        ),
+      ),
+    ),
+  );
+}
+
+export type OutgoingRoomMessage = { room: string; id: string; body: string; json?: string | undefined };
+
+/**
+ * A groupchat message. The id doubles as XEP-0359 origin-id so the echo, or a history replay
+ * after a restart, is matched to the outbox entry. The activity rides along as XEP-0335 JSON.
+ */
+export function roomMessage(m: OutgoingRoomMessage): Element {
+  return xml(
+    "message",
+    { to: m.room, type: "groupchat", id: m.id },
+    ...present(
+      xml("body", {}, m.body),
+      xml("origin-id", { xmlns: NS.sid, id: m.id }),
+      m.json ? xml("json", { xmlns: NS.json }, m.json) : null,
+    ),
+  );
+}
+
+export type IncomingRoomMessage = {
+  room: string;
+  nick: string | undefined;
+  body: string | undefined;
+  originId: string | undefined;
+  /** The id the room assigned (XEP-0359 stanza-id with by = the room). */
+  stanzaId: string | undefined;
+  /** Delayed delivery (XEP-0203): a history replay, never acted upon. */
+  delayed: boolean;
+  json: string | undefined;
+  /** XEP-0421 occupant-id, when the room offers it. */
+  occupantId: string | undefined;
+};
+
+export function readRoomMessage(stanza: Element): IncomingRoomMessage | undefined {
+  if (!stanza.is("message") || attr(stanza, "type") !== "groupchat") return undefined;
+  const from = attr(stanza, "from");
+  if (!from) return undefined;
+  const room = bare(from);
+  const stanzaIdEl = stanza.getChildren("stanza-id", NS.sid).find((el) => bare(attr(el, "by") ?? "") === room);
+  return {
+    room,
+    nick: resourceOf(from),
+    body: stanza.getChildText("body") ?? undefined,
+    originId: stanza.getChild("origin-id", NS.sid) ? attr(stanza.getChild("origin-id", NS.sid) as Element, "id") : undefined,
+    stanzaId: stanzaIdEl ? attr(stanzaIdEl, "id") : undefined,
+    delayed: stanza.getChild("delay", NS.delay) !== undefined,
+    json: stanza.getChildText("json", NS.json) ?? undefined,
+    occupantId: (() => {
+      const el = stanza.getChild("occupant-id", "urn:xmpp:occupant-id:0");
+      return el ? attr(el, "id") : undefined;
+    })(),
+  };
+}
+
+export type StanzaErrorInfo = { type: string | undefined; condition: string; text: string | undefined };
+
+/** RFC 6120 §8.3: the defined condition and optional text of an error stanza. */
+export function readStanzaError(stanza: Element): StanzaErrorInfo | undefined {
+  if (attr(stanza, "type") !== "error") return undefined;
+  const error = stanza.getChild("error");
+  if (!error) return { type: undefined, condition: "undefined-condition", text: undefined };
+  const condition = error.getChildElements().find((c) => c.getNS() === NS.stanzas && c.getName() !== "text");
+  return {
+    type: attr(error, "type"),
+    condition: condition?.getName() ?? "undefined-condition",
+    text: error.getChildText("text", NS.stanzas) ?? undefined,
+  };
+}
+
+/** Self-presence in a room (XEP-0045 §7.2.2: status 110) and whether the room was just created (201). */
+export function readSelfPresence(stanza: Element): { room: string; created: boolean; role: string | undefined; affiliation: string | undefined } | undefined {
+  if (!stanza.is("presence") || attr(stanza, "type") === "error" || attr(stanza, "type") === "unavailable") return undefined;
+  const x = stanza.getChild("x", NS.mucUser);
+  if (!x) return undefined;
+  const codes = x.getChildren("status").map((s) => attr(s, "code"));
+  if (!codes.includes("110")) return undefined;
+  const item = x.getChild("item");
+  return {
+    room: bare(attr(stanza, "from") ?? ""),
+    created: codes.includes("201"),
+    role: item ? attr(item, "role") : undefined,
+    affiliation: item ? attr(item, "affiliation") : undefined,
+  };
+}

@@ -1,0 +1,389 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CloseFields,
+  FinalStatuses,
+  MandatoryFields,
+  OpenTicketSchema,
+  TicketFields,
+  TicketImpactAssessments,
+  TicketListFields,
+  TicketPriorities,
+  TicketSchema,
+  TicketShortDescriptions,
+  TicketSources,
+  TicketStatuses,
+  TicketTypes,
+  TroubleTypes,
+  datetimeToMillis,
+  isFinalStatus,
+  makeTicketId,
+  parseTicketId,
+  ticketContentHash,
+  validateTicket,
+  type TicketIssue,
+  type TicketStatus,
+  type ValidationMode,
+} from "../../src/model/ticket.js";
+import { sampleClosedTicket, sampleTicket } from "../fixtures/tickets.js";
+
+/** A plain record copy of a ticket, to put arbitrary (invalid) values in. */
+function raw(t: object, changes: Record<string, unknown> = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...t, ...changes };
+  for (const [k, v] of Object.entries(changes)) if (v === undefined) delete out[k];
+  return out;
+}
+
+function issuesOf(input: unknown, mode: ValidationMode): TicketIssue[] {
+  const r = validateTicket(input, mode);
+  return r.ok ? [] : r.error;
+}
+
+function assertValid(input: unknown, mode: ValidationMode): void {
+  const r = validateTicket(input, mode);
+  assert.ok(r.ok, `expected valid (${mode}), got ${JSON.stringify(r.ok ? null : r.error)}`);
+}
+
+function assertIssueAt(input: unknown, mode: ValidationMode, path: string, messageIncludes?: string): void {
+  const issues = issuesOf(input, mode);
+  const hit = issues.find((i) => i.path === path);
+  assert.ok(hit, `expected an issue at "${path}" (${mode}), got ${JSON.stringify(issues)}`);
+  if (messageIncludes !== undefined) {
+    assert.ok(hit.message.includes(messageIncludes), `message "${hit.message}" should mention "${messageIncludes}"`);
+  }
+}
+
+/** A complete ticket that also satisfies the "Scheduled" rule, so every closed value can be swapped in. */
+const completeBase = sampleClosedTicket({
+  Time_Window_Start: "2008-12-16T08:00:00+02:00",
+  Time_Window_End: "2008-12-16T18:00:00+02:00",
+});
+
+void test("fixtures are valid: sampleTicket (open), sampleClosedTicket (complete)", () => {
+  assertValid(sampleTicket(), "open");
+  assertValid(sampleClosedTicket(), "complete");
+  assertValid(sampleClosedTicket(), "open");
+  assertValid(completeBase, "complete");
+  assert.ok(OpenTicketSchema.safeParse(sampleTicket()).success);
+  assert.ok(TicketSchema.safeParse(sampleClosedTicket()).success);
+});
+
+void test("fixture overrides: undefined removes, Partner_ID/Original_ID recompute TT_ID", () => {
+  const t = sampleTicket({ TT_Priority: undefined, Partner_ID: "GRNET" });
+  assert.equal("TT_Priority" in t, false);
+  assert.equal(t.TT_ID, "GRNET_5985");
+  assertValid(t, "open");
+});
+
+void test("RFC 6137 §5.1 example (as a JS object) is a valid complete ticket", () => {
+  const example = {
+    Original_ID: "5985",
+    Partner_ID: "01",
+    TT_ID: "01_5985",
+    TT_Title: "Forth Link Failure",
+    TT_Type: "Operational",
+    TT_Status: "Closed",
+    TT_Open_Datetime: "2008-12-16T10:01:15+02:00",
+    TT_Short_Description: "Core Line Fault",
+    TT_Long_Description: "Forth Link Failure",
+    Type: "Unscheduled",
+    TT_Impact_Assessment: "No connectivity",
+    Start_Datetime: "2008-12-16T09:55:00+02:00",
+    TT_Last_Update_Time: "2008-12-16T15:00:34+02:00",
+    Location: "HERAKLION",
+    History: "Optical transmitter was changed",
+    TT_Close_Datetime: "2008-12-16T15:05:00+02:00",
+    End_Datetime: "2008-12-16T15:01:21+02:00",
+    Network_Node: ["FORTH"],
+    Network_Link_Circuit: ["FORTH-2"],
+    Open_Engineer: "Dimitris Zisiadis",
+    Close_Engineer: "Guillaume Cessieux",
+    Contact_Engineers: ["Spyros Kopsidas", "Chrysostomos Tziouvaras"],
+    TT_Priority: "High",
+  };
+  assertValid(example, "complete");
+});
+
+const closedSets: { field: string; values: readonly string[]; rfc: readonly string[] }[] = [
+  { field: "TT_Type", values: TicketTypes, rfc: ["Operational", "Informational", "Administrative", "Test"] },
+  { field: "Type", values: TroubleTypes, rfc: ["Scheduled", "Unscheduled"] },
+  { field: "TT_Priority", values: TicketPriorities, rfc: ["Low", "Medium", "High"] },
+  {
+    field: "TT_Short_Description",
+    values: TicketShortDescriptions,
+    rfc: [
+      "Core Line Fault", "Access Line Fault", "Degraded Service", "Router Hardware Fault",
+      "Router Software Fault", "Routing Problem", "Undefined Problem", "Network Congestion",
+      "Client Upgrade", "IPv6", "QoS", "VoIP", "Other",
+    ],
+  },
+  {
+    field: "TT_Impact_Assessment",
+    values: TicketImpactAssessments,
+    rfc: [
+      "No impact", "Reduced redundancy", "Minor performance impact", "Severe performance impact",
+      "No connectivity", "On backup", "At risk", "Unknown",
+    ],
+  },
+  {
+    field: "TT_Status",
+    values: TicketStatuses,
+    rfc: ["Opened", "Updated", "Closed", "Solved", "Opened/Closed", "Inactive", "Cancelled", "Reopened", "Superseded"],
+  },
+  { field: "TT_Source", values: TicketSources, rfc: ["Users", "Monitoring", "Other NOC"] },
+];
+
+for (const { field, values, rfc } of closedSets) {
+  void test(`closed set ${field}: exactly the RFC values, each accepted, others rejected`, () => {
+    assert.deepEqual([...values].sort(), [...rfc].sort());
+    for (const v of values) assertValid(raw(completeBase, { [field]: v }), "complete");
+    const first = values[0] ?? "";
+    for (const bad of ["Bogus", "", first.toLowerCase(), first.toUpperCase(), ` ${first}`, 3, null]) {
+      assertIssueAt(raw(completeBase, { [field]: bad }), "complete", field);
+      assertIssueAt(raw(sampleTicket(), { [field]: bad }), "open", field);
+    }
+  });
+}
+
+void test("every mandatory field: missing → issue at that path (complete mode)", () => {
+  for (const field of MandatoryFields) {
+    assertIssueAt(raw(sampleClosedTicket(), { [field]: undefined }), "complete", field);
+  }
+});
+
+void test("every mandatory field but the close/end times: missing → issue at that path (open mode)", () => {
+  const closeFields: readonly string[] = CloseFields;
+  for (const field of MandatoryFields) {
+    const input = raw(sampleTicket(), { [field]: undefined });
+    if (closeFields.includes(field)) assertValid(input, "open");
+    else assertIssueAt(input, "open", field);
+  }
+});
+
+void test("blank mandatory text is rejected", () => {
+  for (const field of ["Partner_ID", "Original_ID", "TT_Title", "Location"]) {
+    assertIssueAt(raw(sampleTicket(), { [field]: "  " }), "open", field);
+  }
+});
+
+void test("optional fields may be absent in both modes", () => {
+  const mandatory: readonly string[] = MandatoryFields;
+  const minimal = Object.fromEntries(Object.entries(sampleClosedTicket()).filter(([k]) => mandatory.includes(k)));
+  assertValid(minimal, "complete");
+  assertValid(raw(minimal, { TT_Status: "Opened", TT_Close_Datetime: undefined, End_Datetime: undefined }), "open");
+});
+
+void test("open mode: close/end times optional unless the status is final", () => {
+  for (const status of TicketStatuses) {
+    const t = sampleTicket({ TT_Status: status });
+    if (isFinalStatus(status)) {
+      assertIssueAt(t, "open", "TT_Close_Datetime", "TT_Close_Datetime");
+      assertIssueAt(t, "open", "End_Datetime", "End_Datetime");
+      assertValid(
+        sampleTicket({ TT_Status: status, TT_Close_Datetime: "2008-12-16T15:05:00+02:00", End_Datetime: "2008-12-16T15:01:21+02:00" }),
+        "open",
+      );
+    } else {
+      assertValid(t, "open");
+    }
+    // complete mode always wants them
+    assertIssueAt(t, "complete", "TT_Close_Datetime");
+    assertIssueAt(t, "complete", "End_Datetime");
+  }
+});
+
+void test("open mode: Opened without close time OK, Closed without it rejected with a message naming the field", () => {
+  assertValid(sampleTicket({ TT_Status: "Opened" }), "open");
+  const issues = issuesOf(sampleTicket({ TT_Status: "Closed", End_Datetime: "2008-12-16T15:01:21+02:00" }), "open");
+  assert.deepEqual(issues.map((i) => i.path), ["TT_Close_Datetime"]);
+  assert.match(issues[0]?.message ?? "", /TT_Close_Datetime is required when TT_Status is "Closed"/);
+});
+
+void test("TT_ID must equal Partner_ID + '_' + Original_ID", () => {
+  for (const id of ["01-5985", "02_5985", "01_5986", "5985_01", "01_5985 ", "01__5985"]) {
+    for (const mode of ["open", "complete"] as const) {
+      const base = mode === "open" ? sampleTicket() : sampleClosedTicket();
+      assertIssueAt(raw(base, { TT_ID: id }), mode, "TT_ID", "TT_ID");
+    }
+  }
+});
+
+void test("Partner_ID / Original_ID must not contain an underscore", () => {
+  assertIssueAt(sampleTicket({ Partner_ID: "GR_NET" }), "open", "Partner_ID", "underscore");
+  assertIssueAt(sampleTicket({ Original_ID: "59_85" }), "open", "Original_ID", "underscore");
+});
+
+void test("History may be empty only while Opened or Opened/Closed (§3.2.6.4)", () => {
+  const closeTimes = { TT_Close_Datetime: "2008-12-16T15:05:00+02:00", End_Datetime: "2008-12-16T15:01:21+02:00" };
+  for (const status of TicketStatuses) {
+    const t = sampleTicket({ TT_Status: status, History: " ", ...closeTimes });
+    if (status === "Opened" || status === "Opened/Closed") assertValid(t, "open");
+    else assertIssueAt(t, "open", "History", "History");
+  }
+});
+
+void test("Type Scheduled requires the time window; work plan must lie inside it (§3.2.5.10-13)", () => {
+  const s = sampleTicket({ Type: "Scheduled" });
+  assertIssueAt(s, "open", "Time_Window_Start");
+  assertIssueAt(s, "open", "Time_Window_End");
+  const window = { Time_Window_Start: "2008-12-20T00:00:00Z", Time_Window_End: "2008-12-20T06:00:00Z" };
+  assertValid(sampleTicket({ Type: "Scheduled", ...window }), "open");
+  const cases: { plan: { Work_Plan_Start_Datetime?: string; Work_Plan_End_Datetime?: string }; bad?: string }[] = [
+    { plan: { Work_Plan_Start_Datetime: "2008-12-20T01:00:00Z", Work_Plan_End_Datetime: "2008-12-20T03:00:00+01:00" } },
+    { plan: { Work_Plan_Start_Datetime: "2008-12-19T23:00:00Z" }, bad: "Work_Plan_Start_Datetime" },
+    { plan: { Work_Plan_End_Datetime: "2008-12-20T08:00:00+01:00" }, bad: "Work_Plan_End_Datetime" },
+    { plan: { Work_Plan_Start_Datetime: "2008-12-20T04:00:00Z", Work_Plan_End_Datetime: "2008-12-20T02:00:00Z" }, bad: "Work_Plan_End_Datetime" },
+  ];
+  for (const { plan, bad } of cases) {
+    const t = sampleTicket({ Type: "Scheduled", ...window, ...plan });
+    if (bad === undefined) assertValid(t, "open");
+    else assertIssueAt(t, "open", bad);
+  }
+  assertIssueAt(
+    sampleTicket({ Time_Window_Start: "2008-12-20T06:00:00Z", Time_Window_End: "2008-12-20T00:00:00Z" }),
+    "open",
+    "Time_Window_End",
+  );
+});
+
+const goodDates = [
+  "2008-12-16T10:01:15+02:00",
+  "2008-12-16T10:01:15Z",
+  "2008-12-16T10:01:15.123-05:30",
+  "2008-12-16t10:01:15z",
+  "2008-02-29T00:00:00Z",
+  "2000-02-29T23:59:59+14:00",
+  "2016-12-31T23:59:60Z",
+];
+const badDates = [
+  "",
+  "yesterday",
+  "2008-12-16",
+  "2008-12-16T",
+  "2008-12-16T10:01:15",
+  "2008-12-16T10:01Z",
+  "2008-12-16 10:01:15+02:00",
+  "2008-12-16T10:01:15+0200",
+  "2008-12-16T10:01:15+02",
+  "2008-12-16T24:00:00Z",
+  "2008-13-01T00:00:00Z",
+  "2008-00-10T00:00:00Z",
+  "2007-02-29T00:00:00Z",
+  "1900-02-29T00:00:00Z",
+  "2008-04-31T00:00:00Z",
+  "2008-12-16T10:61:00Z",
+  "16/12/2008 10:01",
+  "Tue, 16 Dec 2008 10:01:15 +0200",
+];
+const dateFields = [
+  "TT_Open_Datetime", "TT_Close_Datetime", "Start_Datetime", "Detect_Datetime", "Report_Datetime",
+  "End_Datetime", "TT_Last_Update_Time", "Time_Window_Start", "Time_Window_End",
+  "Work_Plan_Start_Datetime", "Work_Plan_End_Datetime",
+];
+
+void test("datetimeToMillis: RFC 3339 date-times with offset only", () => {
+  for (const d of goodDates) assert.notEqual(datetimeToMillis(d), undefined, d);
+  for (const d of badDates) assert.equal(datetimeToMillis(d), undefined, d);
+  assert.equal(datetimeToMillis("2008-12-16T10:01:15+02:00"), Date.UTC(2008, 11, 16, 8, 1, 15));
+  assert.equal(datetimeToMillis("2008-12-16T10:01:15.5-01:30"), Date.UTC(2008, 11, 16, 11, 31, 15, 500));
+});
+
+void test("bad dates are rejected in every date field, good ones accepted", () => {
+  for (const field of dateFields) {
+    for (const d of badDates) assertIssueAt(raw(sampleClosedTicket(), { [field]: d }), "complete", field);
+  }
+  for (const d of goodDates) assertValid(raw(sampleClosedTicket(), { Detect_Datetime: d }), "complete");
+});
+
+void test("unknown keys are rejected, one issue per key", () => {
+  const issues = issuesOf(raw(sampleTicket(), { Foo: 1, tt_status: "Opened" }), "open");
+  assert.deepEqual(issues.map((i) => i.path).sort(), ["Foo", "tt_status"]);
+  assertIssueAt(raw(sampleClosedTicket(), { Start_Date_Time: "2008-12-16T09:55:00+02:00" }), "complete", "Start_Date_Time");
+});
+
+void test("list fields are arrays of strings; element issues get dotted paths", () => {
+  for (const field of TicketListFields) {
+    assertValid(raw(sampleTicket(), { [field]: ["a", "b"] }), "open");
+    assertValid(raw(sampleTicket(), { [field]: [] }), "open");
+    assertIssueAt(raw(sampleTicket(), { [field]: "a" }), "open", field);
+    assertIssueAt(raw(sampleTicket(), { [field]: ["a", 5] }), "open", `${field}.1`);
+  }
+});
+
+void test("non-object input → a single issue at the root path", () => {
+  for (const input of [null, 42, "ticket", [], undefined]) {
+    const issues = issuesOf(input, "open");
+    assert.equal(issues.length, 1);
+    assert.equal(issues[0]?.path, "");
+  }
+});
+
+void test("TicketFields lists every key exactly once", () => {
+  assert.equal(new Set(TicketFields).size, TicketFields.length);
+  assert.equal(TicketFields.length, 39); // 38 fields of Figure 43 + the lang attribute
+  for (const f of MandatoryFields) assert.ok(TicketFields.includes(f), f);
+});
+
+void test("makeTicketId / parseTicketId round trip", () => {
+  const pairs: [string, string][] = [["01", "5985"], ["GRNET", "TT-2024-001"], ["DFN", "a.b/c d"], ["x", "0"]];
+  for (const [p, o] of pairs) {
+    const id = makeTicketId(p, o);
+    assert.equal(id, `${p}_${o}`);
+    assert.deepEqual(parseTicketId(id), { partnerId: p, originalId: o });
+  }
+});
+
+void test("parseTicketId rejects what is not PARTNER_ID_ORIGINAL_ID", () => {
+  for (const id of ["", "015985", "_5985", "01_", "_", "a_b_c", "01__5985"]) {
+    assert.equal(parseTicketId(id), undefined, id);
+  }
+});
+
+void test("isFinalStatus follows the (X) states of RFC 6137 Figure 2", () => {
+  const expected: Record<TicketStatus, boolean> = {
+    Opened: false,
+    Updated: false,
+    Closed: true,
+    Solved: false,
+    "Opened/Closed": true,
+    Inactive: true,
+    Cancelled: true,
+    Reopened: false,
+    Superseded: true,
+  };
+  for (const s of TicketStatuses) assert.equal(isFinalStatus(s), expected[s], s);
+  assert.deepEqual([...FinalStatuses].sort(), ["Cancelled", "Closed", "Inactive", "Opened/Closed", "Superseded"]);
+});
+
+void test("ticketContentHash: stable under key order, changes with content", () => {
+  const t = sampleTicket();
+  const h = ticketContentHash(t);
+  assert.match(h, /^[0-9a-f]{64}$/);
+  assert.equal(ticketContentHash(sampleTicket()), h);
+
+  const reversed = Object.fromEntries(Object.entries(t).reverse()) as typeof t;
+  assert.deepEqual(Object.keys(reversed), Object.keys(t).reverse());
+  assert.equal(ticketContentHash(reversed), h);
+
+  // Absent, "" and [] are the same "no information"; Hash (a derived field) is ignored.
+  assert.equal(ticketContentHash(sampleTicket({ Related_Activity: [] })), h);
+  assert.equal(ticketContentHash(sampleTicket({ Additional_Data: "" })), h);
+  assert.equal(ticketContentHash(sampleTicket({ TT_Source: undefined, Hash: "abc" })), ticketContentHash(sampleTicket({ TT_Source: undefined })));
+
+  const changes: Partial<typeof t>[] = [
+    { TT_Status: "Updated" },
+    { TT_Last_Update_Time: "2008-12-16T11:00:00+02:00" },
+    { History: "Link down, detected by monitoring; engineer dispatched" },
+    { Network_Node: ["FORTH", "HERAKLION-1"] },
+    { Contact_Engineers: ["Chrysostomos Tziouvaras", "Spyros Kopsidas"] }, // order counts
+    { TT_Priority: undefined },
+    { Affected_Service: "IP" },
+  ];
+  const seen = new Set([h]);
+  for (const c of changes) {
+    const h2 = ticketContentHash(sampleTicket(c));
+    assert.notEqual(h2, h, JSON.stringify(c));
+    seen.add(h2);
+  }
+  assert.equal(seen.size, changes.length + 1);
+});
