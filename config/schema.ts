@@ -4,6 +4,10 @@
  */
 import { z } from "zod";
 import { validate as validateCron } from "node-cron";
+import { TicketFields, type TicketField } from "../src/model/ticket.js";
+
+/** Ticket fields a feed may map: all but those computed from others (RFC 6137 §3.2.4.1). */
+export const MappableFields = TicketFields.filter((f) => f !== "TT_ID" && f !== "Partner_ID") as [TicketField, ...TicketField[]];
 
 /** A bare JID (`local@domain`), as used for the bot's account and for rooms. */
 export const BareJid = z
@@ -128,7 +132,7 @@ const FeedConfig = z.strictObject({
     .describe("largest feed document accepted"),
   maxItemChars: z.number().int().min(256).default(20_000).describe("items longer than this are cut and logged"),
   mapping: z
-    .record(z.string(), z.union([MappingRule, z.array(MappingRule).min(1)]))
+    .partialRecord(z.enum(MappableFields), z.union([MappingRule, z.array(MappingRule).min(1)]))
     .default({})
     .describe("NTTDM field name → rule(s)"),
 });

@@ -25,9 +25,15 @@ export function parseConfigText(text: string): Result<Config, ConfigProblem[]> {
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    return err(parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
+    return err(parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: humanMessage(i) })));
   }
   return ok(parsed.data);
+}
+
+/** zod's wording for a missing key ("expected string, received undefined") reads oddly to an admin. */
+function humanMessage(issue: { code: string; message: string; input?: unknown }): string {
+  if (issue.code === "invalid_type" && issue.input === undefined) return `is required (${issue.message.replace(/^Invalid input: /, "").replace(/, received undefined$/, "")})`;
+  return issue.message;
 }
 
 /** Warnings that do not stop the bot but an admin should see (check-config prints them). */
@@ -36,7 +42,8 @@ export function configWarnings(cfg: Config): ConfigProblem[] {
   if ("value" in cfg.xmpp.password)
     warnings.push({ path: "$.xmpp.password", message: "inline password: use {\"env\": …} or {\"file\": …} outside demos" });
   cfg.feeds.forEach((f, i) => {
-    if (f.url.startsWith("http:") && !/^http:\/\/(localhost|127\.|\[::1\])/.test(f.url))
+    // Loopback only: the host must END there ("http://localhost.example.com" is not local).
+    if (/^http:/i.test(f.url) && !/^http:\/\/(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?=[:/?#]|$)/i.test(f.url))
       warnings.push({ path: `$.feeds[${i}].url`, message: "plain http: feed content can be altered in transit" });
   });
   return warnings;

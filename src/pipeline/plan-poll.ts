@@ -9,7 +9,7 @@ import { diffItems, type FeedState } from "../feeds/state.js";
 import type { Validators } from "../feeds/http.js";
 import { ticketActivity, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
 import { isFinalStatus, ticketContentHash, type Ticket } from "../model/ticket.js";
-import { renderActivity, type RenderOptions } from "../render/ticket-message.js";
+import { changedFields, renderActivity, type RenderOptions } from "../render/ticket-message.js";
 import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
 import { routeTicket } from "../route/route.js";
 import type { OutboxEntry, StoredTicket } from "../store/types.js";
@@ -71,9 +71,14 @@ export function planPoll(
         });
       continue;
     }
-    const ticket = translated.value;
+    const before = lookup(translated.value.TT_ID);
+    // Feeds re-date an item when it changes; unless the feed maps the open time itself, the ticket
+    // was opened when we first saw it (RFC 6137 §3.2.4.7), not at its latest pubDate.
+    const ticket =
+      before && feed.mapping.TT_Open_Datetime === undefined
+        ? { ...translated.value, TT_Open_Datetime: before.ticket.TT_Open_Datetime }
+        : translated.value;
     const hash = ticketContentHash(ticket);
-    const before = lookup(ticket.TT_ID);
     if (before && before.hash === hash) continue;
     const link = typeof item.values.link === "string" ? item.values.link : before?.link;
     const rooms = routeTicket(ticket, feed.id, ctx.routes);
@@ -95,7 +100,7 @@ export function planPoll(
     const type: ActivityType = before ? "Update" : "Create";
     const activity = ticketActivity(type, ticket, ctx.actor, now, link);
     activities.push(activity);
-    const body = renderActivity(activity, ctx.render);
+    const body = renderActivity(activity, ctx.render, before ? changedFields(before.ticket, ticket) : []);
     const json = JSON.stringify(activity);
     for (const room of stored.rooms)
       outbox.push({ id: outboxId(activity.id, room), room, body, json, ticketId: ticket.TT_ID, createdAt: nowIso, attempts: 0 });

@@ -9,6 +9,52 @@ import { escapeMarkdown, markdownToStyled } from "./xep0393.js";
 
 export type RenderOptions = { maxLongDescription: number; timeZone: string };
 
+/** What an Update changed, shown on its own line so an engineer sees the news without diffing. */
+export type FieldChange = { field: string; before: string | undefined; after: string | undefined };
+
+/** Names an engineer reads quickly; fields not listed show their RFC name. */
+const FIELD_LABELS: Record<string, string> = {
+  TT_Status: "status",
+  TT_Impact_Assessment: "impact",
+  TT_Priority: "priority",
+  TT_Title: "title",
+  Type: "type",
+  TT_Short_Description: "problem",
+  Affected_Service: "service",
+  End_Datetime: "end",
+  TT_Close_Datetime: "closed",
+  TT_Open_Datetime: "opened",
+  Time_Window_Start: "window start",
+  Time_Window_End: "window end",
+  Location: "location",
+  Start_Datetime: "start",
+  TT_Long_Description: "description",
+  History: "history",
+  Network_Node: "nodes",
+  Network_Link_Circuit: "circuits",
+};
+
+/** Fields worth naming in a "Changed:" line; the update time changes every time and says nothing. */
+export function changedFields(before: Ticket, after: Ticket): FieldChange[] {
+  const show = (v: unknown): string | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.join(", ") : String(v));
+  const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])] as (keyof Ticket)[];
+  return keys
+    .filter((k) => k !== "TT_Last_Update_Time" && show(before[k]) !== show(after[k]))
+    .map((k) => ({ field: k, before: show(before[k]), after: show(after[k]) }));
+}
+
+/** Short values are shown as "old → new"; long texts only by name. */
+export function describeChanges(changes: readonly FieldChange[], timeZone: string): string {
+  return changes
+    .map((c) => {
+      const label = FIELD_LABELS[c.field] ?? c.field;
+      if (["TT_Long_Description", "History", "TT_Title", "Additional_Data"].includes(c.field)) return label;
+      const fmt = (v: string | undefined): string => (v === undefined ? "—" : /Date|_Time|Window/.test(c.field) ? formatTime(v, timeZone) : v);
+      return `${label} ${fmt(c.before)} → ${fmt(c.after)}`;
+    })
+    .join(", ");
+}
+
 /** `{{name}}` placeholders; a line whose placeholders are all empty is dropped. */
 export const DEFAULT_TEMPLATE = [
   "**{{id}}** {{verb}} · {{status}} · {{impact}}",
@@ -17,6 +63,8 @@ export const DEFAULT_TEMPLATE = [
   "Nodes: {{nodes}} · Circuits: {{circuits}}",
   "Start: {{start}} · End: {{end}} · Window: {{window}}",
   "Priority: {{priority}} · Related: {{related}}",
+  "Changed: {{changes}}",
+  "History: {{history}}",
   "{{link}}",
   "",
   "{{long}}",
@@ -55,7 +103,7 @@ export function capText(text: string, max: number): string {
   return (space > max * 0.6 ? cut.slice(0, space) : cut).trimEnd() + " […]";
 }
 
-function placeholders(activity: TicketActivity, options: RenderOptions): Record<string, string> {
+function placeholders(activity: TicketActivity, options: RenderOptions, changes: readonly FieldChange[]): Record<string, string> {
   const t: Ticket = activity.object["nttdm:ticket"];
   const e = escapeMarkdown;
   const list = (xs: readonly string[] | undefined): string => (xs && xs.length > 0 ? e(xs.join(", ")) : "");
@@ -81,6 +129,9 @@ function placeholders(activity: TicketActivity, options: RenderOptions): Record<
     window: e(window),
     priority: e(t.TT_Priority ?? ""),
     related: list([...(t.Related_External_Tickets ?? []), ...(t.Related_Activity ?? [])]),
+    changes: e(describeChanges(changes, options.timeZone)),
+    // The latest History entry is what an update is usually about (RFC 6137 §3.2.6.4).
+    history: e(capText(lastLine(t.History), 300)),
     // A bare URL in angle brackets: markdown-it keeps it as a link, rendered as the URL itself.
     link: activity.object.url ? `<${activity.object.url}>` : "",
     // Quoted, line by line, so the free text cannot be mistaken for the bot's own fields.
@@ -90,22 +141,30 @@ function placeholders(activity: TicketActivity, options: RenderOptions): Record<
 
 /** Fills the template: segments separated by " · " with an empty value are dropped, then empty lines. */
 export function fillTemplate(template: string, values: Record<string, string>): string {
-  return template
-    .split("\n")
-    .map((line) => {
-      if (!line.includes("{{")) return line;
-      const segments = line.split(" · ").filter((seg) => {
-        const names = [...seg.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1] ?? "");
-        return names.length === 0 || names.some((n) => (values[n] ?? "") !== "");
-      });
-      const filled = segments.join(" · ").replace(/\{\{(\w+)\}\}/g, (_, n: string) => values[n] ?? "");
-      // "A / " with nothing after the slash reads badly: drop the dangling separator.
-      return filled.replace(/ \/ (?=$| ·)/g, "").trim();
-    })
-    .filter((line, i, lines) => line !== "" || (i > 0 && lines[i - 1] !== "" && i < lines.length - 1))
-    .join("\n");
+  const lines: string[] = [];
+  for (const line of template.split("\n")) {
+    if (!line.includes("{{")) {
+      lines.push(line.trim() === "" ? "" : line);
+      continue;
+    }
+    const segments = line.split(" · ").filter((seg) => {
+      const names = [...seg.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1] ?? "");
+      return names.length === 0 || names.some((n) => (values[n] ?? "") !== "");
+    });
+    const filled = segments.join(" · ").replace(/\{\{(\w+)\}\}/g, (_, n: string) => values[n] ?? "");
+    // "A / " with nothing after the slash reads badly: drop the dangling separator.
+    const text = filled.replace(/ \/ (?=$| ·)/g, "").trim();
+    // A line whose placeholders are all empty is dropped, not left behind as a blank line.
+    if (text !== "") lines.push(text);
+  }
+  // Blank lines (the template's own) separate parts: never two in a row, none first or last.
+  const kept = lines.filter((line, i) => line !== "" || (i > 0 && lines[i - 1] !== ""));
+  while (kept.at(-1) === "") kept.pop();
+  return kept.join("\n");
 }
 
-export function renderActivity(activity: TicketActivity, options: RenderOptions, template = DEFAULT_TEMPLATE): string {
-  return markdownToStyled(fillTemplate(template, placeholders(activity, options)));
+const lastLine = (text: string): string => text.trim().split(/\r?\n/).filter((l) => l.trim() !== "").pop() ?? "";
+
+export function renderActivity(activity: TicketActivity, options: RenderOptions, changes: readonly FieldChange[] = [], template = DEFAULT_TEMPLATE): string {
+  return markdownToStyled(fillTemplate(template, placeholders(activity, options, changes)));
 }

@@ -103,7 +103,11 @@ export function markdownToStyled(markdown: string): string {
   return blocks.join("\n");
 }
 
-/** Escapes text so markdown-it reads it literally (CommonMark §2.4 backslash escapes). */
+/**
+ * Escapes text so markdown-it reads it literally (CommonMark §2.4 backslash escapes). "=" too: a
+ * line of "=" under text (a common underline in NOC mails) would otherwise make a setext heading
+ * and be swallowed.
+ */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&]/g, (c) => "\\" + c);
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&=]/g, (c) => "\\" + c);
 }

@@ -5,6 +5,8 @@
 import type { FeedConfig, MappingRule } from "../../config/schema.js";
 import type { FeedItem } from "../feeds/parse.js";
 import {
+  CloseFields,
+  MandatoryFields,
   TicketFields,
   TicketListFields,
   TicketImpactAssessments,
@@ -63,6 +65,7 @@ const CLOSED_SETS: Partial<Record<TicketField, readonly string[]>> = {
 const LIST_FIELDS: ReadonlySet<string> = new Set(TicketListFields);
 const KNOWN_FIELDS: ReadonlySet<string> = new Set(TicketFields);
 const DATE_FIELDS: ReadonlySet<string> = new Set(TicketFields.filter((f) => /Date|Time_Window|_Time$/.test(f)));
+const OPEN_MANDATORY: ReadonlySet<string> = new Set(MandatoryFields.filter((f) => !(CloseFields as readonly string[]).includes(f)));
 /** Computed here, never mapped (RFC 6137 §3.2.4.1). */
 const COMPUTED: ReadonlySet<string> = new Set(["Partner_ID", "TT_ID"]);
 
@@ -74,6 +77,9 @@ export function canonicalClosedValue(allowed: readonly string[], value: string):
   return allowed.find((a) => squash(a) === wanted);
 }
 
+/** An explicit zone at the end of a date: "GMT", "UTC", "UT", "Z", "EST"…"PDT" (RFC 822), "+0100", "-05:00". */
+const ZONE_AT_END = /(?:\b(?:UTC?|GMT|Z|[ECMP][SD]T)|[+-]\d{2}:?\d{2})$/i;
+
 /**
  * Dates in feeds come as RFC 3339, RFC 822 (RSS pubDate) or "2026-11-28 10:00 UTC"; NTTDM wants
  * RFC 3339 (§2.2.3). Dates without a zone are read as UTC, the NOC convention.
@@ -81,8 +87,11 @@ export function canonicalClosedValue(allowed: readonly string[], value: string):
 export function normaliseDatetime(value: string): string | undefined {
   const trimmed = value.trim();
   if (datetimeToMillis(trimmed) !== undefined) return trimmed;
-  const isoish = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2})?)\s*(UTC|GMT|Z)?$/i.exec(trimmed);
-  const candidate = isoish ? `${isoish[1]}T${isoish[2]}Z` : trimmed;
+  const isoish = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(UTC|GMT|Z)?$/i.exec(trimmed);
+  // Date.parse reads a zone-less "Sat, 28 Nov 2026 10:00:00" or "11/28/2026 10:00" in the HOST's
+  // time zone; say UTC explicitly so the result does not depend on where the bot runs.
+  const zoned = ZONE_AT_END.test(trimmed.replace(/\s*\([^)]*\)$/, ""));
+  const candidate = isoish ? `${isoish[1]}T${isoish[2]}Z` : zoned ? trimmed : `${trimmed} UTC`;
   const ms = Date.parse(candidate);
   if (Number.isNaN(ms)) return undefined;
   return new Date(ms).toISOString().replace(".000Z", "Z");
@@ -103,12 +112,14 @@ export function itemToTicket(item: FeedItem, feed: FeedConfig, now: Date): Resul
       problems.push({ field, message: COMPUTED.has(field) ? "is computed, not mapped" : "is not an RFC 6137 ticket field" });
       continue;
     }
-    const configured = feed.mapping[field];
+    const configured = feed.mapping[field as TicketField];
     const rules = configured ?? DEFAULT_MAPPING[field as TicketField] ?? [];
     const raw = applyRules(rules, item.values);
     if (raw === undefined) {
-      // An explicitly mapped field that yields nothing is worth a log line; a default one is not.
-      if (configured !== undefined) problems.push({ field, message: `no value (rules: ${describeRules(configured)})` });
+      // A mandatory field the feed's own rules cannot find is the item's problem, named with the rules
+      // tried; an optional field (End_Datetime while still open…) may simply not be there yet.
+      if (configured !== undefined && OPEN_MANDATORY.has(field))
+        problems.push({ field, message: `no value (rules: ${describeRules(configured)})` });
       continue;
     }
     const value = normaliseField(field as TicketField, raw);

@@ -51,7 +51,8 @@ function lookup(map: Record<string, string>, key: string): string {
 export function applyRules(rules: MappingRule | MappingRule[], values: ItemValues): RuleValue | undefined {
   for (const rule of Array.isArray(rules) ? rules : [rules]) {
     const v = applyRule(rule, values);
-    if (v !== undefined && v.length > 0) return v;
+    // A static "" is a deliberate value (e.g. an empty History); an empty list is no value.
+    if (v !== undefined && !(Array.isArray(v) && v.length === 0)) return v;
   }
   return undefined;
 }

@@ -165,6 +165,7 @@ export class RoomClient implements RoomPort {
   }
 
   #onStanza(stanza: Element): void {
+    if (this.#stopping) return; // our own goodbye echoes back as "unavailable": not a kick
     const from = attr(stanza, "from");
     if (!from) return;
     const room = bare(from);

@@ -1,0 +1,118 @@
+/**
+ * `ttrelay demo`: the bot's main job on an embedded default. A private Prosody on free loopback
+ * ports, a demo room, the bundled sample feed served by a local HTTP server and revealed step by
+ * step, and the bot relaying it; a watcher prints what the room shows.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseConfigText } from "../config/load.js";
+import type { Logger } from "../log/logger.js";
+import { startBot } from "../main.js";
+import { demoStages, startFeedServer } from "./feed-server.js";
+import { prosodyAvailable, startProsody } from "./prosody.js";
+import { startWatcher } from "./watcher.js";
+
+export type DemoOptions = { stepSeconds: number; exitAfterSeconds: number | undefined; watch: boolean; log: Logger; out: (line: string) => void };
+
+const asset = (name: string): URL => new URL(`../../../config/demo/${name}`, import.meta.url);
+
+/** Works from the sources (tsx) and from the build (dist/src/devserver). */
+async function readAsset(name: string): Promise<string> {
+  for (const url of [asset(name), new URL(`../../config/demo/${name}`, import.meta.url)]) {
+    try {
+      return await readFile(url, "utf8");
+    } catch {
+      // try the next layout
+    }
+  }
+  throw new Error(`cannot find config/demo/${name}`);
+}
+
+export async function runDemo(opts: DemoOptions): Promise<number> {
+  const { out, log } = opts;
+  if (!(await prosodyAvailable())) {
+    out("The demo needs Prosody: run `sudo apt-get install -y prosody` (or use scripts/demo.sh, which does).");
+    return 1;
+  }
+  const dir = await mkdtemp(join(tmpdir(), "ttrelay-demo-"));
+  const cleanups: (() => Promise<void>)[] = [async () => rm(dir, { recursive: true, force: true })];
+  const cleanup = async (): Promise<void> => {
+    for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  };
+  try {
+    const prosody = await startProsody({ domain: "demo.localhost", mucRoomLocking: true });
+    cleanups.push(() => prosody.stop());
+    const botPassword = randomBytes(12).toString("base64url");
+    const watcherPassword = "watch-the-tickets";
+    await prosody.register("ttrelay", botPassword);
+    await prosody.register("watcher", watcherPassword);
+    await prosody.register("engineer", "engineer-demo");
+
+    const stages = demoStages(await readAsset("sample-feed.xml"), await readAsset("sample-updates.xml"));
+    const feeds = await startFeedServer({ "/examplenet.rss": { body: stages[0] ?? "" } });
+    cleanups.push(() => feeds.close());
+    let stage = 0;
+    const stepTimer = setInterval(() => {
+      if (stage + 1 >= stages.length) return;
+      stage++;
+      feeds.set("/examplenet.rss", { body: stages[stage] ?? "" });
+      log.info({ stage: `${stage + 1}/${stages.length}` }, "demo feed changed");
+    }, opts.stepSeconds * 1000);
+    cleanups.push(async () => clearInterval(stepTimer));
+
+    const room = `tickets@${prosody.mucDomain}`;
+    const configText = (await readAsset("demo.json"))
+      .replaceAll("${BOT_JID}", `ttrelay@${prosody.domain}`)
+      .replaceAll("${SERVICE}", prosody.service)
+      .replaceAll("${ROOM_JID}", room)
+      .replaceAll("${FEED_URL}", feeds.url("/examplenet.rss"))
+      .replaceAll("${STORE_PATH}", join(dir, "ttrelay.json").replaceAll("\\", "/"));
+    const configFile = join(dir, "ttrelay-demo.json");
+    await writeFile(configFile, configText);
+    const config = parseConfigText(configText);
+    if (!config.ok) throw new Error(`demo config invalid: ${config.error.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
+    process.env.TTRELAY_DEMO_PASSWORD = botPassword;
+
+    const bot = await startBot(config.value, { log });
+    cleanups.push(() => bot.stop());
+    await bot.ready;
+
+    if (opts.watch) {
+      const watcher = await startWatcher({ service: prosody.service, domain: prosody.domain, username: "watcher", password: watcherPassword, resource: "demo-console" });
+      cleanups.push(() => watcher.stop());
+      watcher.onMessage((m) => {
+        if (!m.body) return;
+        const when = m.delayed ? " (posted before this console joined)" : "";
+        out(`\n── ${room} · ${m.nick ?? "?"}${when} ──────────────\n${m.body}\n`);
+      });
+      await watcher.join(room, "console");
+    }
+
+    out(
+      [
+        "",
+        "ttrelay demo is running: the sample ExampleNet feed is relayed into a room on a private Prosody.",
+        "Watch it from any Jabber client (Gajim, Dino, Profanity, Poezio…) with a manual server setting:",
+        `  account   watcher@${prosody.domain}   password ${watcherPassword}   (also: engineer@${prosody.domain} / engineer-demo)`,
+        `  server    ${prosody.host}   port ${prosody.c2sPort}   (plain connection: the server only listens on loopback)`,
+        `  room      ${room}`,
+        `  Profanity: profanity, then  /connect watcher@${prosody.domain} server ${prosody.host} port ${prosody.c2sPort} tls disable  and  /join ${room}`,
+        `The feed shows 2 tickets first (announced in one summary line), then one new ticket every ${opts.stepSeconds} s, then updates.`,
+        `Config used: ${configFile}. Stop with Ctrl-C.`,
+        "",
+      ].join("\n"),
+    );
+
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+      if (opts.exitAfterSeconds !== undefined) setTimeout(resolve, opts.exitAfterSeconds * 1000).unref();
+    });
+    out("stopping the demo…");
+    return 0;
+  } finally {
+    await cleanup();
+  }
+}
