@@ -17,4 +17,5 @@ export default tseslint.config(
     },
   },
   { files: ["**/*.js"], ...tseslint.configs.disableTypeChecked },
+  { files: ["**/*.js"], languageOptions: { globals: { process: "readonly", console: "readonly" } } },
 );

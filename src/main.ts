@@ -56,8 +56,9 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     { service: config.xmpp.service, jid: config.xmpp.jid, password: password.value, resource: config.xmpp.resource, rooms: roomSpecs },
     {
       message(msg, ownNick) {
-        // Our own echo, live or replayed from history: the outbox entry is delivered.
-        if (msg.originId && delivery.delivered(msg.originId)) return;
+        // Our own echo, live or replayed from history: the outbox entry is delivered. Only our own
+        // nick counts: origin-ids are derivable, and another occupant must not cancel our posts.
+        if (ownNick && msg.originId && delivery.delivered(msg.originId)) return;
         if (ownNick || msg.delayed) return; // never act on history replays or on ourselves
         log.debug({ room: msg.room, nick: msg.nick }, "room message");
       },

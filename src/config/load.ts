@@ -31,8 +31,9 @@ export function parseConfigText(text: string): Result<Config, ConfigProblem[]> {
 }
 
 /** zod's wording for a missing key ("expected string, received undefined") reads oddly to an admin. */
-function humanMessage(issue: { code: string; message: string; input?: unknown }): string {
-  if (issue.code === "invalid_type" && issue.input === undefined) return `is required (${issue.message.replace(/^Invalid input: /, "").replace(/, received undefined$/, "")})`;
+function humanMessage(issue: { code: string; message: string }): string {
+  // zod 4 leaves `issue.input` out unless asked (reportInput), so a missing key is told by the message.
+  if (issue.code === "invalid_type" && /, received undefined$/.test(issue.message)) return `is required (${issue.message.replace(/^Invalid input: /, "").replace(/, received undefined$/, "")})`;
   return issue.message;
 }
 

@@ -60,7 +60,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       feeds.set("/examplenet.rss", { body: stages[stage] ?? "" });
       log.info({ stage: `${stage + 1}/${stages.length}` }, "demo feed changed");
     }, opts.stepSeconds * 1000);
-    cleanups.push(async () => clearInterval(stepTimer));
+    cleanups.push(() => Promise.resolve(clearInterval(stepTimer)));
 
     const room = `tickets@${prosody.mucDomain}`;
     const configText = (await readAsset("demo.json"))

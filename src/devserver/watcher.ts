@@ -15,6 +15,8 @@ export type Watcher = {
   /** Resolves with the first message (already seen or arriving) that matches; rejects after the timeout. */
   waitFor(match: (m: SeenMessage) => boolean, timeoutMs?: number, what?: string): Promise<SeenMessage>;
   send(stanza: Element): Promise<void>;
+  /** Sends an iq and resolves with the result (rejects on an error answer). */
+  iq(stanza: Element): Promise<Element>;
   onMessage(listener: (m: SeenMessage) => void): void;
   client: Client;
   stop(): Promise<void>;
@@ -78,6 +80,11 @@ export async function startWatcher(opts: { service: string; domain: string; user
     },
     async send(stanza) {
       await xmpp.send(stanza);
+    },
+    iq(stanza) {
+      // @types/xmpp__client's iqCaller type does not resolve under NodeNext; this is its documented shape.
+      const caller = xmpp.iqCaller as unknown as { request(iq: Element, timeoutMs?: number): Promise<Element> };
+      return caller.request(stanza, 10_000);
     },
     onMessage(listener) {
       listeners.push(listener);

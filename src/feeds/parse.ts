@@ -33,11 +33,11 @@ const text = z
   .optional()
   .catch(undefined);
 
-// RSS <category domain="…">x</category> comes back from xml2js as { _: "x", $: {…} }.
-const category = z.union([
-  z.string(),
-  z.object({ _: z.string() }).transform((c) => c._),
-]);
+// RSS <category domain="…">x</category> comes back from xml2js as { _: "x", $: {…} }. An empty
+// <category domain="…"/> comes back as { $: {…} }: it is dropped alone (as ""), not with all the others.
+const category = z
+  .union([z.string(), z.object({ _: z.string() }).transform((c) => c._)])
+  .catch("");
 
 const RawItem = z.object({
   title: text,

@@ -117,7 +117,7 @@ function summaryPosts(ctx: PollContext, learnt: readonly StoredTicket[]): Outbox
   for (const s of learnt) for (const room of s.rooms) byRoom.set(room, [...(byRoom.get(room) ?? []), s.ticket]);
   const posts: OutboxEntry[] = [];
   for (const [room, tickets] of byRoom) {
-    const open = tickets.filter((t) => !isFinalStatus(t.TT_Status));
+    const open = tickets.filter((t) => !isFinalStatus(t.TT_Status)).sort((a, b) => a.TT_ID.localeCompare(b.TT_ID, "en", { numeric: true }));
     const ids = open.slice(0, 10).map((t) => t.TT_ID);
     const more = open.length > ids.length ? ` and ${open.length - ids.length} more` : "";
     const markdown =

@@ -36,7 +36,7 @@ const FIELD_LABELS: Record<string, string> = {
 
 /** Fields worth naming in a "Changed:" line; the update time changes every time and says nothing. */
 export function changedFields(before: Ticket, after: Ticket): FieldChange[] {
-  const show = (v: unknown): string | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.join(", ") : String(v));
+  const show = (v: Ticket[keyof Ticket]): string | undefined => (v === undefined ? undefined : Array.isArray(v) ? v.join(", ") : v);
   const keys = [...new Set([...Object.keys(before), ...Object.keys(after)])] as (keyof Ticket)[];
   return keys
     .filter((k) => k !== "TT_Last_Update_Time" && show(before[k]) !== show(after[k]))
