@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for ttrelay: the Debian packages the demo and the tests use
+# (Prosody, with lua-unbound for its resolver), the npm dependencies, and the build.
+# Idempotent: packages already installed are not touched.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v prosody >/dev/null 2>&1 || need+=(prosody)
+dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${need[*]} from Debian"
+  $sudo apt-get update -qq
+  # policy-rc.d keeps the package from starting a system-wide Prosody: ttrelay runs its own.
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+  $sudo chmod +x /usr/sbin/policy-rc.d
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  $sudo rm -f /usr/sbin/policy-rc.d
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: ttrelay needs Node.js 20 or later (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run build --silent
+echo "setup: done"
