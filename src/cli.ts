@@ -127,7 +127,7 @@ export function buildCli(): Command {
       if (opts.json) {
         for (const a of plan.activities) out(JSON.stringify({ ticket: a.object["nttdm:ticket"], activity: a }));
         for (const m of plan.outbox) out(JSON.stringify({ room: m.room, body: m.body }));
-        for (const l of plan.logs) if (l.level !== "info") out(JSON.stringify({ problem: l.msg, ...l.fields }));
+        for (const l of plan.logs) if (l.level !== "info") out(JSON.stringify({ level: l.level, msg: l.msg, ...l.fields }));
       } else {
         for (const a of plan.activities) {
           out(`=== ${a.object["nttdm:ticket"].TT_ID} (${a.type}) ===`);

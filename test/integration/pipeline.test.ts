@@ -214,7 +214,7 @@ void test("bad feeds are logged with the feed, the item and the reason; other fe
   await stopBot(bot);
 });
 
-void test("outgoing messages are queued durably: delivered after the XMPP server comes back, once", { timeout: 60_000 }, async () => {
+void test("outgoing messages are queued durably: delivered after the XMPP server comes back, once, also across a crash", { timeout: 60_000 }, async () => {
   // A second server whose lifetime this test controls (same data dir and port across restarts).
   const serverDir = await mkdtemp(join(tmpdir(), "ttrelay-it-prosody-"));
   let server = await startProsody({ domain: "noc-c.test", dir: serverDir, mucRoomLocking: true });
@@ -236,10 +236,8 @@ void test("outgoing messages are queued durably: delivered after the XMPP server
     const queued = StoreDataSchema.parse(JSON.parse(await readFile(storePath, "utf8")));
     assert.equal(queued.outbox.length, 1);
     assert.ok(queued.outbox[0]?.body.startsWith("*EXN_101*"));
-    await stopBot(bot); // and the bot is restarted too
-
+    // The server comes back: the running bot reconnects, rejoins its room and delivers the queue.
     server = await startProsody({ domain: "noc-c.test", dir: serverDir, c2sPort, mucRoomLocking: true });
-    bot = await launch(config);
     const w = await startWatcher({ service: server.service, domain: server.domain, username: "watcher", password: "watcher-pw", resource: "c" });
     watchers.push(w);
     await w.join(room, "checker-c");
@@ -266,4 +264,28 @@ void test("outgoing messages are queued durably: delivered after the XMPP server
     await server.stop();
     await rm(serverDir, { recursive: true, force: true });
   }
+});
+
+void test("a feed routed to two rooms is fetched once per poll and reaches both rooms", { timeout: 60_000 }, async () => {
+  const rooms = [`fan-a@${prosody.mucDomain}`, `fan-b@${prosody.mucDomain}`];
+  feeds.set("/fan.rss", { body: rssFeed([{ id: 40 }]) });
+  const config = botConfig({
+    jid: `ttrelay@${prosody.domain}`,
+    service: prosody.service,
+    rooms,
+    feeds: [{ id: "fan", url: feeds.url("/fan.rss") }],
+    storePath: join(dir, "fan.json"),
+    routes: [{ rooms: [rooms[0]!] }, { when: { services: ["ip *"] }, rooms: [rooms[1]!, rooms[0]!] }],
+  });
+  const bot = await launch(config);
+  const [wa, wb] = [await watch(rooms[0]!, "fan-checker-a"), await watch(rooms[1]!, "fan-checker-b")];
+  await bot.pollNow("fan");
+  feeds.set("/fan.rss", { body: rssFeed([{ id: 41 }, { id: 40 }]) });
+  const fetchesBefore = feeds.requests.filter((r) => r.path === "/fan.rss").length;
+  await Promise.all([bot.pollNow("fan"), bot.pollNow("fan")]); // overlapping triggers share one fetch
+  assert.equal(feeds.requests.filter((r) => r.path === "/fan.rss").length - fetchesBefore, 1);
+  for (const w of [wa, wb]) await w.waitFor((m) => live(m) && (m.body ?? "").startsWith("*EXN_41*"), 10_000, "EXN_41");
+  await sleep(500);
+  assert.equal(wa.messages.filter((m) => live(m) && (m.body ?? "").startsWith("*EXN_41*")).length, 1, "one copy per room, even when two routes name it");
+  await stopBot(bot);
 });

@@ -1,0 +1,88 @@
+// The CLI as an admin runs it: separate processes, exit codes, messages on stdout/stderr.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { startFeedServer } from "../../src/devserver/feed-server.js";
+import { rssFeed } from "../fixtures/feeds.js";
+
+const run = promisify(execFile);
+const entry = new URL("../../scripts/ttrelay-dev.ts", import.meta.url).pathname;
+const dirP = mkdtemp(join(tmpdir(), "ttrelay-cli-"));
+after(async () => rm(await dirP, { recursive: true, force: true }));
+
+async function ttrelay(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ["--import", "tsx", entry, ...args], { timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const x = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof x.code === "number" ? x.code : -1, stdout: x.stdout ?? "", stderr: x.stderr ?? "" };
+  }
+}
+
+void test("check-config accepts the shipped example and names every problem of a bad config by its JSON path", { timeout: 60_000 }, async () => {
+  const good = await ttrelay("check-config", "config/example.json");
+  assert.equal(good.code, 0, good.stderr);
+  assert.match(good.stdout, /config\/example\.json: OK \(4 room\(s\), 1 feed\(s\), 4 route\(s\)\)/);
+
+  const bad = JSON.parse(await readFile("config/example.json", "utf8")) as Record<string, unknown> & { xmpp: Record<string, unknown>; feeds: Record<string, unknown>[] };
+  bad.xmpp.jid = "not a jid";
+  bad.feeds[0]!.schedule = "sometimes";
+  bad.feeds[0]!.url = "ftp://example.net/feed";
+  bad.extra = true;
+  const file = join(await dirP, "bad.json");
+  await writeFile(file, JSON.stringify(bad));
+  const out = await ttrelay("check-config", file);
+  assert.equal(out.code, 1);
+  assert.match(out.stderr, /error: \$\.xmpp\.jid: must be a bare JID/);
+  assert.match(out.stderr, /error: \$\.feeds\[0\]\.schedule: is not a valid cron expression/);
+  assert.match(out.stderr, /error: \$\.feeds\[0\]\.url: must be http\(s\)/);
+  assert.match(out.stderr, /error: \$: Unrecognized key: "extra"/);
+
+  await writeFile(file, "{ not json");
+  const broken = await ttrelay("check-config", file);
+  assert.equal(broken.code, 1);
+  assert.match(broken.stderr, /error: \$: not valid JSON/);
+
+  const missing = await ttrelay("check-config", join(await dirP, "nope.json"));
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /cannot read .*nope\.json/);
+});
+
+void test("start refuses a config whose password cannot be resolved, naming where it looked", { timeout: 60_000 }, async () => {
+  const cfg = JSON.parse(await readFile("config/example.json", "utf8")) as { xmpp: { password: unknown }; store: { path: string } };
+  cfg.xmpp.password = { env: "TTRELAY_SURELY_UNSET_VARIABLE" };
+  cfg.store.path = join(await dirP, "store.json");
+  const file = join(await dirP, "nopass.json");
+  await writeFile(file, JSON.stringify(cfg));
+  const out = await ttrelay("start", "--config", file);
+  assert.equal(out.code, 2);
+  assert.match(out.stderr, /cannot start: \$\.xmpp\.password: environment variable TTRELAY_SURELY_UNSET_VARIABLE is not set/);
+});
+
+void test("replay prints tickets, activities and messages from a local file and from a URL, without XMPP", { timeout: 60_000 }, async () => {
+  const fromFile = await ttrelay("replay", "--config", "config/example.json", "--feed", "config/demo/sample-feed.xml");
+  assert.equal(fromFile.code, 0, fromFile.stderr);
+  assert.match(fromFile.stdout, /=== EXN_1043 \(Create\) ===/);
+  assert.match(fromFile.stdout, /message to ip-transit@conference\.noc\.example\.net:\n {2}\*EXN_1043\* new · Opened · On backup/);
+  assert.match(fromFile.stdout, /6 item\(s\), 6 ticket\(s\), 12 message\(s\)/);
+
+  const server = await startFeedServer({ "/f.rss": { body: rssFeed([{ id: 5, impact: "Bogus" }, { id: 6 }]) } });
+  try {
+    const fromUrl = await ttrelay("replay", "--config", "config/example.json", "--feed", server.url("/f.rss"), "--json");
+    assert.equal(fromUrl.code, 0, fromUrl.stderr);
+    const records = fromUrl.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(records.some((r) => (r.ticket as { TT_ID?: string } | undefined)?.TT_ID === "EXN_6"));
+    assert.ok(records.some((r) => r.msg === "feed item not turned into a ticket" && r.item === "EXN-5" && r.field === "TT_Impact_Assessment"));
+  } finally {
+    await server.close();
+  }
+
+  const html = await ttrelay("replay", "--config", "config/example.json", "--feed", "README.md");
+  assert.equal(html.code, 1);
+  assert.match(html.stderr, /README\.md: XML (could not be parsed|is not an RSS or Atom feed)/);
+});
