@@ -1,0 +1,251 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { fingerprint, parseFeed, type ItemProblem, type ItemValues, type ParsedFeed } from "../../src/feeds/parse.js";
+
+const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+const rss2 = (items: string): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><title>ExampleNet NOC</title><link>https://noc.example.net/</link><description>tickets</description>${items}</channel></rss>`;
+
+/** What Request Tracker's RSS 1.0 (RDF) export looks like: no guid, the ticket URL as link and rdf:about. */
+const rtRdf = `<?xml version="1.0" encoding="utf-8"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://rt.example.net/NoAuth/rss/noc/">
+    <title>RT: noc queue</title>
+    <link>https://rt.example.net/</link>
+    <description>Tickets in the noc queue</description>
+    <items><rdf:Seq>
+      <rdf:li rdf:resource="https://rt.example.net/Ticket/Display.html?id=1234"/>
+      <rdf:li rdf:resource="https://rt.example.net/Ticket/Display.html?id=1235"/>
+    </rdf:Seq></items>
+  </channel>
+  <item rdf:about="https://rt.example.net/Ticket/Display.html?id=1234">
+    <title>Fibre cut Athens-Patras</title>
+    <link>https://rt.example.net/Ticket/Display.html?id=1234</link>
+    <description>Both circuits down.</description>
+    <dc:creator>noc@example.net</dc:creator>
+    <dc:date>2026-11-28T10:00:00Z</dc:date>
+  </item>
+  <item rdf:about="https://rt.example.net/Ticket/Display.html?id=1235">
+    <title>Router reload Heraklion</title>
+    <link>https://rt.example.net/Ticket/Display.html?id=1235</link>
+    <description>Planned.</description>
+  </item>
+</rdf:RDF>`;
+
+const atom = `<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Partner NOC</title>
+  <id>urn:uuid:feed</id>
+  <updated>2026-11-28T10:05:00Z</updated>
+  <entry>
+    <id>urn:partner:tt:77</id>
+    <title>BGP flap AS64512</title>
+    <link rel="alternate" href="https://partner.example.org/tt/77"/>
+    <author><name>Partner NOC</name></author>
+    <published>2026-11-28T09:00:00+01:00</published>
+    <updated>2026-11-28T10:05:00Z</updated>
+    <summary>Session reset 4 times</summary>
+  </entry>
+</feed>`;
+
+type FormatCase = { name: string; input: string; expected: { title: string; items: { key: string; values: ItemValues }[] } };
+
+const formatCases: FormatCase[] = [
+  {
+    name: "RSS 2.0 with guid, pubDate, HTML description and categories with attributes",
+    input: rss2(`
+      <item>
+        <title>  Fibre cut Stockholm-Copenhagen </title>
+        <link>https://noc.example.net/tt/1043</link>
+        <guid isPermaLink="false">EXN-1043</guid>
+        <category domain="https://noc.example.net/services">IP transit</category>
+        <category>Optical</category>
+        <category domain="x"></category>
+        <pubDate>Sat, 28 Nov 2026 08:20:00 GMT</pubDate>
+        <description>Traffic on &lt;b&gt;backup&lt;/b&gt;</description>
+      </item>`),
+    expected: {
+      title: "ExampleNet NOC",
+      items: [
+        {
+          key: "EXN-1043",
+          values: {
+            title: "Fibre cut Stockholm-Copenhagen",
+            link: "https://noc.example.net/tt/1043",
+            guid: "EXN-1043",
+            content: "Traffic on <b>backup</b>",
+            contentSnippet: "Traffic on backup",
+            description: "Traffic on <b>backup</b>",
+            pubDate: "Sat, 28 Nov 2026 08:20:00 GMT",
+            isoDate: "2026-11-28T08:20:00.000Z",
+            categories: ["IP transit", "Optical"],
+          },
+        },
+      ],
+    },
+  },
+  {
+    name: "RSS 1.0 (RDF) as Request Tracker emits it: no guid, the link is the key",
+    input: rtRdf,
+    expected: {
+      title: "RT: noc queue",
+      items: [
+        {
+          key: "https://rt.example.net/Ticket/Display.html?id=1234",
+          values: {
+            title: "Fibre cut Athens-Patras",
+            link: "https://rt.example.net/Ticket/Display.html?id=1234",
+            content: "Both circuits down.",
+            contentSnippet: "Both circuits down.",
+            description: "Both circuits down.",
+            creator: "noc@example.net",
+            isoDate: "2026-11-28T10:00:00.000Z",
+          },
+        },
+        {
+          key: "https://rt.example.net/Ticket/Display.html?id=1235",
+          values: {
+            title: "Router reload Heraklion",
+            link: "https://rt.example.net/Ticket/Display.html?id=1235",
+            content: "Planned.",
+            contentSnippet: "Planned.",
+            description: "Planned.",
+          },
+        },
+      ],
+    },
+  },
+  {
+    name: "Atom: id is the key, author name, published date",
+    input: atom,
+    expected: {
+      title: "Partner NOC",
+      items: [
+        {
+          key: "urn:partner:tt:77",
+          values: {
+            title: "BGP flap AS64512",
+            link: "https://partner.example.org/tt/77",
+            id: "urn:partner:tt:77",
+            summary: "Session reset 4 times",
+            author: "Partner NOC",
+            pubDate: "2026-11-28T08:00:00.000Z",
+            isoDate: "2026-11-28T08:00:00.000Z",
+          },
+        },
+      ],
+    },
+  },
+  {
+    name: "RSS 2.0 with an item that has only a title: keyed by a hash of title and date",
+    input: rss2(`<item><title>Maintenance Oslo</title><pubDate>Sat, 28 Nov 2026 08:20:00 GMT</pubDate></item>`),
+    expected: {
+      title: "ExampleNet NOC",
+      items: [
+        {
+          key: `sha256:${sha256("Maintenance Oslo\nSat, 28 Nov 2026 08:20:00 GMT").slice(0, 16)}`,
+          values: { title: "Maintenance Oslo", pubDate: "Sat, 28 Nov 2026 08:20:00 GMT", isoDate: "2026-11-28T08:20:00.000Z" },
+        },
+      ],
+    },
+  },
+  { name: "RSS 2.0 with no items", input: rss2(""), expected: { title: "ExampleNet NOC", items: [] } },
+];
+
+async function parseOk(xml: string, maxItemChars = 20_000): Promise<ParsedFeed> {
+  const r = await parseFeed(xml, maxItemChars);
+  assert.ok(r.ok, `expected the feed to parse, got ${r.ok ? "" : r.error}`);
+  return r.value;
+}
+
+for (const { name, input, expected } of formatCases) {
+  void test(`parseFeed: ${name}`, async () => {
+    const feed = await parseOk(input);
+    assert.equal(feed.title, expected.title);
+    assert.deepEqual(feed.problems, []);
+    assert.deepEqual(
+      feed.items.map((i) => ({ key: i.key, values: i.values })),
+      expected.items,
+    );
+    for (const item of feed.items) assert.equal(item.fingerprint, fingerprint(item.values), item.key);
+  });
+}
+
+const errorCases: { name: string; input: string; expected: string }[] = [
+  { name: "empty body", input: "", expected: "empty document" },
+  { name: "whitespace only", input: " \n\t ", expected: "empty document" },
+  {
+    name: "truncated XML (connection cut mid-document)",
+    input: rss2("<item><title>x</title></item>").slice(0, 120),
+    expected: "XML is truncated or malformed (Unclosed root tag)",
+  },
+  { name: "HTML login page", input: "<!DOCTYPE html>\n<html><head><title>Login</title></head><body></body></html>", expected: "got an HTML page, not an RSS/Atom feed" },
+  { name: "HTML without doctype", input: "  <html><body>Service Unavailable</body></html>", expected: "got an HTML page, not an RSS/Atom feed" },
+  { name: "JSON object", input: '{"error":"not found"}', expected: "got JSON, not an RSS/Atom feed" },
+  { name: "JSON array", input: "[]", expected: "got JSON, not an RSS/Atom feed" },
+  { name: "XML that is no feed", input: '<?xml version="1.0"?><tickets><ticket/></tickets>', expected: "XML is not an RSS or Atom feed (Feed not recognized as RSS 1 or 2.)" },
+  { name: "mismatched tags", input: "<rss version='2.0'><channel><item><title>a</item></channel></rss>", expected: "XML could not be parsed (Unexpected close tag)" },
+];
+
+for (const { name, input, expected } of errorCases) {
+  void test(`parseFeed rejects: ${name}`, async () => {
+    assert.deepEqual(await parseFeed(input, 20_000), { ok: false, error: expected });
+  });
+}
+
+void test("parseFeed: items without identity are skipped, duplicates dropped, huge items cut — each with a problem", async () => {
+  const huge = "x".repeat(300);
+  const feed = await parseOk(
+    rss2(`
+      <item><description>no guid, no link, no title</description></item>
+      <item><guid>EXN-1</guid><title>first copy</title></item>
+      <item><guid>EXN-1</guid><title>second copy</title></item>
+      <item><guid>EXN-2</guid><title>big</title><description>${huge}</description></item>
+      <item><title>  </title><link>https://noc.example.net/tt/3</link></item>`),
+    256,
+  );
+  const expectedProblems: ItemProblem[] = [
+    { key: "#1", message: "item has no guid, id, link or title: skipped" },
+    { key: "EXN-1", message: "duplicate item identity in one document: later copy skipped" },
+    { key: "EXN-2", message: "item text longer than 256 characters: cut" },
+  ];
+  assert.deepEqual(feed.problems, expectedProblems);
+  assert.deepEqual(
+    feed.items.map((i) => i.key),
+    ["EXN-1", "EXN-2", "https://noc.example.net/tt/3"],
+  );
+  assert.equal(feed.items[0]?.values.title, "first copy", "the first copy wins");
+  const big = feed.items[1]?.values;
+  assert.equal(big?.description, "x".repeat(256));
+  assert.equal(big?.content, "x".repeat(256));
+  assert.equal(big?.title, "big");
+  assert.deepEqual(feed.items[2]?.values, { link: "https://noc.example.net/tt/3" }, "a blank title is no value");
+});
+
+void test("parseFeed: an item exactly maxItemChars long is not cut", async () => {
+  const feed = await parseOk(rss2(`<item><guid>g</guid><title>${"y".repeat(256)}</title></item>`), 256);
+  assert.deepEqual(feed.problems, []);
+  assert.equal(feed.items[0]?.values.title, "y".repeat(256));
+});
+
+void test("fingerprint: stable under key order, changed by any content", () => {
+  const base: ItemValues = { title: "Fibre cut", guid: "EXN-1", description: "down", categories: ["IP", "Optical"] };
+  const fp = fingerprint(base);
+  assert.match(fp, /^[0-9a-f]{32}$/);
+  const cases: { name: string; input: ItemValues; expected: "same" | "different" }[] = [
+    { name: "same values", input: { ...base }, expected: "same" },
+    { name: "keys reversed", input: Object.fromEntries(Object.entries(base).reverse()), expected: "same" },
+    { name: "description changed", input: { ...base, description: "up again" }, expected: "different" },
+    { name: "title changed by one character", input: { ...base, title: "Fibre cuts" }, expected: "different" },
+    { name: "category added", input: { ...base, categories: ["IP", "Optical", "Lambda"] }, expected: "different" },
+    { name: "categories reordered", input: { ...base, categories: ["Optical", "IP"] }, expected: "different" },
+    { name: "field added", input: { ...base, pubDate: "Sat, 28 Nov 2026 08:20:00 GMT" }, expected: "different" },
+    { name: "field removed", input: { title: "Fibre cut", guid: "EXN-1", description: "down" }, expected: "different" },
+    { name: "value moved to another field", input: { ...base, description: undefined, summary: "down" }, expected: "different" },
+  ];
+  for (const { name, input, expected } of cases) {
+    assert.equal(fingerprint(input) === fp ? "same" : "different", expected, name);
+  }
+});

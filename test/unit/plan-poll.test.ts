@@ -1,0 +1,283 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { MappingRule, type FeedConfig, type RouteConfig } from "../../config/schema.js";
+import { fingerprint, type FeedItem, type ItemValues } from "../../src/feeds/parse.js";
+import { emptyFeedState, type FeedState } from "../../src/feeds/state.js";
+import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
+import { outboxId, planPoll, type PollContext, type PollPlan } from "../../src/pipeline/plan-poll.js";
+import type { StoredTicket } from "../../src/store/types.js";
+
+const IP_ROOM = "ip-transit@conference.noc.example.net";
+const LAMBDA_ROOM = "lambda@conference.noc.example.net";
+const COORD_ROOM = "coordination@conference.partner.example.org";
+
+const rule = (input: Record<string, unknown>): MappingRule => MappingRule.parse(input);
+const line = (name: string): MappingRule => rule({ from: "description", regex: `^${name}:\\s*(.+)$`, flags: "im" });
+
+const feed: FeedConfig = {
+  id: "exn",
+  url: "https://noc.example.net/tickets.rss",
+  schedule: "*/2 * * * *",
+  partnerId: "EXN",
+  timeoutMs: 15_000,
+  maxBytes: 5 * 1024 * 1024,
+  maxItemChars: 20_000,
+  mapping: {
+    Original_ID: rule({ from: "guid", regex: "EXN-(\\d+)" }),
+    TT_Status: line("Status"),
+    TT_Impact_Assessment: [line("Impact"), rule({ value: "Unknown" })],
+    Affected_Service: line("Service"),
+    TT_Type: [line("Kind"), rule({ value: "Operational" })],
+    History: [line("History"), rule({ value: "" })],
+    TT_Close_Datetime: line("Closed"),
+    End_Datetime: line("End"),
+  },
+};
+
+const routes: RouteConfig[] = [
+  { rooms: [IP_ROOM], when: { services: ["IP*"] } },
+  { rooms: [LAMBDA_ROOM], when: { services: ["Lambda"] } },
+  { rooms: [COORD_ROOM, IP_ROOM], when: { types: ["Operational"] } },
+];
+
+const T0 = new Date("2026-11-28T10:00:00.000Z");
+const T1 = new Date("2026-11-28T10:02:00.000Z");
+const T2 = new Date("2026-11-28T10:04:00.000Z");
+
+const ctx = (now: Date): PollContext => ({
+  feed,
+  routes,
+  actor: nocActor({ id: "EXN", name: "ExampleNet NOC" }),
+  render: { maxLongDescription: 600, timeZone: "UTC" },
+  now,
+});
+
+type TicketLines = { status?: string; impact?: string; service?: string; kind?: string; history?: string; closed?: string; end?: string; extra?: ItemValues };
+
+/** One feed item of ExampleNet's feed: structured lines in the description. */
+function nocItem(n: number, lines: TicketLines = {}): FeedItem {
+  const { status = "Opened", impact, service = "IP transit", kind, history, closed, end, extra = {} } = lines;
+  const description = [
+    `Status: ${status}`,
+    impact && `Impact: ${impact}`,
+    `Service: ${service}`,
+    kind && `Kind: ${kind}`,
+    history && `History: ${history}`,
+    closed && `Closed: ${closed}`,
+    end && `End: ${end}`,
+  ]
+    .filter(Boolean)
+    .join("\n");
+  const values: ItemValues = {
+    title: `[EXN-${n}] Ticket ${n}`,
+    link: `https://noc.example.net/tt/${n}`,
+    guid: `EXN-${n}`,
+    description,
+    isoDate: "2026-11-28T09:00:00.000Z",
+    ...extra,
+  };
+  return { key: `EXN-${n}`, values, fingerprint: fingerprint(values) };
+}
+
+/** The store as the adapter keeps it: what earlier plans learnt. */
+function storeOf(...plans: PollPlan[]): (id: string) => StoredTicket | undefined {
+  const m = new Map<string, StoredTicket>();
+  for (const p of plans) for (const t of p.tickets) m.set(t.ticket.TT_ID, t);
+  return (id) => m.get(id);
+}
+
+/** A primed feed that already knows tickets 1 (IP transit) and 2 (Lambda). */
+function primedPlan(): PollPlan {
+  return planPoll(ctx(T0), emptyFeedState(), [nocItem(2, { service: "Lambda" }), nocItem(1)], [], {}, () => undefined);
+}
+
+void test("first poll: learns every ticket, queues one summary per room and no per-item posts", () => {
+  const closedLines = { status: "Closed", history: "spliced", closed: "2026-11-28 09:30 UTC", end: "2026-11-28 09:20 UTC" };
+  const items = [nocItem(3, closedLines), nocItem(2, { service: "Lambda" }), nocItem(1)];
+  const plan = planPoll(ctx(T0), emptyFeedState(), items, [], { etag: '"e1"' }, () => undefined);
+
+  assert.deepEqual(
+    plan.tickets.map((t) => [t.ticket.TT_ID, t.rooms]),
+    [
+      ["EXN_1", [IP_ROOM, COORD_ROOM]],
+      ["EXN_2", [LAMBDA_ROOM, COORD_ROOM, IP_ROOM]],
+      ["EXN_3", [IP_ROOM, COORD_ROOM]],
+    ],
+    "oldest item first; rooms in route order",
+  );
+  assert.deepEqual(plan.activities, []);
+  assert.deepEqual(plan.logs, []);
+  const expected = [
+    { room: IP_ROOM, body: "Now following feed *exn*: 3 ticket(s) already listed, 2 open (EXN_1, EXN_2). New tickets and changes will be posted here." },
+    { room: COORD_ROOM, body: "Now following feed *exn*: 3 ticket(s) already listed, 2 open (EXN_1, EXN_2). New tickets and changes will be posted here." },
+    { room: LAMBDA_ROOM, body: "Now following feed *exn*: 1 ticket(s) already listed, 1 open (EXN_2). New tickets and changes will be posted here." },
+  ];
+  assert.deepEqual(
+    plan.outbox.map((o) => ({ room: o.room, body: o.body })),
+    expected,
+  );
+  for (const o of plan.outbox) {
+    assert.equal(o.json, undefined, "a summary carries no activity");
+    assert.equal(o.ticketId, undefined);
+    assert.equal(o.attempts, 0);
+    assert.equal(o.createdAt, T0.toISOString());
+    assert.match(o.id, /^ttr-[0-9a-f]{24}$/);
+  }
+  assert.equal(new Set(plan.outbox.map((o) => o.id)).size, plan.outbox.length, "one id per room");
+  assert.equal(plan.feedState.primed, true);
+  assert.deepEqual(plan.feedState.validators, { etag: '"e1"' });
+  assert.deepEqual(Object.keys(plan.feedState.seen).sort(), ["EXN-1", "EXN-2", "EXN-3"]);
+});
+
+void test("first poll: a summary lists at most 10 open tickets and says how many more", () => {
+  const items = Array.from({ length: 12 }, (_, i) => nocItem(12 - i));
+  const plan = planPoll(ctx(T0), emptyFeedState(), items, [], {}, () => undefined);
+  assert.equal(
+    plan.outbox.find((o) => o.room === IP_ROOM)?.body,
+    "Now following feed *exn*: 12 ticket(s) already listed, 12 open (EXN_1, EXN_2, EXN_3, EXN_4, EXN_5, EXN_6, EXN_7, EXN_8, EXN_9, EXN_10 and 2 more). New tickets and changes will be posted here.",
+  );
+});
+
+void test("a new item on a later poll: a Create activity and one post per routed room", () => {
+  const first = primedPlan();
+  const plan = planPoll(ctx(T1), first.feedState, [nocItem(3), nocItem(2, { service: "Lambda" }), nocItem(1)], [], {}, storeOf(first));
+
+  assert.equal(plan.activities.length, 1);
+  const activity = plan.activities[0];
+  assert.ok(activity);
+  assert.equal(activity.type, "Create");
+  assert.equal(activity.object["nttdm:ticket"].TT_ID, "EXN_3");
+  assert.equal(activity.object.url, "https://noc.example.net/tt/3");
+  assert.equal(activity.published, T1.toISOString());
+
+  assert.deepEqual(
+    plan.outbox.map((o) => o.room),
+    [IP_ROOM, COORD_ROOM],
+  );
+  for (const o of plan.outbox) {
+    assert.equal(o.id, outboxId(activity.id, o.room));
+    assert.equal(o.ticketId, "EXN_3");
+    assert.ok(o.body.startsWith("*EXN_3* new · Opened · Unknown\n"), o.body);
+    const parsed = TicketActivitySchema.safeParse(JSON.parse(o.json ?? "null"));
+    assert.ok(parsed.success, JSON.stringify(parsed.error?.issues));
+    assert.deepEqual(parsed.data, activity);
+  }
+  assert.deepEqual(plan.tickets.map((t) => t.ticket.TT_ID), ["EXN_3"]);
+  assert.deepEqual(plan.tickets[0]?.rooms, [IP_ROOM, COORD_ROOM]);
+  assert.equal(plan.tickets[0]?.firstSeen, T1.toISOString());
+  assert.deepEqual(plan.logs, [{ level: "info", msg: "ticket created", fields: { feed: "exn", ticket: "EXN_3", rooms: [IP_ROOM, COORD_ROOM] } }]);
+});
+
+void test("the same item changed: an Update activity that says what changed", () => {
+  const first = primedPlan();
+  const changed = nocItem(1, { status: "Updated", impact: "at risk", history: "engineer on site" });
+  const plan = planPoll(ctx(T1), first.feedState, [nocItem(2, { service: "Lambda" }), changed], [], {}, storeOf(first));
+
+  assert.deepEqual(plan.activities.map((a) => [a.type, a.object["nttdm:ticket"].TT_ID]), [["Update", "EXN_1"]]);
+  assert.deepEqual(plan.outbox.map((o) => o.room), [IP_ROOM, COORD_ROOM]);
+  const body = plan.outbox[0]?.body ?? "";
+  assert.ok(body.startsWith("*EXN_1* update · Updated · At risk\n"), body);
+  assert.ok(body.split("\n").includes("Changed: status Opened → Updated, description, impact Unknown → At risk, history"), body);
+  const stored = plan.tickets[0];
+  assert.equal(stored?.firstSeen, T0.toISOString(), "firstSeen is kept from the first poll");
+  assert.equal(stored?.lastChange, T1.toISOString());
+});
+
+void test("a changed item whose ticket content did not change: nothing is posted", () => {
+  const first = primedPlan();
+  // The category is not mapped to any ticket field: the item's fingerprint changes, the ticket does not.
+  const recategorised = nocItem(1, { extra: { categories: ["Backbone"] } });
+  assert.notEqual(recategorised.fingerprint, nocItem(1).fingerprint);
+  const plan = planPoll(ctx(T1), first.feedState, [nocItem(2, { service: "Lambda" }), recategorised], [], {}, storeOf(first));
+  assert.deepEqual(plan.activities, []);
+  assert.deepEqual(plan.outbox, []);
+  assert.deepEqual(plan.tickets, []);
+  assert.deepEqual(plan.logs, []);
+  assert.equal(plan.feedState.seen["EXN-1"]?.fp, recategorised.fingerprint, "the new fingerprint is remembered");
+});
+
+void test("an unchanged feed: nothing to do", () => {
+  const first = primedPlan();
+  const plan = planPoll(ctx(T1), first.feedState, [nocItem(2, { service: "Lambda" }), nocItem(1)], [], {}, storeOf(first));
+  assert.deepEqual({ tickets: plan.tickets, outbox: plan.outbox, activities: plan.activities, logs: plan.logs }, { tickets: [], outbox: [], activities: [], logs: [] });
+});
+
+void test("an item failing translation: a warn line naming feed, item and field; the rest is still processed", () => {
+  const first = primedPlan();
+  const bad = nocItem(4, { impact: "Catastrophic" });
+  const plan = planPoll(ctx(T1), first.feedState, [nocItem(5), bad, nocItem(3)], [], {}, storeOf(first));
+
+  assert.deepEqual(plan.logs.filter((l) => l.level === "warn"), [
+    {
+      level: "warn",
+      msg: "feed item not turned into a ticket",
+      fields: {
+        feed: "exn",
+        item: "EXN-4",
+        link: "https://noc.example.net/tt/4",
+        field: "TT_Impact_Assessment",
+        problem:
+          '"Catastrophic" is not one of No impact, Reduced redundancy, Minor performance impact, Severe performance impact, No connectivity, On backup, At risk, Unknown (add a "map" to the rule)',
+      },
+    },
+  ]);
+  assert.deepEqual(plan.activities.map((a) => a.object["nttdm:ticket"].TT_ID), ["EXN_3", "EXN_5"]);
+  assert.deepEqual(plan.tickets.map((t) => t.ticket.TT_ID), ["EXN_3", "EXN_5"]);
+  assert.ok(plan.feedState.seen["EXN-4"], "the bad item is remembered in seen: it is not tried again until it changes");
+});
+
+void test("item problems from the parser are logged as warnings with the feed's name", () => {
+  const first = primedPlan();
+  const plan = planPoll(ctx(T1), first.feedState, [], [{ key: "#3", message: "item has no guid, id, link or title: skipped" }], {}, storeOf(first));
+  assert.deepEqual(plan.logs, [
+    { level: "warn", msg: "feed item problem", fields: { feed: "exn", item: "#3", problem: "item has no guid, id, link or title: skipped" } },
+  ]);
+});
+
+void test("no route matches: a warn line, no post, the ticket is still recorded", () => {
+  const first = primedPlan();
+  const plan = planPoll(ctx(T1), first.feedState, [nocItem(6, { service: "Access", kind: "Test" })], [], {}, storeOf(first));
+  assert.deepEqual(plan.outbox, []);
+  assert.deepEqual(plan.activities, []);
+  assert.deepEqual(plan.logs, [{ level: "warn", msg: "no route matches ticket: not posted", fields: { feed: "exn", ticket: "EXN_6" } }]);
+  assert.deepEqual(plan.tickets.map((t) => [t.ticket.TT_ID, t.rooms]), [["EXN_6", []]]);
+});
+
+void test("an update still reaches the rooms that saw the ticket before, even if routing changed", () => {
+  const first = primedPlan(); // EXN_1 went to IP_ROOM and COORD_ROOM
+  const plan = planPoll(ctx(T1), first.feedState, [nocItem(1, { service: "Lambda", status: "Updated", history: "moved" })], [], {}, storeOf(first));
+  assert.deepEqual(plan.outbox.map((o) => o.room), [IP_ROOM, COORD_ROOM, LAMBDA_ROOM]);
+});
+
+void test("a new item and its change in one document: Create first, then Update", () => {
+  const first = primedPlan();
+  // Two items (e.g. an RT transaction feed) for the same ticket, newest first.
+  const newer = nocItem(7, { status: "Updated", history: "carrier on site", extra: { guid: "EXN-7#2" } });
+  const older = nocItem(7, { extra: { guid: "EXN-7#1" } });
+  const plan = planPoll(ctx(T1), first.feedState, [{ ...newer, key: "EXN-7#2" }, { ...older, key: "EXN-7#1" }], [], {}, storeOf(first));
+  assert.deepEqual(plan.activities.map((a) => `${a.type} ${a.object["nttdm:ticket"].TT_Status}`), ["Create Opened", "Update Updated"]);
+  assert.deepEqual(plan.tickets.map((t) => [t.ticket.TT_ID, t.ticket.TT_Status]), [["EXN_7", "Updated"]]);
+});
+
+void test("outboxId: stable for the same activity and room, different otherwise", () => {
+  const cases: { name: string; input: [string, string]; expected: "same" | "different" }[] = [
+    { name: "same activity, same room", input: ["urn:a:1", IP_ROOM], expected: "same" },
+    { name: "same activity, other room", input: ["urn:a:1", COORD_ROOM], expected: "different" },
+    { name: "other activity, same room", input: ["urn:a:2", IP_ROOM], expected: "different" },
+    { name: "no ambiguity at the separator", input: ["urn:a:1\nip-transit", "@conference.noc.example.net"], expected: "different" },
+  ];
+  const base = outboxId("urn:a:1", IP_ROOM);
+  assert.match(base, /^ttr-[0-9a-f]{24}$/);
+  for (const { name, input, expected } of cases) assert.equal(outboxId(...input) === base ? "same" : "different", expected, name);
+});
+
+void test("planning the same poll twice gives the same outbox ids (a crash and retry cannot post twice)", () => {
+  const first = primedPlan();
+  const state: FeedState = structuredClone(first.feedState);
+  const items = [nocItem(3), nocItem(2, { service: "Lambda" }), nocItem(1, { status: "Updated", history: "x" })];
+  const a = planPoll(ctx(T1), state, items, [], {}, storeOf(first));
+  const b = planPoll(ctx(T2), state, items, [], {}, storeOf(first));
+  assert.equal(a.outbox.length, 4);
+  assert.deepEqual(b.outbox.map((o) => o.id), a.outbox.map((o) => o.id));
+  assert.deepEqual(state, first.feedState, "planning does not mutate the state it is given");
+});

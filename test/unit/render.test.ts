@@ -1,0 +1,228 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { nocActor, ticketActivity } from "../../src/model/activity.js";
+import {
+  DEFAULT_TEMPLATE,
+  capText,
+  fillTemplate,
+  formatTime,
+  renderActivity,
+  verbFor,
+  type RenderOptions,
+} from "../../src/render/ticket-message.js";
+import { escapeMarkdown, markdownToStyled } from "../../src/render/xep0393.js";
+import { sampleClosedTicket, sampleTicket } from "../fixtures/tickets.js";
+
+const markdownCases: { name: string; input: string; expected: string }[] = [
+  { name: "strong", input: "a **bold** b", expected: "a *bold* b" },
+  { name: "strong with underscores", input: "__bold__", expected: "*bold*" },
+  { name: "em with *", input: "*em*", expected: "_em_" },
+  { name: "em with _", input: "_em_", expected: "_em_" },
+  { name: "strong inside em", input: "***both***", expected: "_*both*_" },
+  { name: "strike", input: "~~gone~~", expected: "~gone~" },
+  { name: "inline code", input: "run `show bgp` now", expected: "run `show bgp` now" },
+  { name: "inline code keeps markup literal", input: "`*x*`", expected: "`*x*`" },
+  { name: "fenced code block", input: "```\nping 192.0.2.1\n*not bold*\n```", expected: "```\nping 192.0.2.1\n*not bold*\n```" },
+  { name: "link with text: text then URL", input: "[RT #1234](https://rt.example.net/1234)", expected: "RT #1234 <https://rt.example.net/1234>" },
+  { name: "link whose text is the URL: URL once", input: "[https://x.example/a](https://x.example/a)", expected: "https://x.example/a" },
+  { name: "autolink: the bare URL", input: "<https://x.example/a>", expected: "https://x.example/a" },
+  { name: "styled link text", input: "[**down**](https://x.example/a)", expected: "*down* <https://x.example/a>" },
+  { name: "quote, two lines", input: "> line 1\n> line 2", expected: "> line 1\n> line 2" },
+  { name: "nested quote", input: "> > deep", expected: "> > deep" },
+  { name: "bullet list", input: "- a\n- b", expected: "• a\n• b" },
+  { name: "ordered list keeps its numbers", input: "1. a\n2. b", expected: "1. a\n2. b" },
+  { name: "nested list is indented", input: "- a\n  - b", expected: "• a\n  • b" },
+  { name: "list inside a quote", input: "> - a\n> - b", expected: "> • a\n> • b" },
+  { name: "heading becomes its text", input: "# Outage", expected: "Outage" },
+  { name: "rule", input: "---", expected: "―――" },
+  { name: "soft line break kept", input: "a\nb", expected: "a\nb" },
+  { name: "entity decoded", input: "AT&amp;T", expected: "AT&T" },
+  { name: "raw HTML shown as text", input: "<b>x</b>", expected: "<b>x</b>" },
+  { name: "image becomes its alt text", input: "![map](m.png)", expected: "map" },
+];
+
+for (const { name, input, expected } of markdownCases) {
+  void test(`markdownToStyled: ${name}`, () => {
+    assert.equal(markdownToStyled(input), expected);
+  });
+}
+
+/** Text from a feed, escaped, must come out of the renderer exactly as it went in. */
+const literalCases: { name: string; input: string }[] = [
+  { name: "asterisks", input: "*not bold* **nor this**" },
+  { name: "underscores in ids", input: "EXN_1043 and core_router_1" },
+  { name: "tildes", input: "~~not struck~~ ~x~" },
+  { name: "backticks", input: "`not code`" },
+  { name: "link syntax", input: "[not a link](https://x.example)" },
+  { name: "autolink syntax", input: "<https://x.example>" },
+  { name: "HTML-ish", input: "<b>x</b> & &amp; &lt;" },
+  { name: "backslash", input: "C:\\temp\\x and a\\*b" },
+  { name: "numbered line", input: "1. not a list" },
+  { name: "number with parenthesis", input: "1) not a list" },
+  { name: "dash line", input: "- not a list" },
+  { name: "plus line", input: "+ not a list" },
+  { name: "hash line", input: "# not a heading" },
+  { name: "quote line", input: "> not a quote" },
+  { name: "rule-like line", input: "***" },
+  { name: "setext underline with =", input: "Maintenance\n===========" },
+  { name: "setext underline with -", input: "Maintenance\n-----------" },
+  { name: "pipes and braces", input: "a | b {c} (d) !e" },
+  { name: "dots and percent", input: "2-3 % loss at 10.0.0.1." },
+  { name: "several lines", input: "line 1\nline 2\nline 3" },
+  { name: "non-ASCII", input: "GÉANT – Malmö → Köln ✓" },
+  { name: "RFC status with slash", input: "Opened/Closed" },
+];
+
+for (const { name, input } of literalCases) {
+  void test(`escapeMarkdown round trip renders literally: ${name}`, () => {
+    assert.equal(markdownToStyled(escapeMarkdown(input)), input);
+  });
+}
+
+const fillCases: { name: string; input: { template: string; values: Record<string, string> }; expected: string }[] = [
+  { name: "all values present", input: { template: "A: {{a}} · B: {{b}}", values: { a: "1", b: "2" } }, expected: "A: 1 · B: 2" },
+  { name: "empty segment dropped", input: { template: "A: {{a}} · B: {{b}} · C: {{c}}", values: { a: "1", b: "", c: "3" } }, expected: "A: 1 · C: 3" },
+  { name: "missing value counts as empty", input: { template: "A: {{a}} · B: {{b}}", values: { a: "1" } }, expected: "A: 1" },
+  { name: "segment kept when one of its placeholders has a value", input: { template: "W: {{s}} – {{e}}", values: { s: "", e: "2" } }, expected: "W:  – 2" },
+  { name: "literal segment kept", input: { template: "A: {{a}} · fixed", values: { a: "" } }, expected: "fixed" },
+  { name: "dangling ' / ' dropped", input: { template: "Type: {{t}} / {{p}} · X: {{x}}", values: { t: "Operational", p: "", x: "1" } }, expected: "Type: Operational · X: 1" },
+  { name: "line with all values empty dropped", input: { template: "{{a}}\nB: {{b}}\n{{c}}", values: { a: "1", b: "", c: "3" } }, expected: "1\n3" },
+  { name: "template blank line kept between parts", input: { template: "{{a}}\n\n{{b}}", values: { a: "1", b: "2" } }, expected: "1\n\n2" },
+  { name: "no trailing blank line when the last part is empty", input: { template: "{{a}}\n\n{{b}}", values: { a: "1", b: "" } }, expected: "1" },
+  { name: "no leading blank line when the first part is empty", input: { template: "{{a}}\n\n{{b}}", values: { a: "", b: "2" } }, expected: "2" },
+  { name: "blank lines collapse to one", input: { template: "{{a}}\n\n{{x}}\n\n{{b}}", values: { a: "1", x: "", b: "2" } }, expected: "1\n\n2" },
+  { name: "an emptied line does not become a blank line", input: { template: "{{a}}\n{{x}}\n{{b}}", values: { a: "1", x: "", b: "2" } }, expected: "1\n2" },
+  { name: "everything empty", input: { template: "{{a}}\n\n{{b}}", values: {} }, expected: "" },
+  { name: "values with markup are inserted as given", input: { template: "**{{id}}**", values: { id: "01\\_5985" } }, expected: "**01\\_5985**" },
+];
+
+for (const { name, input, expected } of fillCases) {
+  void test(`fillTemplate: ${name}`, () => {
+    assert.equal(fillTemplate(input.template, input.values), expected);
+  });
+}
+
+void test("capText: short text kept, long text cut at a word with ' […]'", () => {
+  const cases: { name: string; input: [string, number]; expected: string }[] = [
+    { name: "shorter than max", input: ["Core line fault", 100], expected: "Core line fault" },
+    { name: "exactly max", input: ["abcde", 5], expected: "abcde" },
+    { name: "cut at the last space", input: ["aaaa bbbb cccc dddd", 12], expected: "aaaa bbbb […]" },
+    { name: "no space late enough: hard cut", input: ["abcdefghijklmnop", 10], expected: "abcdefghij […]" },
+    { name: "CRLF and long blank runs tidied", input: ["a\r\n\r\n\r\n\r\nb", 100], expected: "a\n\nb" },
+    { name: "max 0", input: ["abc", 0], expected: " […]" },
+  ];
+  for (const { name, input, expected } of cases) assert.equal(capText(...input), expected, name);
+});
+
+void test("formatTime: the instant in the configured time zone, with the zone named", () => {
+  const cases: { name: string; input: [string | undefined, string]; expected: string }[] = [
+    { name: "UTC", input: ["2008-12-16T10:01:15+02:00", "UTC"], expected: "2008-12-16 08:01 UTC" },
+    { name: "Athens winter", input: ["2008-12-16T10:01:15+02:00", "Europe/Athens"], expected: "2008-12-16 10:01 EET" },
+    { name: "Athens summer", input: ["2008-07-16T10:01:15+03:00", "Europe/Athens"], expected: "2008-07-16 10:01 EEST" },
+    { name: "New York", input: ["2008-12-16T10:01:15+02:00", "America/New_York"], expected: "2008-12-16 03:01 GMT-5" },
+    { name: "half-hour zone", input: ["2008-12-16T10:01:15+02:00", "Asia/Kolkata"], expected: "2008-12-16 13:31 GMT+5:30" },
+    { name: "crosses midnight", input: ["2008-12-16T23:30:00Z", "Europe/Athens"], expected: "2008-12-17 01:30 EET" },
+    { name: "absent", input: [undefined, "UTC"], expected: "" },
+    { name: "not a date: shown as given", input: ["soon", "UTC"], expected: "soon" },
+  ];
+  for (const { name, input, expected } of cases) assert.equal(formatTime(...input), expected, name);
+});
+
+const actor = nocActor({ id: "GRNET", name: "GRNET NOC" });
+const published = new Date("2008-12-16T08:05:00Z");
+const athens: RenderOptions = { maxLongDescription: 600, timeZone: "Europe/Athens" };
+
+void test("verbFor: Create is new, Update is update", () => {
+  assert.equal(verbFor(ticketActivity("Create", sampleTicket(), actor, published)), "new");
+  assert.equal(verbFor(ticketActivity("Update", sampleTicket(), actor, published)), "update");
+});
+
+void test("renderActivity: the full message for the RFC example (Create, Athens time, link)", () => {
+  const activity = ticketActivity("Create", sampleTicket({ Affected_Service: "IP" }), actor, published, "https://noc.grnet.example/tt/5985");
+  assert.equal(
+    renderActivity(activity, athens),
+    [
+      "*01_5985* new · Opened · No connectivity",
+      "*Forth Link Failure*",
+      "Service: IP · Location: HERAKLION · Type: Operational / Core Line Fault",
+      "Nodes: FORTH · Circuits: FORTH-2",
+      "Start: 2008-12-16 09:55 EET",
+      "Priority: High",
+      "History: Link down, detected by monitoring",
+      "https://noc.grnet.example/tt/5985",
+      "> Forth Link Failure",
+    ].join("\n"),
+  );
+});
+
+void test("renderActivity: the ticket id comes first, for every kind of ticket", () => {
+  const cases: { name: string; input: ReturnType<typeof ticketActivity>; expected: string }[] = [
+    { name: "open", input: ticketActivity("Create", sampleTicket(), actor, published), expected: "*01_5985* new · Opened · No connectivity\n" },
+    { name: "closed update", input: ticketActivity("Update", sampleClosedTicket(), actor, published), expected: "*01_5985* update · Closed · No connectivity\n" },
+    {
+      name: "id with markdown characters",
+      input: ticketActivity("Create", sampleTicket({ Partner_ID: "A*B", Original_ID: "[1]" }), actor, published),
+      expected: "*A*B_[1]* new · Opened · No connectivity\n",
+    },
+  ];
+  for (const { name, input, expected } of cases) {
+    const body = renderActivity(input, athens);
+    assert.ok(body.startsWith(expected), `${name}: ${JSON.stringify(body.slice(0, 80))}`);
+  }
+});
+
+void test("renderActivity: long descriptions are capped with ' […]' and quoted line by line", () => {
+  const long = "Fibre cut near Malmö. " + "Carrier crew on site. ".repeat(40);
+  const body = renderActivity(ticketActivity("Create", sampleTicket({ TT_Long_Description: long }), actor, published), { maxLongDescription: 60, timeZone: "UTC" });
+  const quoted = body.split("\n").filter((l) => l.startsWith("> "));
+  assert.deepEqual(quoted, ["> Fibre cut near Malmö. Carrier crew on site. Carrier crew on […]"]);
+
+  const multi = renderActivity(ticketActivity("Create", sampleTicket({ TT_Long_Description: "First *line*\n\n- second\n# third" }), actor, published), athens);
+  assert.deepEqual(
+    multi.split("\n").filter((l) => l.startsWith(">")),
+    ["> First *line*", "> - second", "> # third"],
+    "free text is quoted and shown literally",
+  );
+});
+
+void test("renderActivity: times in the configured zone (start, end, window)", () => {
+  const t = sampleClosedTicket({
+    Type: "Scheduled",
+    Time_Window_Start: "2008-12-16T08:00:00+02:00",
+    Time_Window_End: "2008-12-16T18:00:00+02:00",
+  });
+  const cases: { name: string; input: RenderOptions; expected: string }[] = [
+    { name: "UTC", input: { maxLongDescription: 600, timeZone: "UTC" }, expected: "Start: 2008-12-16 07:55 UTC · End: 2008-12-16 13:01 UTC · Window: 2008-12-16 06:00 UTC – 2008-12-16 16:00 UTC" },
+    { name: "Athens", input: athens, expected: "Start: 2008-12-16 09:55 EET · End: 2008-12-16 15:01 EET · Window: 2008-12-16 08:00 EET – 2008-12-16 18:00 EET" },
+  ];
+  for (const { name, input, expected } of cases) {
+    const body = renderActivity(ticketActivity("Update", t, actor, published), input);
+    assert.ok(body.split("\n").includes(expected), `${name}:\n${body}`);
+  }
+});
+
+void test("renderActivity: unknown location and undefined problem are left out", () => {
+  const body = renderActivity(
+    ticketActivity("Create", sampleTicket({ Location: "Unknown", TT_Short_Description: "Undefined Problem", Affected_Service: undefined }), actor, published),
+    athens,
+  );
+  assert.equal(body.split("\n")[2], "Type: Operational");
+});
+
+void test("renderActivity: an Update names what changed", () => {
+  const before = sampleTicket();
+  const after = sampleTicket({ TT_Status: "Updated", TT_Impact_Assessment: "On backup", History: "Link down\nTraffic on backup path" });
+  const body = renderActivity(ticketActivity("Update", after, actor, published), athens, [
+    { field: "TT_Status", before: before.TT_Status, after: after.TT_Status },
+    { field: "TT_Impact_Assessment", before: before.TT_Impact_Assessment, after: after.TT_Impact_Assessment },
+    { field: "History", before: before.History, after: after.History },
+  ]);
+  const lines = body.split("\n");
+  assert.equal(lines[0], "*01_5985* update · Updated · On backup");
+  assert.ok(lines.includes("Changed: status Opened → Updated, impact No connectivity → On backup, history"), body);
+  assert.ok(lines.includes("History: Traffic on backup path"), body);
+});
+
+void test("DEFAULT_TEMPLATE starts with the ticket id", () => {
+  assert.ok(DEFAULT_TEMPLATE.startsWith("**{{id}}**"));
+});
