@@ -77,15 +77,17 @@ export async function parseFeed(xml: string, maxItemChars: number): Promise<Resu
       return;
     }
     const values: ItemValues = {};
+    const whole: ItemValues = {};
     let cut = false;
     for (const [name, value] of Object.entries(parsed.data) as [ItemField, string | string[] | undefined][]) {
       if (value === undefined) continue;
       if (Array.isArray(value)) {
-        values[name] = value.map((v) => v.trim()).filter((v) => v !== "");
+        values[name] = whole[name] = value.map((v) => v.trim()).filter((v) => v !== "");
       } else {
         const trimmed = value.trim();
         if (trimmed === "") continue;
         cut ||= trimmed.length > maxItemChars;
+        whole[name] = trimmed;
         values[name] = trimmed.length > maxItemChars ? trimmed.slice(0, maxItemChars) : trimmed;
       }
     }
@@ -101,7 +103,8 @@ export async function parseFeed(xml: string, maxItemChars: number): Promise<Resu
     }
     keys.add(key);
     if (cut) problems.push({ key, message: `item text longer than ${maxItemChars} characters: cut` });
-    items.push({ key, values, fingerprint: fingerprint(values) });
+    // Fingerprint of the whole text: a change appended past the cut (RT appends history) still counts.
+    items.push({ key, values, fingerprint: fingerprint(whole) });
   });
   return ok({ title: out.title, items, problems });
 }

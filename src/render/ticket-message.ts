@@ -4,7 +4,7 @@
  * NOC engineer scanning a busy room (or a notification) sees which ticket it is at once.
  */
 import type { TicketActivity } from "../model/activity.js";
-import type { Ticket } from "../model/ticket.js";
+import { isFinalStatus, type Ticket } from "../model/ticket.js";
 import { escapeMarkdown, markdownToStyled } from "./xep0393.js";
 
 export type RenderOptions = { maxLongDescription: number; timeZone: string };
@@ -66,13 +66,14 @@ export const DEFAULT_TEMPLATE = [
   "Changed: {{changes}}",
   "History: {{history}}",
   "{{link}}",
-  "",
-  "{{long}}",
 ].join("\n");
 
 /** The "verb" shown after the id: what happened, in the words a NOC uses. */
 export function verbFor(activity: TicketActivity): string {
   if (activity.type === "Create") return "new";
+  const status = activity.object["nttdm:ticket"].TT_Status;
+  if (isFinalStatus(status)) return status === "Closed" || status === "Opened/Closed" ? "closed" : status.toLowerCase();
+  if (status === "Solved" || status === "Reopened") return status.toLowerCase();
   return "update";
 }
 
@@ -122,7 +123,6 @@ function placeholders(activity: TicketActivity, options: RenderOptions, changes:
     t.Time_Window_Start || t.Time_Window_End
       ? `${formatTime(t.Time_Window_Start, options.timeZone) || "?"} – ${formatTime(t.Time_Window_End, options.timeZone) || "?"}`
       : "";
-  const long = t.TT_Long_Description ? capText(t.TT_Long_Description, options.maxLongDescription) : "";
   return {
     id: e(t.TT_ID),
     verb: e(verbFor(activity)),
@@ -146,7 +146,6 @@ function placeholders(activity: TicketActivity, options: RenderOptions, changes:
     // A bare URL in angle brackets: markdown-it keeps it as a link, rendered as the URL itself.
     link: activity.object.url ? `<${activity.object.url}>` : "",
     // Quoted, line by line, so the free text cannot be mistaken for the bot's own fields.
-    long: long ? long.split("\n").map((l) => "> " + e(l)).join("\n") : "",
   };
 }
 
@@ -176,6 +175,18 @@ export function fillTemplate(template: string, values: Record<string, string>): 
 
 const lastLine = (text: string): string => text.trim().split(/\r?\n/).filter((l) => l.trim() !== "").pop() ?? "";
 
+/**
+ * The NOC's free text is quoted as it is (XEP-0393 §5.1.2 block quote), outside markdown: its
+ * spacing (traceroutes, tables) and blank lines survive, and it cannot be taken for our fields.
+ */
+export function quoteFreeText(text: string, max: number): string {
+  const capped = capText(text, max);
+  return capped === "" ? "" : capped.split("\n").map((line) => (line.trim() === "" ? ">" : `> ${line.trimEnd()}`)).join("\n");
+}
+
 export function renderActivity(activity: TicketActivity, options: RenderOptions, changes: readonly FieldChange[] = [], template = DEFAULT_TEMPLATE): string {
-  return markdownToStyled(fillTemplate(template, placeholders(activity, options, changes)));
+  const fields = markdownToStyled(fillTemplate(template, placeholders(activity, options, changes)));
+  const long = activity.object["nttdm:ticket"].TT_Long_Description;
+  const quoted = long ? quoteFreeText(long, options.maxLongDescription) : "";
+  return quoted ? `${fields}\n${quoted}` : fields;
 }

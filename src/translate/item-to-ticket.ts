@@ -30,15 +30,17 @@ export type TranslateProblem = { field: string; message: string };
 const rule = (from: MappingRule["from"], regex?: string): MappingRule => ({ from, regex, flags: "i", group: 1, all: false });
 const fixed = (value: string): MappingRule => ({ value, flags: "i", group: 1, all: false });
 
-/** Last path segment or query value of a guid/link URL, so `…/Ticket/Display.html?id=1234` gives 1234. */
-const TAIL = "([A-Za-z0-9][A-Za-z0-9.:-]*)/*$";
+/** A ticket-number query parameter of a guid/link URL: `…/Ticket/Display.html?id=1234` gives 1234. */
+const QUERY_ID = "[?&](?:id|tt|ticket|ticket_id|ticketid)=([A-Za-z0-9][A-Za-z0-9._:-]*)";
+/** Else the last path segment (or the whole guid): `TT_1234` keeps its prefix (as TT-1234). */
+const TAIL = "([A-Za-z0-9][A-Za-z0-9._:-]*)/*$";
 
 /**
  * What a feed with no mapping gets. Values the RFC has for "we do not know" (Undefined Problem,
  * Unknown) stand in for mandatory fields a plain feed cannot carry.
  */
 export const DEFAULT_MAPPING: Partial<Record<TicketField, MappingRule[]>> = {
-  Original_ID: [rule("guid", TAIL), rule("id", TAIL), rule("link", TAIL)],
+  Original_ID: [rule("guid", QUERY_ID), rule("guid", TAIL), rule("id", QUERY_ID), rule("id", TAIL), rule("link", QUERY_ID), rule("link", TAIL)],
   TT_Title: [rule("title")],
   TT_Long_Description: [rule("contentSnippet"), rule("summary"), rule("description"), rule("content")],
   TT_Open_Datetime: [rule("isoDate"), rule("pubDate")],

@@ -158,7 +158,7 @@ void test("renderActivity: the full message for the RFC example (Create, Athens 
 void test("renderActivity: the ticket id comes first, for every kind of ticket", () => {
   const cases: { name: string; input: ReturnType<typeof ticketActivity>; expected: string }[] = [
     { name: "open", input: ticketActivity("Create", sampleTicket(), actor, published), expected: "*01_5985* new · Opened · No connectivity\n" },
-    { name: "closed update", input: ticketActivity("Update", sampleClosedTicket(), actor, published), expected: "*01_5985* update · Closed · No connectivity\n" },
+    { name: "closed update", input: ticketActivity("Update", sampleClosedTicket(), actor, published), expected: "*01_5985* closed · Closed · No connectivity\n" },
     {
       name: "id with markdown characters",
       input: ticketActivity("Create", sampleTicket({ Partner_ID: "A*B", Original_ID: "[1]" }), actor, published),
@@ -180,8 +180,8 @@ void test("renderActivity: long descriptions are capped with ' […]' and quoted
   const multi = renderActivity(ticketActivity("Create", sampleTicket({ TT_Long_Description: "First *line*\n\n- second\n# third" }), actor, published), athens);
   assert.deepEqual(
     multi.split("\n").filter((l) => l.startsWith(">")),
-    ["> First *line*", "> - second", "> # third"],
-    "free text is quoted and shown literally",
+    ["> First *line*", ">", "> - second", "> # third"],
+    "free text is quoted and shown literally, blank lines kept",
   );
 });
 
