@@ -15,7 +15,12 @@ export type FeedState = {
   retryAfter?: string | undefined;
   lastError?: string | undefined;
   lastSuccess?: string | undefined;
+  /** Hash of the feed's mapping when items were last translated: a new mapping retries rejected items. */
+  mapping?: string | undefined;
 };
+
+/** Seen-marker of an item the mapping could not turn into a ticket (kept so it is not logged every poll). */
+export const rejectedMarker = (fingerprint: string): string => `rejected:${fingerprint}`;
 
 export const emptyFeedState = (): FeedState => ({ primed: false, validators: {}, seen: {}, failures: 0 });
 
@@ -57,25 +62,27 @@ export type ItemDiff = {
   next: FeedState;
 };
 
-export function diffItems(state: FeedState, items: readonly FeedItem[], validators: Validators, now: Date): ItemDiff {
+export function diffItems(state: FeedState, items: readonly FeedItem[], validators: Validators, now: Date, mapping?: string): ItemDiff {
   const nowIso = now.toISOString();
   const seen: Record<string, SeenItem> = {};
   // Keep recently seen items that dropped out of the window, so that they are not "new" if they come back.
   for (const [key, entry] of Object.entries(state.seen)) {
     if (now.getTime() - Date.parse(entry.lastSeen) < SEEN_RETENTION_MS) seen[key] = entry;
   }
+  const sameMapping = mapping === undefined || state.mapping === mapping;
   const fresh: FeedItem[] = [];
   const changed: FeedItem[] = [];
   for (const item of items) {
     const before = state.seen[item.key];
+    const stillRejected = before?.fp === rejectedMarker(item.fingerprint) && sameMapping;
     if (!before) fresh.push(item);
-    else if (before.fp !== item.fingerprint) changed.push(item);
-    seen[item.key] = { fp: item.fingerprint, lastSeen: nowIso };
+    else if (before.fp !== item.fingerprint && !stillRejected) changed.push(item);
+    seen[item.key] = { fp: stillRejected ? before.fp : item.fingerprint, lastSeen: nowIso };
   }
   return {
     firstPoll: !state.primed,
     fresh,
     changed,
-    next: { primed: true, validators, seen, failures: 0, lastSuccess: nowIso },
+    next: { primed: true, validators, seen, failures: 0, lastSuccess: nowIso, ...(mapping !== undefined ? { mapping } : {}) },
   };
 }

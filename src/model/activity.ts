@@ -50,14 +50,12 @@ export const nocActor = (noc: { id: string; name: string; url?: string | undefin
   ...(noc.url ? { url: noc.url } : {}),
 });
 
-/**
- * Builds the activity for a ticket change. Its id is derived from the ticket's content, so the same
- * change always gets the same id: a restart that rebuilds it cannot make a second, different post.
- */
+/** Builds the activity for a ticket change (the outbox, not the id, keeps a restart from posting twice). */
 export function ticketActivity(type: ActivityType, ticket: Ticket, actor: Actor, published: Date, link?: string): TicketActivity {
   return {
     "@context": [AS2_CONTEXT, { nttdm: NTTDM_NS }],
-    id: `urn:ttrelay:activity:${encodeURIComponent(ticket.TT_ID)}:${type.toLowerCase()}:${ticketContentHash(ticket).slice(0, 16)}`,
+    // Content hash + time: a ticket that flips back to an earlier state is a new activity, not the old one.
+    id: `urn:ttrelay:activity:${encodeURIComponent(ticket.TT_ID)}:${type.toLowerCase()}:${ticketContentHash(ticket).slice(0, 12)}:${published.getTime().toString(36)}`,
     type,
     actor,
     object: {

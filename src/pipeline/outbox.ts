@@ -13,12 +13,14 @@ export type DeliveryOptions = {
   echoTimeoutMs: number;
   /** Messages in flight per room: keeps a big backlog from flooding the room (and its server's limits). */
   windowPerRoom: number;
+  deliveryCommitDelayMs?: number;
 };
 
 export class OutboxDelivery {
   readonly #inFlight = new Map<string, number>();
   readonly #retryAt = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  #commitTimer: NodeJS.Timeout | undefined;
   #kicking = false;
   #again = false;
 
@@ -37,6 +39,10 @@ export class OutboxDelivery {
 
   stop(): void {
     clearInterval(this.#timer);
+    if (this.#commitTimer) {
+      clearTimeout(this.#commitTimer);
+      this.#commitTimer = undefined;
+    }
   }
 
   /** Sends what can be sent now. Safe to call often: overlapping calls collapse into one more pass. */
@@ -91,12 +97,24 @@ export class OutboxDelivery {
     this.#retryAt.delete(originId);
     const removed = this.store.pendingOutbox().length < before;
     if (removed) {
-      void this.store.commit().catch((e: unknown) => this.log.error({ err: (e as Error).message }, "store write failed"));
+      this.#commitSoon();
       // A slot in the room's window is free again.
       this.#again = true;
       if (!this.#kicking) void this.kick();
     }
     return removed;
+  }
+
+  /**
+   * Deliveries are written in batches: the store file is rewritten whole, and a delivery mark lost
+   * in a crash costs nothing (the history replay on join recognises the message again).
+   */
+  #commitSoon(): void {
+    if (this.#commitTimer) return;
+    this.#commitTimer = setTimeout(() => {
+      this.#commitTimer = undefined;
+      this.store.commit().catch((e: unknown) => this.log.error({ err: (e as Error).message }, "store write failed"));
+    }, this.options.deliveryCommitDelayMs ?? 250);
   }
 
   /** The room refused the message (e.g. not allowed to speak, too long): retried with backoff, logged. */

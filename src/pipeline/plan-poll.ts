@@ -5,7 +5,7 @@
 import { createHash } from "node:crypto";
 import type { Config, FeedConfig } from "../../config/schema.js";
 import type { FeedItem, ItemProblem } from "../feeds/parse.js";
-import { diffItems, type FeedState } from "../feeds/state.js";
+import { diffItems, rejectedMarker, type FeedState } from "../feeds/state.js";
 import type { Validators } from "../feeds/http.js";
 import { ticketActivity, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
 import { isFinalStatus, ticketContentHash, type Ticket } from "../model/ticket.js";
@@ -47,7 +47,7 @@ export function planPoll(
 ): PollPlan {
   const { feed, now } = ctx;
   const nowIso = now.toISOString();
-  const diff = diffItems(state, items, validators, now);
+  const diff = diffItems(state, items, validators, now, mappingHash(feed));
   const logs: LogLine[] = itemProblems.map((p) => ({
     level: "warn",
     msg: "feed item problem",
@@ -63,6 +63,9 @@ export function planPoll(
   for (const item of touched) {
     const translated = itemToTicket(item, feed, now);
     if (!translated.ok) {
+      // Remembered as rejected: not logged again until the item or the feed's mapping changes.
+      const entry = diff.next.seen[item.key];
+      if (entry) entry.fp = rejectedMarker(item.fingerprint);
       for (const problem of translated.error)
         logs.push({
           level: "warn",
@@ -72,13 +75,8 @@ export function planPoll(
       continue;
     }
     const before = lookup(translated.value.TT_ID);
-    // Feeds re-date an item when it changes; unless the feed maps the open time itself, the ticket
-    // was opened when we first saw it (RFC 6137 §3.2.4.7), not at its latest pubDate.
-    const ticket =
-      before && feed.mapping.TT_Open_Datetime === undefined
-        ? { ...translated.value, TT_Open_Datetime: before.ticket.TT_Open_Datetime }
-        : translated.value;
-    const hash = ticketContentHash(ticket);
+    const ticket = before ? keepFirstTimes(translated.value, before.ticket, feed) : translated.value;
+    const hash = changeHash(ticket);
     if (before && before.hash === hash) continue;
     const link = typeof item.values.link === "string" ? item.values.link : before?.link;
     const rooms = routeTicket(ticket, feed.id, ctx.routes);
@@ -110,6 +108,25 @@ export function planPoll(
   if (diff.firstPoll) outbox.push(...summaryPosts(ctx, [...tickets.values()]));
   return { feedState: diff.next, tickets: [...tickets.values()], outbox, activities, logs };
 }
+
+/**
+ * Feeds re-date an item when it changes; unless the feed maps them itself, the ticket was opened
+ * (RFC 6137 §3.2.4.7) and the fault started (§3.2.5.5) when we first saw it, not at its latest pubDate.
+ */
+export function keepFirstTimes(ticket: Ticket, before: Ticket, feed: FeedConfig): Ticket {
+  return {
+    ...ticket,
+    ...(feed.mapping.TT_Open_Datetime === undefined ? { TT_Open_Datetime: before.TT_Open_Datetime } : {}),
+    ...(feed.mapping.Start_Datetime === undefined ? { Start_Datetime: before.Start_Datetime } : {}),
+  };
+}
+
+/** What counts as a change: everything but the update time, which a feed without dates sets to "now". */
+export const changeHash = (ticket: Ticket): string => ticketContentHash({ ...ticket, TT_Last_Update_Time: "" });
+
+/** A new mapping may now accept items it rejected before. */
+export const mappingHash = (feed: FeedConfig): string =>
+  createHash("sha256").update(JSON.stringify([feed.partnerId, feed.mapping])).digest("hex").slice(0, 16);
 
 /** First poll of a new feed: at most one line per room, listing what is open there now. */
 function summaryPosts(ctx: PollContext, learnt: readonly StoredTicket[]): OutboxEntry[] {

@@ -12,6 +12,7 @@ export const FeedStateSchema = z.object({
   retryAfter: z.string().optional(),
   lastError: z.string().optional(),
   lastSuccess: z.string().optional(),
+  mapping: z.string().optional(),
 });
 
 export const StoredTicketSchema = z.object({

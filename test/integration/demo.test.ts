@@ -15,6 +15,6 @@ void test("the demo relays the sample feed into its room: summary, new tickets, 
   assert.match(shown, /room {6}tickets@conference\.demo\.localhost/);
   assert.match(shown, /Now following feed \*examplenet\*: 2 ticket\(s\) already listed, 1 open \(EXN_1042\)/);
   for (const id of ["EXN_1043", "EXN_1044", "EXN_1045", "EXN_1046"]) assert.match(shown, new RegExp(`\\*${id}\\* new · `), `${id} was posted`);
-  assert.match(shown, /\*EXN_1042\* update · Closed/);
+  assert.match(shown, /\*EXN_1042\* closed · Closed/);
   assert.equal(logs.lines.filter((l) => l.level >= 40).length, 0, `no warnings or errors: ${JSON.stringify(logs.lines.filter((l) => l.level >= 40))}`);
 });

@@ -24,7 +24,7 @@ void test("ticketActivity: the exact Create activity for the RFC example ticket"
   const ticket = sampleTicket();
   const expected: TicketActivity = {
     "@context": [AS2_CONTEXT, { nttdm: NTTDM_NS }],
-    id: `urn:ttrelay:activity:01_5985:create:${ticketContentHash(ticket).slice(0, 16)}`,
+    id: `urn:ttrelay:activity:01_5985:create:${ticketContentHash(ticket).slice(0, 12)}:${published.getTime().toString(36)}`,
     type: "Create",
     actor,
     object: {
@@ -64,11 +64,13 @@ void test("ticketActivity: summary is capped at 1000 characters", () => {
   assert.ok(a.summary?.startsWith("GRNET NOC opened 01_5985: xxx"));
 });
 
-void test("ticketActivity: id is stable for the same content, differs when the ticket changes", () => {
+void test("ticketActivity: id is stable for the same content and time, differs when the ticket or the time changes", () => {
   const id = (a: TicketActivity): string => a.id;
   const base = ticketActivity("Update", sampleTicket(), actor, published);
   const cases: { name: string; input: TicketActivity; expected: "same" | "different" }[] = [
-    { name: "rebuilt later (another published time)", input: ticketActivity("Update", sampleTicket(), actor, new Date()), expected: "same" },
+    { name: "rebuilt with the same published time", input: ticketActivity("Update", sampleTicket(), actor, new Date(published.getTime())), expected: "same" },
+    // A ticket that flips back to an earlier state later is a new activity, never mistaken for the old post.
+    { name: "same content published later", input: ticketActivity("Update", sampleTicket(), actor, new Date(published.getTime() + 1000)), expected: "different" },
     { name: "keys in another order", input: ticketActivity("Update", Object.fromEntries(Object.entries(sampleTicket()).reverse()) as ReturnType<typeof sampleTicket>, actor, published), expected: "same" },
     { name: "with a link", input: ticketActivity("Update", sampleTicket(), actor, published, "https://x.example/1"), expected: "same" },
     { name: "status changed", input: ticketActivity("Update", sampleTicket({ TT_Status: "Updated" }), actor, published), expected: "different" },
@@ -77,7 +79,7 @@ void test("ticketActivity: id is stable for the same content, differs when the t
     { name: "another ticket", input: ticketActivity("Update", sampleTicket({ Original_ID: "5986" }), actor, published), expected: "different" },
   ];
   for (const { name, input, expected } of cases) assert.equal(id(input) === id(base) ? "same" : "different", expected, name);
-  assert.match(id(base), /^urn:ttrelay:activity:01_5985:update:[0-9a-f]{16}$/);
+  assert.match(id(base), /^urn:ttrelay:activity:01_5985:update:[0-9a-f]{12}:[0-9a-z]+$/);
 });
 
 void test("ticketObjectId: URN with the TT_ID percent-encoded", () => {

@@ -271,13 +271,47 @@ void test("outboxId: stable for the same activity and room, different otherwise"
   for (const { name, input, expected } of cases) assert.equal(outboxId(...input) === base ? "same" : "different", expected, name);
 });
 
-void test("planning the same poll twice gives the same outbox ids (a crash and retry cannot post twice)", () => {
+void test("planning is deterministic for the same poll time; a later poll makes new activities", () => {
   const first = primedPlan();
   const state: FeedState = structuredClone(first.feedState);
   const items = [nocItem(3), nocItem(2, { service: "Lambda" }), nocItem(1, { status: "Updated", history: "x" })];
   const a = planPoll(ctx(T1), state, items, [], {}, storeOf(first));
+  const again = planPoll(ctx(T1), state, items, [], {}, storeOf(first));
   const b = planPoll(ctx(T2), state, items, [], {}, storeOf(first));
   assert.equal(a.outbox.length, 4);
-  assert.deepEqual(b.outbox.map((o) => o.id), a.outbox.map((o) => o.id));
+  assert.deepEqual(again.outbox.map((o) => o.id), a.outbox.map((o) => o.id));
+  // No duplicate can come from this: a plan is stored (with the feed state) before anything is sent.
+  assert.equal(b.outbox.filter((o) => a.outbox.some((x) => x.id === o.id)).length, 0);
   assert.deepEqual(state, first.feedState, "planning does not mutate the state it is given");
+});
+
+void test("a rejected item is logged once, stays quiet while unchanged, and is retried when the mapping changes", () => {
+  const first = primedPlan();
+  const bad = nocItem(9, { impact: "Catastrophic" });
+  const p1 = planPoll(ctx(T1), first.feedState, [bad, nocItem(2, { service: "Lambda" }), nocItem(1)], [], {}, storeOf(first));
+  assert.equal(p1.logs.filter((l) => l.msg === "feed item not turned into a ticket").length, 1);
+  const p2 = planPoll(ctx(T2), p1.feedState, [bad, nocItem(2, { service: "Lambda" }), nocItem(1)], [], {}, storeOf(first));
+  assert.equal(p2.logs.filter((l) => l.msg === "feed item not turned into a ticket").length, 0, "not logged again while nothing changed");
+  // The admin maps "Catastrophic": the same item now becomes a ticket and is announced.
+  const fixed: FeedConfig = {
+    ...feed,
+    mapping: { ...feed.mapping, TT_Impact_Assessment: rule({ from: "description", regex: "^Impact:\\s*(.+)$", flags: "im", map: { Catastrophic: "No connectivity" } }) },
+  };
+  const p3 = planPoll({ ...ctx(T2), feed: fixed }, p2.feedState, [bad, nocItem(2, { service: "Lambda" }), nocItem(1)], [], {}, storeOf(first));
+  assert.deepEqual(p3.activities.map((a) => [a.type, a.object["nttdm:ticket"].TT_ID, a.object["nttdm:ticket"].TT_Impact_Assessment]), [["Create", "EXN_9", "No connectivity"]]);
+});
+
+void test("an item re-dated by its feed keeps the ticket's first open and start times, and a bare re-dating is no change", () => {
+  const first = primedPlan();
+  const redated = nocItem(1, { extra: { isoDate: "2026-11-28T11:00:00.000Z" } });
+  const plan = planPoll(ctx(T1), first.feedState, [redated, nocItem(2, { service: "Lambda" })], [], {}, storeOf(first));
+  assert.equal(plan.activities.length, 0, "only the update time moved: nothing to post");
+  const changed = nocItem(1, { status: "Updated", history: "work started", extra: { isoDate: "2026-11-28T11:00:00.000Z" } });
+  const update = planPoll(ctx(T1), first.feedState, [changed, nocItem(2, { service: "Lambda" })], [], {}, storeOf(first));
+  const ticket = update.activities[0]?.object["nttdm:ticket"];
+  assert.equal(ticket?.TT_Status, "Updated");
+  assert.equal(ticket?.TT_Open_Datetime, "2026-11-28T09:00:00.000Z", "opened when first seen");
+  assert.equal(ticket?.Start_Datetime, "2026-11-28T09:00:00.000Z");
+  assert.equal(ticket?.TT_Last_Update_Time, "2026-11-28T11:00:00.000Z");
+  assert.match(update.outbox[0]?.body ?? "", /Changed: status Opened → Updated, description, history\n/);
 });
