@@ -118,10 +118,10 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     async stop() {
       for (const t of tasks) await t.stop();
       clearInterval(archiveTimer);
-      delivery.stop();
       await Promise.allSettled(running.values());
-      await store.commit();
+      delivery.stop();
       await rooms.stop();
+      await store.commit(); // last: includes the delivery marks of echoes that came in while leaving
     },
   };
 }

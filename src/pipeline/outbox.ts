@@ -21,6 +21,7 @@ export class OutboxDelivery {
   readonly #retryAt = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   #commitTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
   #kicking = false;
   #again = false;
 
@@ -38,6 +39,7 @@ export class OutboxDelivery {
   }
 
   stop(): void {
+    this.#stopped = true;
     clearInterval(this.#timer);
     if (this.#commitTimer) {
       clearTimeout(this.#commitTimer);
@@ -110,7 +112,7 @@ export class OutboxDelivery {
    * in a crash costs nothing (the history replay on join recognises the message again).
    */
   #commitSoon(): void {
-    if (this.#commitTimer) return;
+    if (this.#commitTimer || this.#stopped) return;
     this.#commitTimer = setTimeout(() => {
       this.#commitTimer = undefined;
       this.store.commit().catch((e: unknown) => this.log.error({ err: (e as Error).message }, "store write failed"));

@@ -1,0 +1,19 @@
+/**
+ * `npm run bench`: every benchmark in its own process (so memory figures are its own), one after
+ * the other (the machine has two cores; running them together would measure each other).
+ * `npm run bench -- correlate` runs one.
+ */
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const benches = ["correlate", "pipeline"] as const;
+const wanted = process.argv.slice(2);
+let failed = 0;
+for (const name of benches) {
+  if (wanted.length > 0 && !wanted.includes(name)) continue;
+  console.log(`\n### bench/${name}.ts`);
+  const file = fileURLToPath(new URL(`./${name}.ts`, import.meta.url));
+  const r = spawnSync(process.execPath, ["--expose-gc", "--import", "tsx", file], { stdio: "inherit" });
+  if (r.status !== 0) failed++;
+}
+process.exit(failed > 0 ? 1 : 0);
