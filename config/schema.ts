@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { validate as validateCron } from "node-cron";
 import { TicketFields, type TicketField } from "../src/model/ticket.js";
+import { CorrelationConfigSchema, defaultCorrelationConfig } from "../src/correlate/rules.js";
 
 /** Ticket fields a feed may map: all but those computed from others (RFC 6137 §3.2.4.1). */
 export const MappableFields = TicketFields.filter((f) => f !== "TT_ID" && f !== "Partner_ID") as [TicketField, ...TicketField[]];
@@ -175,6 +176,7 @@ export const ConfigSchema = z
         archiveAfterHours: z.number().min(0).default(24),
       })
       .default({ path: "data/ttrelay.json", archiveAfterHours: 24 }),
+    correlation: CorrelationConfigSchema.default(defaultCorrelationConfig).describe("how related tickets are grouped into incidents"),
     render: z
       .strictObject({
         maxLongDescription: z.number().int().min(0).max(10_000).default(600),

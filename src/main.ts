@@ -11,7 +11,10 @@ import { nocActor } from "./model/activity.js";
 import { OutboxDelivery } from "./pipeline/outbox.js";
 import { pollFeed, type PollOutcome } from "./pipeline/poll-feed.js";
 import { LowStore } from "./store/lowdb-store.js";
+import { IncidentBook } from "./pipeline/incidents.js";
+import { planPeerActivity } from "./pipeline/peer.js";
 import { RoomClient, type RoomPort } from "./xmpp/room-client.js";
+import type { IncomingRoomMessage } from "./xmpp/stanzas.js";
 
 export type RunningBot = {
   /** Polls one feed now (as the cron job would) and resolves with what happened. */
@@ -43,6 +46,11 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const opened = await LowStore.open(config.store.path, config.store.archivePath);
   if (!opened.ok) throw new StartupError(opened.error);
   const store = opened.value;
+  // The correlation index is rebuilt from the stored tickets; incident records live in the store.
+  let built: IncidentBook | undefined;
+  store.update((d) => (built = new IncidentBook(d, config.correlation)));
+  if (!built) throw new StartupError("incident index could not be built");
+  const incidents: IncidentBook = built;
 
   let resolveReady: () => void = () => undefined;
   const ready = new Promise<void>((r) => (resolveReady = r));
@@ -58,9 +66,14 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
       message(msg, ownNick) {
         // Our own echo, live or replayed from history: the outbox entry is delivered. Only our own
         // nick counts: origin-ids are derivable, and another occupant must not cancel our posts.
-        if (ownNick && msg.originId && delivery.delivered(msg.originId)) return;
+        const echoed = ownNick && msg.originId ? delivery.delivered(msg.originId) : undefined;
+        // The first message of an incident in a room (ours or a peer's) is what later ones reply to.
+        const thread = echoed?.incident ?? msg.thread;
+        if (thread && msg.stanzaId && msg.nick) {
+          store.update(() => incidents.noteFirstMessage(thread, msg.room, msg.stanzaId ?? "", `${msg.room}/${msg.nick ?? ""}`));
+        }
         if (ownNick || msg.delayed) return; // never act on history replays or on ourselves
-        log.debug({ room: msg.room, nick: msg.nick }, "room message");
+        if (msg.json !== undefined) void receivePeer(msg);
       },
       sendError(id, room, reason) {
         delivery.refused(id, room, reason);
@@ -74,7 +87,27 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     log.child({ part: "xmpp" }),
   );
 
-  const deps = { config, source: opts.source ?? httpFeedSource, store, actor: nocActor(config.noc), log: log.child({ part: "feeds" }), now };
+  const actor = nocActor(config.noc);
+  const deps = { config, source: opts.source ?? httpFeedSource, store, actor, incidents, log: log.child({ part: "feeds" }), now };
+
+  const peerLog = log.child({ part: "peers" });
+  /** A peer bot's activity: validated, stored as its remote ticket, correlated with ours. */
+  const receivePeer = async (msg: IncomingRoomMessage): Promise<void> => {
+    const plan = planPeerActivity({ actor, self: actor, nocId: config.noc.id, render: config.render, incidents, now: now() }, msg, (id) => store.ticket(id));
+    for (const line of plan.logs) peerLog[line.level](line.fields, line.msg);
+    if (!plan.ticket && plan.outbox.length === 0) return;
+    store.update((d) => {
+      if (plan.ticket) d.tickets[plan.ticket.ticket.TT_ID] = plan.ticket;
+      d.outbox.push(...plan.outbox);
+    });
+    try {
+      await store.commit();
+    } catch (e) {
+      peerLog.error({ err: (e as Error).message }, "store write failed");
+      return;
+    }
+    void delivery.kick();
+  };
   const running = new Map<string, Promise<PollOutcome>>();
   const pollNow = (feedId: string): Promise<PollOutcome> => {
     const feed = config.feeds.find((f) => f.id === feedId);

@@ -7,7 +7,7 @@ import { client, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import { attr, bare, NS, readRoomMessage, readSelfPresence, readStanzaError, type IncomingRoomMessage } from "../xmpp/stanzas.js";
 
-export type SeenMessage = IncomingRoomMessage & { thread: string | undefined; stanza: Element };
+export type SeenMessage = IncomingRoomMessage & { stanza: Element };
 
 export type Watcher = {
   messages: SeenMessage[];
@@ -41,7 +41,7 @@ export async function startWatcher(opts: { service: string; domain: string; user
     }
     const msg = readRoomMessage(stanza);
     if (!msg) return;
-    const seen: SeenMessage = { ...msg, thread: stanza.getChildText("thread") ?? undefined, stanza };
+    const seen: SeenMessage = { ...msg, stanza };
     messages.push(seen);
     for (const l of listeners) l(seen);
   });

@@ -81,7 +81,7 @@ export class OutboxDelivery {
       entry.lastAttempt = new Date(now).toISOString();
       if (entry.attempts > 1) this.log.info({ room: entry.room, id: entry.id, attempt: entry.attempts }, "re-sending room message");
       try {
-        await this.rooms.send({ room: entry.room, id: entry.id, body: entry.body, json: entry.json });
+        await this.rooms.send({ room: entry.room, id: entry.id, body: entry.body, json: entry.json, thread: entry.thread, replyTo: entry.replyTo });
       } catch (e) {
         this.#inFlight.delete(entry.id);
         this.#fail(entry, (e as Error).message);
@@ -89,22 +89,21 @@ export class OutboxDelivery {
     }
   }
 
-  /** The room showed our message (live echo or history replay): it is delivered. */
-  delivered(originId: string): boolean {
-    const before = this.store.pendingOutbox().length;
+  /** The room showed our message (live echo or history replay): it is delivered. Returns the entry. */
+  delivered(originId: string): OutboxEntry | undefined {
+    const entry = this.store.pendingOutbox().find((e) => e.id === originId);
     this.store.update((d) => {
       d.outbox = d.outbox.filter((e) => e.id !== originId);
     });
     this.#inFlight.delete(originId);
     this.#retryAt.delete(originId);
-    const removed = this.store.pendingOutbox().length < before;
-    if (removed) {
+    if (entry) {
       this.#commitSoon();
       // A slot in the room's window is free again.
       this.#again = true;
       if (!this.#kicking) void this.kick();
     }
-    return removed;
+    return entry;
   }
 
   /**

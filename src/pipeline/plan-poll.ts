@@ -7,11 +7,13 @@ import type { Config, FeedConfig } from "../../config/schema.js";
 import type { FeedItem, ItemProblem } from "../feeds/parse.js";
 import { diffItems, rejectedMarker, type FeedState } from "../feeds/state.js";
 import type { Validators } from "../feeds/http.js";
-import { ticketActivity, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
+import type { Actor, ActivityType, TicketActivity } from "../model/activity.js";
 import { isFinalStatus, ticketContentHash, type Ticket } from "../model/ticket.js";
-import { changedFields, renderActivity, type RenderOptions } from "../render/ticket-message.js";
+import type { RenderOptions } from "../render/ticket-message.js";
 import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
 import { routeTicket } from "../route/route.js";
+import { announceChange, incidentStatusNotices, outboxId, type AnnounceContext } from "./announce.js";
+import type { IncidentPort } from "./incidents.js";
 import type { OutboxEntry, StoredTicket } from "../store/types.js";
 import { itemToTicket } from "../translate/item-to-ticket.js";
 
@@ -31,11 +33,11 @@ export type PollContext = {
   actor: Actor;
   render: RenderOptions;
   now: Date;
+  /** Correlation into incidents and threading; without it tickets are posted unthreaded. */
+  incidents?: IncidentPort | undefined;
 };
 
-/** The origin-id of one activity in one room: stable, so a rebuilt plan never posts twice. */
-export const outboxId = (activityId: string, room: string): string =>
-  "ttr-" + createHash("sha256").update(`${activityId}\n${room}`).digest("hex").slice(0, 24);
+export { outboxId } from "./announce.js";
 
 export function planPoll(
   ctx: PollContext,
@@ -57,6 +59,7 @@ export function planPoll(
   const outbox: OutboxEntry[] = [];
   const activities: TicketActivity[] = [];
   const lookup = (id: string): StoredTicket | undefined => tickets.get(id) ?? known(id);
+  const announce: AnnounceContext = { actor: ctx.actor, render: ctx.render, incidents: ctx.incidents, now };
 
   // Feeds list newest first; oldest first makes a ticket's creation precede its updates.
   const touched = [...diff.fresh, ...diff.changed].reverse();
@@ -89,6 +92,12 @@ export function planPoll(
       lastChange: nowIso,
       rooms: [...new Set([...(before?.rooms ?? []), ...rooms])],
     };
+    // Correlated also on a first poll: later tickets (and peers' tickets) must find these.
+    const assignment = ctx.incidents?.assign(ticket, stored.rooms, now);
+    if (assignment) {
+      stored.incident = assignment.incidentId;
+      stored.correlation = assignment.explanation;
+    }
     tickets.set(ticket.TT_ID, stored);
     if (diff.firstPoll) continue; // learnt, announced below in one summary line per room
     if (rooms.length === 0) {
@@ -96,12 +105,10 @@ export function planPoll(
       continue;
     }
     const type: ActivityType = before ? "Update" : "Create";
-    const activity = ticketActivity(type, ticket, ctx.actor, now, link);
+    const { activity, outbox: posts } = announceChange(announce, stored, before?.ticket, type, assignment);
     activities.push(activity);
-    const body = renderActivity(activity, ctx.render, before ? changedFields(before.ticket, ticket) : []);
-    const json = JSON.stringify(activity);
-    for (const room of stored.rooms)
-      outbox.push({ id: outboxId(activity.id, room), room, body, json, ticketId: ticket.TT_ID, createdAt: nowIso, attempts: 0 });
+    outbox.push(...posts);
+    if (assignment) outbox.push(...incidentStatusNotices(announce, assignment, ticket.TT_ID));
     logs.push({ level: "info", msg: `ticket ${type === "Create" ? "created" : "updated"}`, fields: { feed: feed.id, ticket: ticket.TT_ID, rooms: stored.rooms } });
   }
 

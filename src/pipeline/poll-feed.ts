@@ -9,6 +9,7 @@ import { afterFailure, afterNotModified, isDue } from "../feeds/state.js";
 import type { Logger } from "../log/logger.js";
 import type { Actor } from "../model/activity.js";
 import type { TicketStore } from "../store/lowdb-store.js";
+import type { IncidentPort } from "./incidents.js";
 import { planPoll, type PollPlan } from "./plan-poll.js";
 
 export type PollDeps = {
@@ -16,6 +17,7 @@ export type PollDeps = {
   source: FeedSource;
   store: TicketStore;
   actor: Actor;
+  incidents?: IncidentPort | undefined;
   log: Logger;
   now: () => Date;
 };
@@ -60,7 +62,7 @@ export async function pollFeed(feed: FeedConfig, deps: PollDeps): Promise<PollOu
   }
 
   const plan = planPoll(
-    { feed, routes: deps.config.routes, actor: deps.actor, render: deps.config.render, now },
+    { feed, routes: deps.config.routes, actor: deps.actor, render: deps.config.render, now, incidents: deps.incidents },
     state,
     parsed.value.items,
     parsed.value.problems,

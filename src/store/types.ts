@@ -18,12 +18,18 @@ export const FeedStateSchema = z.object({
 export const StoredTicketSchema = z.object({
   ticket: OpenTicketSchema,
   hash: z.string(),
-  /** Where it came from: a feed id (later also "rt:<queue>" or "peer:<jid>"). */
+  /** Where it came from: a feed id, or "peer:<room>" for a ticket another NOC's bot posted. */
   source: z.string(),
   link: z.string().optional(),
   firstSeen: z.string(),
   lastChange: z.string(),
+  /** Rooms this bot posted the ticket to (none for a peer's ticket). */
   rooms: z.array(z.string()),
+  /** The incident (local id) the ticket belongs to, and why it was put there (for `show`). */
+  incident: z.string().optional(),
+  correlation: z.string().optional(),
+  /** For a peer's ticket: the NOC that posted it (AS2 actor) and where. */
+  peer: z.object({ actor: z.string(), name: z.string(), room: z.string(), nick: z.string().optional() }).optional(),
 });
 export type StoredTicket = z.infer<typeof StoredTicketSchema>;
 
@@ -36,6 +42,10 @@ export const OutboxEntrySchema = z.object({
   /** The AS2 activity, serialised, for `<json xmlns="urn:xmpp:json:0">` (XEP-0335). */
   json: z.string().optional(),
   ticketId: z.string().optional(),
+  /** XEP-0201 thread (the incident's thread id) and XEP-0461 reply target (the incident's first message here). */
+  thread: z.string().optional(),
+  replyTo: z.object({ id: z.string(), to: z.string() }).optional(),
+  incident: z.string().optional(),
   createdAt: z.string(),
   attempts: z.number().int().min(0),
   lastAttempt: z.string().optional(),
@@ -43,12 +53,28 @@ export const OutboxEntrySchema = z.object({
 });
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 
+/** An incident as rooms see it; its members live on the tickets (`incident`), its status is derived. */
+export const IncidentRecordSchema = z.object({
+  id: z.string(),
+  /**
+   * The thread id used in rooms. Starts as `id`; when a peer bot's incident turns out to be the
+   * same, both bots adopt the smaller of the two ids, so the shared room shows one thread.
+   */
+  thread: z.string(),
+  createdAt: z.string(),
+  closedAt: z.string().optional(),
+  /** Per room: the room-assigned stanza-id of the incident's first message and its sender (XEP-0461). */
+  rooms: z.record(z.string(), z.object({ id: z.string(), to: z.string() })),
+});
+export type IncidentRecord = z.infer<typeof IncidentRecordSchema>;
+
 export const StoreDataSchema = z.object({
   version: z.literal(1),
   feeds: z.record(z.string(), FeedStateSchema),
   tickets: z.record(z.string(), StoredTicketSchema),
+  incidents: z.record(z.string(), IncidentRecordSchema).default({}),
   outbox: z.array(OutboxEntrySchema),
 });
 export type StoreData = z.infer<typeof StoreDataSchema>;
 
-export const emptyStore = (): StoreData => ({ version: 1, feeds: {}, tickets: {}, outbox: [] });
+export const emptyStore = (): StoreData => ({ version: 1, feeds: {}, tickets: {}, incidents: {}, outbox: [] });

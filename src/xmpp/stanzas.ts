@@ -10,6 +10,7 @@ export const NS = {
   delay: "urn:xmpp:delay",
   sid: "urn:xmpp:sid:0",
   json: "urn:xmpp:json:0",
+  reply: "urn:xmpp:reply:0",
   stanzas: "urn:ietf:params:xml:ns:xmpp-stanzas",
 } as const;
 
@@ -68,7 +69,16 @@ export function roomConfigForm(room: string, id: string, opts: RoomFormOptions):
   );
 }
 
-export type OutgoingRoomMessage = { room: string; id: string; body: string; json?: string | undefined };
+export type OutgoingRoomMessage = {
+  room: string;
+  id: string;
+  body: string;
+  json?: string | undefined;
+  /** XEP-0201 thread id (the incident). */
+  thread?: string | undefined;
+  /** XEP-0461: the room-assigned stanza-id of the message replied to, and its sender's occupant JID. */
+  replyTo?: { id: string; to: string } | undefined;
+};
 
 /**
  * A groupchat message. The id doubles as XEP-0359 origin-id so the echo, or a history replay
@@ -81,6 +91,8 @@ export function roomMessage(m: OutgoingRoomMessage): Element {
     ...present(
       xml("body", {}, m.body),
       xml("origin-id", { xmlns: NS.sid, id: m.id }),
+      m.thread ? xml("thread", {}, m.thread) : null,
+      m.replyTo ? xml("reply", { xmlns: NS.reply, to: m.replyTo.to, id: m.replyTo.id }) : null,
       m.json ? xml("json", { xmlns: NS.json }, m.json) : null,
     ),
   );
@@ -98,6 +110,10 @@ export type IncomingRoomMessage = {
   json: string | undefined;
   /** XEP-0421 occupant-id, when the room offers it. */
   occupantId: string | undefined;
+  /** XEP-0201 thread. */
+  thread: string | undefined;
+  /** XEP-0461 reply target. */
+  replyTo: { id: string; to: string | undefined } | undefined;
 };
 
 export function readRoomMessage(stanza: Element): IncomingRoomMessage | undefined {
@@ -117,6 +133,12 @@ export function readRoomMessage(stanza: Element): IncomingRoomMessage | undefine
     occupantId: (() => {
       const el = stanza.getChild("occupant-id", "urn:xmpp:occupant-id:0");
       return el ? attr(el, "id") : undefined;
+    })(),
+    thread: stanza.getChildText("thread") ?? undefined,
+    replyTo: (() => {
+      const el = stanza.getChild("reply", NS.reply);
+      const id = el ? attr(el, "id") : undefined;
+      return el && id ? { id, to: attr(el, "to") } : undefined;
     })(),
   };
 }

@@ -15,6 +15,7 @@ import { StoreDataSchema } from "../../src/store/types.js";
 import { rssFeed, type FixtureItem } from "../fixtures/feeds.js";
 import { botConfig } from "../helpers/bot-config.js";
 import { captureLogger } from "../helpers/log-capture.js";
+import { incidentOfBody, shown, stripIncident } from "../helpers/messages.js";
 
 assert.ok(await prosodyAvailable(), "prosody is not installed: run `apt-get install -y prosody` (.ci/run does)");
 
@@ -100,12 +101,15 @@ void test("feed items become ticket messages in the room: summary first, then Cr
   items.unshift({ id: 3, title: "Fibre cut Stockholm-Copenhagen", impact: "On backup", circuits: "EXN-STO-CPH-02", text: "Carrier ticket CAR-1." });
   feeds.set("/a.rss", { body: rssFeed(items) });
   await bot.pollNow("exn");
-  const created = await watcher.waitFor((m) => live(m) && (m.body ?? "").startsWith("*EXN_3*"), 10_000, "the Create message of EXN_3");
-  assert.match(created.body ?? "", /^\*EXN_3\* new · Opened · On backup\n\*Fibre cut Stockholm-Copenhagen\*\n/);
-  assert.match(created.body ?? "", /Circuits: EXN-STO-CPH-02/);
-  assert.match(created.body ?? "", /https:\/\/noc\.example\.net\/tt\/3/);
-  assert.match(created.body ?? "", /> Carrier ticket CAR-1\./);
+  const created = await watcher.waitFor((m) => live(m) && shown(m).startsWith("*EXN_3*"), 10_000, "the Create message of EXN_3");
+  assert.match(shown(created), /^\*EXN_3\* new · Opened · On backup\n\*Fibre cut Stockholm-Copenhagen\*\n/);
+  assert.match(shown(created), /Circuits: EXN-STO-CPH-02/);
+  assert.match(shown(created), /https:\/\/noc\.example\.net\/tt\/3/);
+  assert.match(shown(created), /> Carrier ticket CAR-1\./);
   assert.ok(created.stanzaId, "the room assigned a stanza-id");
+  // Threaded by incident (XEP-0201) with the incident's id as a visible prefix for other clients.
+  assert.match(created.thread ?? "", /^INC-[0-9a-f]{12}$/);
+  assert.equal(incidentOfBody(created.body), created.thread);
   const createdActivity = activityOf(created);
   assert.equal(createdActivity.type, "Create");
   assert.equal(createdActivity.actor.name, "ExampleNet NOC");
@@ -124,9 +128,12 @@ void test("feed items become ticket messages in the room: summary first, then Cr
   items[0] = { ...items[0], id: 3, status: "Closed", end: "2026-11-28 11:00 UTC", closed: "2026-11-28 11:05 UTC", history: "spliced", pubDate: "Sat, 28 Nov 2026 11:05:00 GMT" };
   feeds.set("/a.rss", { body: rssFeed(items) });
   await bot.pollNow("exn");
-  const updated = await watcher.waitFor((m) => live(m) && (m.body ?? "").startsWith("*EXN_3* closed"), 10_000, "the Update message of EXN_3");
-  assert.match(updated.body ?? "", /^\*EXN_3\* closed · Closed/);
-  assert.match(updated.body ?? "", /Changed: status Opened → Closed/);
+  const updated = await watcher.waitFor((m) => live(m) && shown(m).startsWith("*EXN_3* closed"), 10_000, "the Update message of EXN_3");
+  assert.match(shown(updated), /^\*EXN_3\* closed · Closed/);
+  assert.match(shown(updated), /Changed: status Opened → Closed/);
+  // The update is in the same thread and replies (XEP-0461) to the incident's first message here.
+  assert.equal(updated.thread, created.thread);
+  assert.deepEqual(updated.replyTo, { id: created.stanzaId, to: `${room}/ttrelay` });
   const updatedActivity = activityOf(updated);
   assert.equal(updatedActivity.type, "Update");
   assert.equal(updatedActivity.object["nttdm:ticket"].TT_Status, "Closed");
@@ -149,7 +156,7 @@ void test("feed items become ticket messages in the room: summary first, then Cr
   const again = await bot.pollNow("exn");
   assert.equal(again.kind, "polled");
   await sleep(1500);
-  assert.equal(countFromBot(), 3, "nothing re-posted after a restart");
+  assert.equal(countFromBot(), 3, `nothing re-posted after a restart: ${JSON.stringify(watcher.messages.filter(live).slice(3).map((m) => m.body))}`);
   await stopBot(bot);
 });
 
@@ -213,7 +220,7 @@ void test("bad feeds are logged with the feed, the item and the reason; other fe
   feeds.set("/good.rss", { body: rssFeed([{ id: 11 }, { id: 10 }]) });
   const goodAgain = await bot.pollNow("good");
   assert.equal(goodAgain.kind, "polled", JSON.stringify(goodAgain).slice(0, 300));
-  await watcher.waitFor((m) => live(m) && (m.body ?? "").startsWith("*EXN_11*"), 10_000, "EXN_11 from the good feed");
+  await watcher.waitFor((m) => live(m) && shown(m).startsWith("*EXN_11*"), 10_000, "EXN_11 from the good feed");
   await stopBot(bot);
 });
 
@@ -238,13 +245,13 @@ void test("outgoing messages are queued durably: delivered after the XMPP server
     // The message is on disk before any attempt could succeed.
     const queued = StoreDataSchema.parse(JSON.parse(await readFile(storePath, "utf8")));
     assert.equal(queued.outbox.length, 1);
-    assert.ok(queued.outbox[0]?.body.startsWith("*EXN_101*"));
+    assert.ok(stripIncident(queued.outbox[0]?.body).startsWith("*EXN_101*"));
     // The server comes back: the running bot reconnects, rejoins its room and delivers the queue.
     server = await startProsody({ domain: "noc-c.test", dir: serverDir, c2sPort, mucRoomLocking: true });
     const w = await startWatcher({ service: server.service, domain: server.domain, username: "watcher", password: "watcher-pw", resource: "c" });
     watchers.push(w);
     await w.join(room, "checker-c");
-    const delivered = await w.waitFor((m) => m.nick === "ttrelay" && (m.body ?? "").startsWith("*EXN_101*"), 15_000, "EXN_101 after the outage");
+    const delivered = await w.waitFor((m) => m.nick === "ttrelay" && shown(m).startsWith("*EXN_101*"), 15_000, "EXN_101 after the outage");
     assert.ok(delivered);
     await sleep(800);
     const after = StoreDataSchema.parse(JSON.parse(await readFile(storePath, "utf8")));
@@ -258,7 +265,7 @@ void test("outgoing messages are queued durably: delivered after the XMPP server
     bot = await launch(config);
     await sleep(1500);
     // The watcher stayed in the room: a second copy would have arrived live with a new stanza-id.
-    const copies = new Set(w.messages.filter((m) => m.nick === "ttrelay" && (m.body ?? "").startsWith("*EXN_101*")).map((m) => m.stanzaId));
+    const copies = new Set(w.messages.filter((m) => m.nick === "ttrelay" && shown(m).startsWith("*EXN_101*")).map((m) => m.stanzaId));
     assert.equal(copies.size, 1, "recognised in the room history by origin-id: not sent twice");
     const final = StoreDataSchema.parse(JSON.parse(await readFile(storePath, "utf8")));
     assert.equal(final.outbox.length, 0);
@@ -287,8 +294,8 @@ void test("a feed routed to two rooms is fetched once per poll and reaches both 
   const fetchesBefore = feeds.requests.filter((r) => r.path === "/fan.rss").length;
   await Promise.all([bot.pollNow("fan"), bot.pollNow("fan")]); // overlapping triggers share one fetch
   assert.equal(feeds.requests.filter((r) => r.path === "/fan.rss").length - fetchesBefore, 1);
-  for (const w of [wa, wb]) await w.waitFor((m) => live(m) && (m.body ?? "").startsWith("*EXN_41*"), 10_000, "EXN_41");
+  for (const w of [wa, wb]) await w.waitFor((m) => live(m) && shown(m).startsWith("*EXN_41*"), 10_000, "EXN_41");
   await sleep(500);
-  assert.equal(wa.messages.filter((m) => live(m) && (m.body ?? "").startsWith("*EXN_41*")).length, 1, "one copy per room, even when two routes name it");
+  assert.equal(wa.messages.filter((m) => live(m) && shown(m).startsWith("*EXN_41*")).length, 1, "one copy per room, even when two routes name it");
   await stopBot(bot);
 });

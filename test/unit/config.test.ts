@@ -51,6 +51,12 @@ void test("a minimal config parses, with every default filled in", () => {
     ],
     routes: [{ rooms: [ROOM], when: {} }],
     store: { path: "data/ttrelay.json", archiveAfterHours: 24 },
+    correlation: {
+      threshold: 5,
+      weights: { reference: 100, circuit: 6, node: 3, service: 2, timeOverlap: 1 },
+      timeWindow: { slackMinutes: 120, staleAfterHours: 72 },
+      maxPostingsPerKey: 2000,
+    },
     render: { maxLongDescription: 600, timeZone: "UTC" },
     log: { level: "info" },
   });
@@ -316,4 +322,11 @@ void test("config/example.json parses and draws no warnings", () => {
   assert.ok(r.ok, `config/example.json: ${JSON.stringify(r.ok ? null : r.error)}`);
   assert.deepEqual(configWarnings(r.value), []);
   assert.ok(r.value.feeds.length > 0, "the example should show at least one feed");
+});
+
+void test("config/ttrelay.schema.json is the JSON Schema generated from the zod schema (run `npm run schema` after changing it)", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const { configJsonSchema } = await import("../../src/config/json-schema.js");
+  const shipped = await readFile(new URL("../../config/ttrelay.schema.json", import.meta.url), "utf8");
+  assert.equal(shipped, configJsonSchema());
 });

@@ -1,0 +1,95 @@
+/**
+ * A ticket change → the room messages that tell it (pure given the incident port): the AS2 activity,
+ * one outbox entry per room, threaded by incident (XEP-0201 thread, XEP-0461 reply to the incident's
+ * first message in that room, and a visible prefix for clients without threads).
+ */
+import { createHash } from "node:crypto";
+import { describeMatch } from "../correlate/engine.js";
+import { ticketActivity, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
+import type { Ticket } from "../model/ticket.js";
+import { changedFields, renderActivity, type RenderOptions } from "../render/ticket-message.js";
+import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
+import type { OutboxEntry, StoredTicket } from "../store/types.js";
+import type { Assignment, IncidentPort } from "./incidents.js";
+
+export type AnnounceContext = { actor: Actor; render: RenderOptions; incidents?: IncidentPort | undefined; now: Date };
+
+/** The origin-id of one activity in one room: stable for the same activity and room. */
+export const outboxId = (activityId: string, room: string): string =>
+  "ttr-" + createHash("sha256").update(`${activityId}\n${room}`).digest("hex").slice(0, 24);
+
+/** The prefix that groups an incident's messages in clients without thread support. */
+export const incidentPrefix = (thread: string): string => `[${thread}] `;
+
+/** "with EXN_1, NOCB_7 (shared circuit EXN-STO-CPH-01)": why this ticket is in the incident. */
+export function incidentLine(assignment: Assignment): string {
+  if (assignment.others.length === 0) return "";
+  const why =
+    assignment.decision.kind === "join"
+      ? [...new Set(assignment.decision.matched.map((m) => describeMatch(m)))].slice(0, 3).join("; ")
+      : "";
+  const others = assignment.others.slice(0, 6).join(", ") + (assignment.others.length > 6 ? ` and ${assignment.others.length - 6} more` : "");
+  return `Incident ${assignment.thread} with ${others}${why ? ` (${why})` : ""}`;
+}
+
+export function announceChange(
+  ctx: AnnounceContext,
+  stored: StoredTicket,
+  before: Ticket | undefined,
+  type: ActivityType,
+  assignment: Assignment | undefined,
+): { activity: TicketActivity; outbox: OutboxEntry[] } {
+  const base = ticketActivity(type, stored.ticket, ctx.actor, ctx.now, stored.link);
+  const activity: TicketActivity = assignment ? { ...base, context: assignment.thread } : base;
+  const rendered = renderActivity(activity, ctx.render, before ? changedFields(before, stored.ticket) : []);
+  const extra = assignment ? incidentLine(assignment) : "";
+  const json = JSON.stringify(activity);
+  const outbox = stored.rooms.map((room): OutboxEntry => {
+    const threading = assignment && ctx.incidents ? ctx.incidents.threading(assignment.incidentId, room) : undefined;
+    const body = threading ? incidentPrefix(threading.thread) + withLine(rendered, extra) : rendered;
+    return {
+      id: outboxId(activity.id, room),
+      room,
+      body,
+      json,
+      ticketId: stored.ticket.TT_ID,
+      ...(threading ? { thread: threading.thread, incident: threading.incident, ...(threading.replyTo ? { replyTo: threading.replyTo } : {}) } : {}),
+      createdAt: ctx.now.toISOString(),
+      attempts: 0,
+    };
+  });
+  return { activity, outbox };
+}
+
+/** Inserts a line after the ticket's first two lines (id line and title). */
+function withLine(body: string, line: string): string {
+  if (!line) return body;
+  const lines = body.split("\n");
+  lines.splice(Math.min(2, lines.length), 0, line);
+  return lines.join("\n");
+}
+
+/** An incident closed (every member final) or reopened: one line in each of its rooms, in its thread. */
+export function incidentStatusNotices(ctx: AnnounceContext, assignment: Assignment, causeTicket: string): OutboxEntry[] {
+  if (!ctx.incidents || !(assignment.closedNow || assignment.reopenedNow)) return [];
+  const members = ctx.incidents.members(assignment.incidentId);
+  // A one-ticket incident closes with its ticket, whose own message already says so.
+  if (members.length < 2) return [];
+  const list = members.map((m) => `${m.ttId} (${m.status})`).join(", ");
+  const markdown = assignment.closedNow
+    ? `Incident **${escapeMarkdown(assignment.thread)}** closed: all ${members.length} ticket(s) final: ${escapeMarkdown(list)}.`
+    : `Incident **${escapeMarkdown(assignment.thread)}** reopened by ${escapeMarkdown(causeTicket)}: ${escapeMarkdown(list)}.`;
+  const body = markdownToStyled(markdown);
+  return ctx.incidents.roomsOf(assignment.incidentId).map((room) => {
+    const t = ctx.incidents?.threading(assignment.incidentId, room);
+    const event = `${assignment.closedNow ? "closed" : "reopened"}:${assignment.incidentId}:${ctx.now.toISOString()}`;
+    return {
+      id: outboxId(event, room),
+      room,
+      body: incidentPrefix(assignment.thread) + body,
+      ...(t ? { thread: t.thread, incident: t.incident, ...(t.replyTo ? { replyTo: t.replyTo } : {}) } : {}),
+      createdAt: ctx.now.toISOString(),
+      attempts: 0,
+    };
+  });
+}
