@@ -13,7 +13,7 @@ import { TicketActivitySchema } from "../../src/model/activity.js";
 import { rssFeed } from "../fixtures/feeds.js";
 import { botConfig } from "../helpers/bot-config.js";
 import { captureLogger } from "../helpers/log-capture.js";
-import { shown, stripIncident } from "../helpers/messages.js";
+import { shown } from "../helpers/messages.js";
 
 assert.ok(await prosodyAvailable(), "prosody is not installed: run `apt-get install -y prosody` (.ci/run does)");
 process.env.TTRELAY_FED_PASSWORD = "fed-bot-pw";
