@@ -67,13 +67,14 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
         // Our own echo, live or replayed from history: the outbox entry is delivered. Only our own
         // nick counts: origin-ids are derivable, and another occupant must not cancel our posts.
         const echoed = ownNick && msg.originId ? delivery.delivered(msg.originId) : undefined;
+        // Never act on history replays or on ourselves. A peer's activity is taken in (synchronously
+        // up to its store write) before its thread is looked at below, so its incident exists.
+        if (!ownNick && !msg.delayed && msg.json !== undefined) void receivePeer(msg);
         // The first message of an incident in a room (ours or a peer's) is what later ones reply to.
         const thread = echoed?.incident ?? msg.thread;
         if (thread && msg.stanzaId && msg.nick) {
           store.update(() => incidents.noteFirstMessage(thread, msg.room, msg.stanzaId ?? "", `${msg.room}/${msg.nick ?? ""}`));
         }
-        if (ownNick || msg.delayed) return; // never act on history replays or on ourselves
-        if (msg.json !== undefined) void receivePeer(msg);
       },
       sendError(id, room, reason) {
         delivery.refused(id, room, reason);

@@ -4,7 +4,8 @@
  * first message in that room, and a visible prefix for clients without threads).
  */
 import { createHash } from "node:crypto";
-import { describeMatch } from "../correlate/engine.js";
+import type { MatchedRule } from "../correlate/engine.js";
+import { normaliseName, normaliseService } from "../correlate/rules.js";
 import { ticketActivity, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
 import type { Ticket } from "../model/ticket.js";
 import { changedFields, renderActivity, type RenderOptions } from "../render/ticket-message.js";
@@ -21,15 +22,35 @@ export const outboxId = (activityId: string, room: string): string =>
 /** The prefix that groups an incident's messages in clients without thread support. */
 export const incidentPrefix = (thread: string): string => `[${thread}] `;
 
-/** "with EXN_1, NOCB_7 (shared circuit EXN-STO-CPH-01)": why this ticket is in the incident. */
-export function incidentLine(assignment: Assignment): string {
+/** A matched rule in a few words, with the value as the NOC wrote it (the index keeps it normalised). */
+export function shortMatch(m: MatchedRule, ticket: Ticket | undefined): string | undefined {
+  const value = m.key.slice(m.key.indexOf(":") + 1);
+  const original = (xs: readonly string[] | undefined, norm: (s: string) => string): string => xs?.find((x) => norm(x) === value) ?? value;
+  switch (m.rule) {
+    case "circuit":
+      return `circuit ${original(ticket?.Network_Link_Circuit, normaliseName)}`;
+    case "node":
+      return `node ${original(ticket?.Network_Node, normaliseName)}`;
+    case "service":
+      return `service ${original(ticket?.Affected_Service === undefined ? undefined : [ticket.Affected_Service], normaliseService)}`;
+    case "reference":
+      return `reference ${value}`;
+    case "master":
+      return `master ticket ${m.otherTicket}`;
+    case "timeOverlap":
+      return undefined; // only ever a bonus on top of the others
+  }
+}
+
+/** "Incident INC-… with EXN_1, NOCB_7: circuit EXN-STO-CPH-01, service IP transit": why it is here. */
+export function incidentLine(assignment: Assignment, ticket?: Ticket): string {
   if (assignment.others.length === 0) return "";
   const why =
     assignment.decision.kind === "join"
-      ? [...new Set(assignment.decision.matched.map((m) => describeMatch(m)))].slice(0, 3).join("; ")
+      ? [...new Set(assignment.decision.matched.map((m) => shortMatch(m, ticket)).filter((x): x is string => x !== undefined))].slice(0, 3).join(", ")
       : "";
   const others = assignment.others.slice(0, 6).join(", ") + (assignment.others.length > 6 ? ` and ${assignment.others.length - 6} more` : "");
-  return `Incident ${assignment.thread} with ${others}${why ? ` (${why})` : ""}`;
+  return `Incident ${assignment.thread} with ${others}${why ? `: ${why}` : ""}`;
 }
 
 export function announceChange(
@@ -42,7 +63,7 @@ export function announceChange(
   const base = ticketActivity(type, stored.ticket, ctx.actor, ctx.now, stored.link);
   const activity: TicketActivity = assignment ? { ...base, context: assignment.thread } : base;
   const rendered = renderActivity(activity, ctx.render, before ? changedFields(before, stored.ticket) : []);
-  const extra = assignment ? incidentLine(assignment) : "";
+  const extra = assignment ? incidentLine(assignment, stored.ticket) : "";
   const json = JSON.stringify(activity);
   const outbox = stored.rooms.map((room): OutboxEntry => {
     const threading = assignment && ctx.incidents ? ctx.incidents.threading(assignment.incidentId, room) : undefined;

@@ -81,7 +81,7 @@ export function planPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, kno
     const what = before
       ? `${escapeMarkdown(activity.actor.name)} updated **${escapeMarkdown(ticket.TT_ID)}**: status ${escapeMarkdown(before.ticket.TT_Status)} → ${escapeMarkdown(ticket.TT_Status)}`
       : `${escapeMarkdown(activity.actor.name)} reports **${escapeMarkdown(ticket.TT_ID)}** (${escapeMarkdown(ticket.TT_Status)} · ${escapeMarkdown(ticket.TT_Impact_Assessment)}): ${escapeMarkdown(ticket.TT_Title)}`;
-    const line = incidentLine({ ...assignment, thread });
+    const line = incidentLine({ ...assignment, thread }, ticket);
     const body = markdownToStyled(what + (line ? `\n${escapeMarkdown(line)}` : ""));
     for (const room of ourRooms) {
       const t = ctx.incidents.threading(assignment.incidentId, room);
