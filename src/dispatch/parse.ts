@@ -51,6 +51,9 @@ export type ParseError = {
 /** A command name: a letter, then letters, digits, "-" or "_"; at most 32 characters. */
 const NAME = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/u;
 
+/** Whether `name` can be typed as a command name after `/`, `//` or `!`. */
+export const isCommandName = (name: string): boolean => NAME.test(name);
+
 const QUOTE_OPEN = new Set(['"', "“", "”", "„"]);
 const QUOTE_CLOSE = new Set(['"', "”", "“"]);
 

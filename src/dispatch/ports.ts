@@ -6,13 +6,13 @@
  * A command never sends, saves or audits: `dispatch` authorizes, the caller saves `change.ticket`,
  * posts the AS2 activity (the engineer as actor) and writes the audit record.
  */
-import type { z } from "zod";
+import { z } from "zod";
 import { err, ok, type Result } from "../util/result.js";
 import type { Ticket } from "../model/ticket.js";
 import type { TransitionError } from "../model/transitions.js";
 import { formatTime } from "../render/ticket-message.js";
 import type { NocScope, Role, Via } from "./authorize.js";
-import { resolveRef, type RefKind, type ResolvedRef, type TicketRefLookup } from "./ticket-ref.js";
+import { MAX_REF_LENGTH, resolveRef, type RefKind, type ResolvedRef, type TicketRefLookup } from "./ticket-ref.js";
 
 // ---------------------------------------------------------------------------------------------
 // Read-only ports
@@ -195,6 +195,16 @@ function describeIssue(issue: z.core.$ZodIssue | undefined, input: unknown): str
 
 export const reply = (text: string, change?: TicketChange): CommandOutcome => (change === undefined ? { ok: true, reply: text } : { ok: true, reply: text, change });
 export const fail = (code: FailureCode, human: string): CommandFailure => ({ ok: false, code, human });
+
+/** Longest free text (note, update, reason) accepted, in characters. */
+export const MAX_TEXT = 2000;
+
+/** A ticket or incident reference as typed; resolved by the command (`findTicket`, `resolveIn`). */
+export const RefArg = z.string().trim().min(1).max(MAX_REF_LENGTH);
+/** Optional free text ("" when absent). */
+export const TextArg = z.string().trim().max(MAX_TEXT).default("");
+/** Required free text. */
+export const RequiredTextArg = z.string().trim().min(1).max(MAX_TEXT);
 
 /** The usage line as shown to users. */
 export const usageLine = (command: Pick<Command, "usage">): string => `Usage: ${PREFIX}${command.usage}`;

@@ -1,0 +1,74 @@
+/**
+ * `status [service…]`: open tickets for a service, grouped by incident, across all NOCs. The
+ * service matches Affected_Service ignoring case and spacing; with no exact match, a part of the
+ * name matches ("transit" finds "IP Transit"). Without a service: open tickets per service.
+ */
+import { z } from "zod";
+import { isFinalStatus } from "../src/model/ticket.js";
+import { normaliseService } from "../src/correlate/engine.js";
+import { freeText } from "../src/dispatch/parse.js";
+import { capLines, defineCommand, formatWhen, reply, ticketLine, type TicketView } from "../src/dispatch/ports.js";
+
+const MAX_LINES = 30;
+const NO_SERVICE = "(no service)";
+
+function byLastUpdate(a: TicketView, b: TicketView): number {
+  return b.ticket.TT_Last_Update_Time.localeCompare(a.ticket.TT_Last_Update_Time) || a.ticket.TT_ID.localeCompare(b.ticket.TT_ID);
+}
+
+export default defineCommand({
+  name: "status",
+  usage: "status [service]",
+  summary: "open tickets and incidents, for one service or per service",
+  role: "customer",
+  mutates: false,
+  args: z.strictObject({ service: z.string().trim().max(200) }),
+  parseArgs: (_argv, rest) => ({ service: freeText(rest, 0) }),
+  run: (ctx) => {
+    const open = [...ctx.tickets.tickets()].filter((v) => !isFinalStatus(v.ticket.TT_Status));
+    const wanted = normaliseService(ctx.args.service);
+
+    if (wanted === "") {
+      if (open.length === 0) return reply("No open tickets. All quiet.");
+      const perService = new Map<string, { tickets: number; incidents: Set<string> }>();
+      for (const v of open) {
+        const name = v.ticket.Affected_Service?.trim() || NO_SERVICE;
+        const entry = perService.get(name) ?? { tickets: 0, incidents: new Set<string>() };
+        entry.tickets++;
+        entry.incidents.add(v.incident ?? v.ticket.TT_ID);
+        perService.set(name, entry);
+      }
+      const incidents = new Set(open.map((v) => v.incident ?? v.ticket.TT_ID)).size;
+      const lines = [...perService]
+        .sort(([a, x], [b, y]) => y.tickets - x.tickets || a.localeCompare(b))
+        .map(([name, e]) => `• ${name}: ${e.tickets} open ticket${e.tickets === 1 ? "" : "s"} in ${e.incidents.size} incident${e.incidents.size === 1 ? "" : "s"}`);
+      return reply([`*${open.length} open ticket${open.length === 1 ? "" : "s"}* in ${incidents} incident${incidents === 1 ? "" : "s"}:`, ...capLines(lines, MAX_LINES), "Say !status <service> for details."].join("\n"));
+    }
+
+    const service = (v: TicketView): string => normaliseService(v.ticket.Affected_Service ?? "");
+    let matching = open.filter((v) => service(v) === wanted);
+    if (matching.length === 0) matching = open.filter((v) => service(v).includes(wanted));
+    if (matching.length === 0) return reply(`No open tickets for “${ctx.args.service}”.`);
+
+    const groups = new Map<string, TicketView[]>();
+    for (const v of [...matching].sort(byLastUpdate)) {
+      const key = v.incident ?? `ticket:${v.ticket.TT_ID}`;
+      groups.set(key, [...(groups.get(key) ?? []), v]);
+    }
+    const partners = [...new Set(matching.map((v) => v.ticket.Partner_ID))].sort();
+    const services = [...new Set(matching.map((v) => v.ticket.Affected_Service ?? ""))].sort().join(", ");
+    const lines: string[] = [];
+    for (const [key, members] of groups) {
+      if (key.startsWith("ticket:")) {
+        for (const v of members) lines.push(ticketLine(v.ticket));
+        continue;
+      }
+      const incident = ctx.incidents?.incident(key);
+      const since = incident === undefined ? "" : `, since ${formatWhen(incident.openedAt, ctx.timeZone)}`;
+      lines.push(`*${key}* (${members.length} open ticket${members.length === 1 ? "" : "s"}${since})`);
+      for (const v of members) lines.push(`  • ${ticketLine(v.ticket)}`);
+    }
+    const header = `*${services}*: ${matching.length} open ticket${matching.length === 1 ? "" : "s"} in ${groups.size} incident${groups.size === 1 ? "" : "s"} (NOCs: ${partners.join(", ")})`;
+    return reply([header, ...capLines(lines, MAX_LINES)].join("\n"));
+  },
+});
