@@ -6,6 +6,7 @@ import { z } from "zod";
 import { validate as validateCron } from "node-cron";
 import { TicketFields, type TicketField } from "../src/model/ticket.js";
 import { CorrelationConfigSchema, defaultCorrelationConfig } from "../src/correlate/rules.js";
+import { AclConfigSchema } from "../src/dispatch/authorize.js";
 
 /** Ticket fields a feed may map: all but those computed from others (RFC 6137 §3.2.4.1). */
 export const MappableFields = TicketFields.filter((f) => f !== "TT_ID" && f !== "Partner_ID") as [TicketField, ...TicketField[]];
@@ -43,8 +44,13 @@ const RoomConfig = z.strictObject({
   jid: BareJid.describe("room JID, on any server (federation is fine)"),
   nick: z.string().min(1).max(64).optional().describe("nickname in this room; default xmpp.nick"),
   password: Secret.optional(),
-  name: z.string().max(200).optional().describe("room title applied when the bot creates the room"),
+  name: z.string().max(200).optional().describe("room title applied when the bot owns the room"),
   description: z.string().max(1000).optional(),
+  readOnly: z
+    .boolean()
+    .optional()
+    .describe("a customers' room: moderated and open, so customers join as visitors who read but cannot post"),
+  members: z.array(BareJid).default([]).describe("real JIDs (engineers) given membership, i.e. voice, when the bot owns the room"),
 });
 
 /** Item fields rss-parser exposes for RSS 0.9x/1.0/2.0 and Atom. */
@@ -176,6 +182,7 @@ export const ConfigSchema = z
         archiveAfterHours: z.number().min(0).default(24),
       })
       .default({ path: "data/ttrelay.json", archiveAfterHours: 24 }),
+    acl: AclConfigSchema.prefault({}).describe("who may run which chat commands; deny by default"),
     correlation: CorrelationConfigSchema.default(defaultCorrelationConfig).describe("how related tickets are grouped into incidents"),
     render: z
       .strictObject({

@@ -11,6 +11,9 @@ import { nocActor } from "./model/activity.js";
 import { OutboxDelivery } from "./pipeline/outbox.js";
 import { pollFeed, type PollOutcome } from "./pipeline/poll-feed.js";
 import { LowStore } from "./store/lowdb-store.js";
+import { randomUUID } from "node:crypto";
+import { buildAcl, bareJid } from "./dispatch/authorize.js";
+import { asAffiliation, CommandService } from "./pipeline/commands.js";
 import { IncidentBook } from "./pipeline/incidents.js";
 import { planPeerActivity } from "./pipeline/peer.js";
 import { RoomClient, type RoomPort } from "./xmpp/room-client.js";
@@ -40,7 +43,15 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   for (const [i, room] of config.rooms.entries()) {
     const roomPassword = room.password ? await resolveSecret(room.password, `$.rooms[${i}].password`) : undefined;
     if (roomPassword && !roomPassword.ok) throw new StartupError(`${roomPassword.error.path}: ${roomPassword.error.message}`);
-    roomSpecs.push({ jid: room.jid, nick: room.nick ?? config.xmpp.nick, password: roomPassword?.value, name: room.name, description: room.description });
+    roomSpecs.push({
+      jid: room.jid,
+      nick: room.nick ?? config.xmpp.nick,
+      password: roomPassword?.value,
+      name: room.name,
+      description: room.description,
+      readOnly: room.readOnly,
+      members: room.members,
+    });
   }
 
   const opened = await LowStore.open(config.store.path, config.store.archivePath);
@@ -70,11 +81,34 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
         // Never act on history replays or on ourselves. A peer's activity is taken in (synchronously
         // up to its store write) before its thread is looked at below, so its incident exists.
         if (!ownNick && !msg.delayed && msg.json !== undefined) void receivePeer(msg);
+        // Commands: never from history replays or from ourselves; the sender is known by the real
+        // JID the room reported for that nick (never by the nick itself).
+        if (!ownNick && !msg.delayed && msg.body !== undefined && msg.nick !== undefined) {
+          const nick = msg.nick;
+          const occupant = rooms.occupant(msg.room, nick);
+          void commands.handle(
+            msg.body,
+            { jid: occupant?.jid, via: "groupchat", room: msg.room, affiliation: asAffiliation(occupant?.affiliation), nick },
+            (body, thread) => rooms.send({ room: msg.room, id: `cmd-${randomUUID()}`, body: `${nick}: ${body}`, thread }),
+          );
+        }
         // The first message of an incident in a room (ours or a peer's) is what later ones reply to.
         const thread = echoed?.incident ?? msg.thread;
         if (thread && msg.stanzaId && msg.nick) {
           store.update(() => incidents.noteFirstMessage(thread, msg.room, msg.stanzaId ?? "", `${msg.room}/${msg.nick ?? ""}`));
         }
+      },
+      direct(chat) {
+        if (chat.delayed) return; // offline messages from long ago are not commands
+        void commands.handle(chat.body, { jid: bareJid(chat.from), via: "direct" }, (body, thread) => rooms.sendChat(chat.from, body, thread));
+      },
+      privateMessage(room, occupant, nick, chat) {
+        if (chat.delayed) return;
+        void commands.handle(
+          chat.body,
+          { jid: occupant?.jid, via: "muc-private", room, affiliation: asAffiliation(occupant?.affiliation), nick },
+          (body, thread) => rooms.sendChat(chat.from, body, thread),
+        );
       },
       sendError(id, room, reason) {
         delivery.refused(id, room, reason);
@@ -90,6 +124,17 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
 
   const actor = nocActor(config.noc);
   const deps = { config, source: opts.source ?? httpFeedSource, store, actor, incidents, log: log.child({ part: "feeds" }), now };
+
+  const commands = new CommandService({
+    acl: buildAcl(config.acl, { botJid: config.xmpp.jid, ownNoc: config.noc.id }),
+    botNick: config.xmpp.nick,
+    store,
+    incidents,
+    render: config.render,
+    log: log.child({ part: "commands" }),
+    now,
+    afterChange: () => void delivery.kick(),
+  });
 
   const peerLog = log.child({ part: "peers" });
   /** A peer bot's activity: validated, stored as its remote ticket, correlated with ours. */

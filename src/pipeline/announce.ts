@@ -34,7 +34,9 @@ export function shortMatch(m: MatchedRule, ticket: Ticket | undefined): string |
     case "service":
       return `service ${original(ticket?.Affected_Service === undefined ? undefined : [ticket.Affected_Service], normaliseService)}`;
     case "reference":
-      return `reference ${value}`;
+      // The key is the referenced TT_ID: the other ticket's when this one quotes it, this one's
+      // own when the other quoted it first ("reference <own id>" would read as a self-reference).
+      return value === m.otherTicket ? `reference ${value}` : `referenced by ${m.otherTicket}`;
     case "master":
       return `master ticket ${m.otherTicket}`;
     case "timeOverlap":

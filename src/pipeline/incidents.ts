@@ -12,7 +12,7 @@ import {
   type CorrelationConfig,
   type CorrelationDecision,
 } from "../correlate/engine.js";
-import type { Ticket, TicketStatus } from "../model/ticket.js";
+import { datetimeToMillis, type Ticket, type TicketStatus } from "../model/ticket.js";
 import type { IncidentRecord, StoreData } from "../store/types.js";
 
 export type Assignment = {
@@ -48,13 +48,20 @@ export class IncidentBook implements IncidentPort {
     private readonly config: CorrelationConfig,
   ) {
     // Oldest first, so that tickets stored before incidents existed correlate as they would have.
-    const stored = Object.values(data.tickets).sort((a, b) => a.ticket.TT_Open_Datetime.localeCompare(b.ticket.TT_Open_Datetime));
+    // By instant, not text: "11:30+02:00" is before "10:00Z". Ties by TT_ID, so that two bots with
+    // the same tickets stored in another order name the incidents alike.
+    const openMs = (t: Ticket): number => datetimeToMillis(t.TT_Open_Datetime) ?? Number.POSITIVE_INFINITY;
+    const stored = Object.values(data.tickets).sort(
+      (a, b) => openMs(a.ticket) - openMs(b.ticket) || (a.ticket.TT_ID < b.ticket.TT_ID ? -1 : a.ticket.TT_ID > b.ticket.TT_ID ? 1 : 0),
+    );
     for (const s of stored) {
       if (s.incident) {
         this.#index.add(s.ticket, s.incident);
         this.#track(s.ticket, s.rooms, s.incident);
       } else {
-        s.incident = this.assign(s.ticket, s.rooms, new Date(s.lastChange)).incidentId;
+        const assignment = this.assign(s.ticket, s.rooms, new Date(s.lastChange));
+        s.incident = assignment.incidentId;
+        s.correlation = assignment.explanation;
       }
     }
   }

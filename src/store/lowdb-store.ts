@@ -31,10 +31,26 @@ export class LowStore implements TicketStore {
   #db: Low<StoreData>;
   #archivePath: string;
   #pending: Promise<void> | undefined;
+  #auditPath: string;
 
-  private constructor(db: Low<StoreData>, archivePath: string) {
+  private constructor(db: Low<StoreData>, archivePath: string, auditPath: string) {
     this.#db = db;
     this.#archivePath = archivePath;
+    this.#auditPath = auditPath;
+  }
+
+  /** Latest audit records kept in the live store; all of them go to the audit file. */
+  static readonly AUDIT_KEPT = 500;
+
+  /**
+   * Records a chat command (accepted or refused): appended to the audit file (JSON lines, flushed)
+   * and kept among the latest in the store, written with the next commit.
+   */
+  async audit(record: Record<string, unknown>): Promise<void> {
+    await appendFile(this.#auditPath, JSON.stringify(record) + "\n", { encoding: "utf8", flush: true });
+    const kept = this.#db.data.audit;
+    kept.push(record);
+    if (kept.length > LowStore.AUDIT_KEPT) kept.splice(0, kept.length - LowStore.AUDIT_KEPT);
   }
 
   /** Opens (or creates) the store; a damaged file is reported with the path of the first bad value and left untouched. */
@@ -59,7 +75,7 @@ export class LowStore implements TicketStore {
     }
     const db = new Low<StoreData>(new DataFile<StoreData>(path, { parse: (s) => JSON.parse(s) as StoreData, stringify: (d) => JSON.stringify(d) }), data);
     db.data = data;
-    return ok(new LowStore(db, archivePath));
+    return ok(new LowStore(db, archivePath, `${path}.audit.jsonl`));
   }
 
   get data(): Readonly<StoreData> {

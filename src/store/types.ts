@@ -73,8 +73,10 @@ export const StoreDataSchema = z.object({
   feeds: z.record(z.string(), FeedStateSchema),
   tickets: z.record(z.string(), StoredTicketSchema),
   incidents: z.record(z.string(), IncidentRecordSchema).default({}),
+  /** The latest chat commands, accepted or refused (the full log is appended to <store>.audit.jsonl). */
+  audit: z.array(z.record(z.string(), z.unknown())).default([]),
   outbox: z.array(OutboxEntrySchema),
 });
 export type StoreData = z.infer<typeof StoreDataSchema>;
 
-export const emptyStore = (): StoreData => ({ version: 1, feeds: {}, tickets: {}, incidents: {}, outbox: [] });
+export const emptyStore = (): StoreData => ({ version: 1, feeds: {}, tickets: {}, incidents: {}, audit: [], outbox: [] });

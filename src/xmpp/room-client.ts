@@ -7,9 +7,15 @@ import { client, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log/logger.js";
 import {
+  affiliationRequest,
   attr,
   bare,
+  chatMessage,
   joinPresence,
+  NS,
+  readOccupantPresence,
+  resourceOf,
+  type Occupant,
   readRoomMessage,
   readSelfPresence,
   readStanzaError,
@@ -19,7 +25,20 @@ import {
   type OutgoingRoomMessage,
 } from "./stanzas.js";
 
-export type RoomSpec = { jid: string; nick: string; password?: string | undefined; name?: string | undefined; description?: string | undefined };
+export type RoomSpec = {
+  jid: string;
+  nick: string;
+  password?: string | undefined;
+  name?: string | undefined;
+  description?: string | undefined;
+  /** Customers' room: moderated, not members-only (applied when the bot owns the room). */
+  readOnly?: boolean | undefined;
+  /** Real JIDs given membership (voice in a moderated room), applied when the bot owns the room. */
+  members?: readonly string[] | undefined;
+};
+
+/** A one-to-one message to the bot: direct (from an account) or private from a room occupant. */
+export type IncomingChat = { from: string; body: string; thread: string | undefined; delayed: boolean };
 
 export type RoomClientOptions = {
   service: string | undefined;
@@ -39,6 +58,10 @@ export type RoomEvents = {
   /** The room refused a message the bot sent (RFC 6120 §8.3). */
   sendError(id: string, room: string, reason: string): void;
   joined(room: string): void;
+  /** A direct message from an account (`from` is its full JID). */
+  direct?(chat: IncomingChat): void;
+  /** A private message from a room occupant (XEP-0045 §7.5); `occupant` as the room told us. */
+  privateMessage?(room: string, occupant: Occupant | undefined, nick: string, chat: IncomingChat): void;
 };
 
 export interface RoomPort {
@@ -46,12 +69,19 @@ export interface RoomPort {
   send(message: OutgoingRoomMessage): Promise<void>;
 }
 
-export class RoomClient implements RoomPort {
+/** What the bot knows of who is in its rooms: the only source of real JIDs for authorization. */
+export interface OccupantDirectory {
+  occupant(room: string, nick: string): Occupant | undefined;
+}
+
+export class RoomClient implements RoomPort, OccupantDirectory {
+  readonly #occupants = new Map<string, Map<string, Occupant>>();
   readonly #xmpp: Client;
   readonly #opts: Required<Omit<RoomClientOptions, "service">> & { service: string | undefined };
   readonly #rooms: Map<string, RoomSpec>;
   readonly #joined = new Set<string>();
-  readonly #joinWaiters = new Map<string, (result: { ok: boolean; reason?: string; created?: boolean }) => void>();
+  readonly #joinWaiters = new Map<string, (result: JoinResult) => void>();
+  readonly #selfAffiliation = new Map<string, string | undefined>();
   readonly #rejoinTimers = new Map<string, NodeJS.Timeout>();
   #stopping = false;
 
@@ -115,7 +145,7 @@ export class RoomClient implements RoomPort {
   async #join(room: RoomSpec): Promise<void> {
     if (this.#stopping) return;
     const key = room.jid.toLowerCase();
-    const outcome = new Promise<{ ok: boolean; reason?: string; created?: boolean }>((resolve) => {
+    const outcome = new Promise<JoinResult>((resolve) => {
       this.#joinWaiters.set(key, resolve);
       setTimeout(() => resolve({ ok: false, reason: `no answer within ${this.#opts.joinTimeoutMs} ms` }), this.#opts.joinTimeoutMs).unref();
     });
@@ -128,12 +158,16 @@ export class RoomClient implements RoomPort {
     }
     const result = await outcome;
     this.#joinWaiters.delete(key);
+    this.#selfAffiliation.set(key, result.affiliation);
     if (!result.ok) {
       this.log.error({ room: room.jid, reason: result.reason, retryInMs: this.#opts.rejoinDelayMs }, "could not join room");
       this.#scheduleRejoin(room);
       return;
     }
-    if (result.created) await this.#configureNewRoom(room);
+    // Rooms the bot owns get their configuration from config at every start (and on creation).
+    if (result.created || result.affiliation === "owner") await this.#configureRoom(room, result.created ?? false);
+    else if (room.readOnly !== undefined || (room.members?.length ?? 0) > 0)
+      this.log.warn({ room: room.jid, affiliation: result.affiliation }, "cannot apply the room configuration: the bot is not the room's owner");
     this.#joined.add(key);
     this.log.info({ room: room.jid, nick: room.nick, created: result.created ?? false }, "joined room");
     this.events.joined(key);
@@ -152,16 +186,36 @@ export class RoomClient implements RoomPort {
     );
   }
 
-  /** A room the bot created is configured persistent and archived (XEP-0045 §10.1.3). */
-  async #configureNewRoom(room: RoomSpec): Promise<void> {
+  /**
+   * Configures a room the bot owns (XEP-0045 §10.1.3): persistent and archived; a customers' room
+   * moderated and open, so customers join as visitors; engineers from config get membership (voice).
+   */
+  async #configureRoom(room: RoomSpec, created: boolean): Promise<void> {
+    // @types/xmpp__client's iqCaller type does not resolve under NodeNext; this is its documented shape.
+    const caller = this.#xmpp.iqCaller as unknown as { request(iq: Element, timeoutMs?: number): Promise<Element> };
     try {
-      // @types/xmpp__client's iqCaller type does not resolve under NodeNext; this is its documented shape.
-      const caller = this.#xmpp.iqCaller as unknown as { request(iq: Element, timeoutMs?: number): Promise<Element> };
-      await caller.request(roomConfigForm(room.jid, `cfg-${Date.now().toString(36)}`, { name: room.name, description: room.description }));
-      this.log.info({ room: room.jid }, "configured new room (persistent, archived)");
+      await caller.request(roomConfigForm(room.jid, `cfg-${Date.now().toString(36)}`, { name: room.name, description: room.description, readOnly: room.readOnly }));
+      this.log.info({ room: room.jid, created, readOnly: room.readOnly ?? false }, created ? "configured new room (persistent, archived)" : "applied room configuration");
     } catch (e) {
-      this.log.error({ room: room.jid, err: (e as Error).message }, "could not configure the new room");
+      this.log.error({ room: room.jid, err: (e as Error).message }, "could not configure the room");
     }
+    const members = room.members ?? [];
+    if (members.length === 0) return;
+    try {
+      await caller.request(affiliationRequest(room.jid, `aff-${Date.now().toString(36)}`, members.map((jid) => ({ jid, affiliation: "member" }))));
+      this.log.info({ room: room.jid, members: members.length }, "granted room membership");
+    } catch (e) {
+      this.log.error({ room: room.jid, err: (e as Error).message }, "could not grant room membership");
+    }
+  }
+
+  occupant(room: string, nick: string): Occupant | undefined {
+    return this.#occupants.get(room.toLowerCase())?.get(nick);
+  }
+
+  /** A one-to-one message (command replies in direct or private chats). */
+  async sendChat(to: string, body: string, thread?: string): Promise<void> {
+    await this.#xmpp.send(chatMessage(to, body, thread));
   }
 
   #onStanza(stanza: Element): void {
@@ -170,12 +224,17 @@ export class RoomClient implements RoomPort {
     if (!from) return;
     const room = bare(from);
     const spec = this.#rooms.get(room);
-    if (!spec) return;
+    if (!spec) {
+      if (stanza.is("message")) this.#onChat(stanza, from);
+      return;
+    }
 
     if (stanza.is("presence")) {
+      const occupant = readOccupantPresence(stanza);
+      if (occupant) this.#noteOccupant(occupant.room, occupant.occupant, occupant.gone);
       const self = readSelfPresence(stanza);
       if (self) {
-        this.#joinWaiters.get(room)?.({ ok: true, created: self.created });
+        this.#joinWaiters.get(room)?.({ ok: true, created: self.created, affiliation: self.affiliation });
         return;
       }
       const error = readStanzaError(stanza);
@@ -186,6 +245,7 @@ export class RoomClient implements RoomPort {
       // Kicked, banned or room destroyed (XEP-0045 §9.2, §10.9): our own unavailable presence.
       if (attr(stanza, "type") === "unavailable" && from === `${spec.jid}/${spec.nick}`) {
         this.#joined.delete(room);
+        this.#occupants.delete(room);
         this.log.warn({ room }, "left the room (kicked, banned or room destroyed); rejoining later");
         this.#scheduleRejoin(spec);
       }
@@ -199,10 +259,44 @@ export class RoomClient implements RoomPort {
         if (id) this.events.sendError(id, room, `${error.condition}${error.text ? `: ${error.text}` : ""}`);
         return;
       }
+      const type = attr(stanza, "type");
+      if (type === "chat" || type === "normal" || type === undefined) {
+        // A private message from an occupant (XEP-0045 §7.5); invitations and other room notices have no body.
+        const nick = resourceOf(from);
+        const chat = readChat(stanza, from);
+        if (nick !== undefined && chat) this.events.privateMessage?.(room, this.occupant(room, nick), nick, chat);
+        return;
+      }
       const msg = readRoomMessage(stanza);
       if (msg) this.events.message(msg, msg.nick === spec.nick);
     }
   }
+
+  #onChat(stanza: Element, from: string): void {
+    const type = attr(stanza, "type");
+    if (type !== "chat" && type !== "normal" && type !== undefined) return;
+    const chat = readChat(stanza, from);
+    if (chat) this.events.direct?.(chat);
+  }
+
+  #noteOccupant(room: string, occupant: Occupant, gone: boolean): void {
+    let byNick = this.#occupants.get(room);
+    if (!byNick) {
+      byNick = new Map();
+      this.#occupants.set(room, byNick);
+    }
+    if (gone) byNick.delete(occupant.nick);
+    else byNick.set(occupant.nick, occupant);
+  }
+}
+
+type JoinResult = { ok: boolean; reason?: string; created?: boolean; affiliation?: string | undefined };
+
+/** The body of a one-to-one message; carbons, receipts and chat states have none and are skipped. */
+function readChat(stanza: Element, from: string): IncomingChat | undefined {
+  const body = stanza.getChildText("body");
+  if (body === null) return undefined;
+  return { from, body, thread: stanza.getChildText("thread") ?? undefined, delayed: stanza.getChild("delay", NS.delay) !== undefined };
 }
 
 /** Initial presence (RFC 6121 §4.2) and the goodbye that makes rooms show the bot as gone. */

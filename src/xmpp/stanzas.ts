@@ -42,7 +42,15 @@ export function joinPresence(room: string, nick: string, opts: { password?: stri
   );
 }
 
-export type RoomFormOptions = { name?: string | undefined; description?: string | undefined };
+export type RoomFormOptions = {
+  name?: string | undefined;
+  description?: string | undefined;
+  /**
+   * A customers' read-only room: moderated (occupants without affiliation join as visitors, who
+   * read but cannot speak) and not members-only (anyone may join to read). XEP-0045 §15.5.3.
+   */
+  readOnly?: boolean | undefined;
+};
 
 /** Owner configuration of a room the bot created (XEP-0045 §10.1.3; fields from §15.5.3). */
 export function roomConfigForm(room: string, id: string, opts: RoomFormOptions): Element {
@@ -62,11 +70,48 @@ export function roomConfigForm(room: string, id: string, opts: RoomFormOptions):
           // Prosody's mod_muc_mam option: keep the room's history in MAM (XEP-0313).
           field("muc#roomconfig_enablearchiving", "1"),
           opts.name ? field("muc#roomconfig_roomname", opts.name) : null,
+          opts.readOnly === undefined ? null : field("muc#roomconfig_moderatedroom", opts.readOnly ? "1" : "0"),
+          opts.readOnly ? field("muc#roomconfig_membersonly", "0") : null,
           opts.description ? field("muc#roomconfig_roomdesc", opts.description) : null,
         ),
       ),
     ),
   );
+}
+
+/** Grants affiliations (XEP-0045 §9.3 membership, §10.6 admin) in one request. */
+export function affiliationRequest(room: string, id: string, items: readonly { jid: string; affiliation: string }[]): Element {
+  return xml(
+    "iq",
+    { type: "set", to: room, id },
+    xml("query", { xmlns: "http://jabber.org/protocol/muc#admin" }, ...items.map((i) => xml("item", { jid: i.jid, affiliation: i.affiliation }))),
+  );
+}
+
+/** A one-to-one message (RFC 6121 §5.2.2), e.g. a command's reply; optionally in a thread. */
+export function chatMessage(to: string, body: string, thread?: string): Element {
+  return xml("message", { to, type: "chat" }, ...present(xml("body", {}, body), thread ? xml("thread", {}, thread) : null));
+}
+
+export type Occupant = { nick: string; jid: string | undefined; affiliation: string | undefined; role: string | undefined };
+
+/**
+ * An occupant's presence in a room (XEP-0045 §7.2.3): the real JID is only there when the room
+ * reveals it to us (non-anonymous room, or we are a moderator). `gone` for unavailable presence.
+ */
+export function readOccupantPresence(stanza: Element): { room: string; occupant: Occupant; gone: boolean } | undefined {
+  if (!stanza.is("presence") || attr(stanza, "type") === "error") return undefined;
+  const from = attr(stanza, "from");
+  const x = stanza.getChild("x", NS.mucUser);
+  const nick = from ? resourceOf(from) : undefined;
+  if (!from || !x || nick === undefined) return undefined;
+  const item = x.getChild("item");
+  const jid = item ? attr(item, "jid") : undefined;
+  return {
+    room: bare(from),
+    occupant: { nick, jid: jid ? bare(jid) : undefined, affiliation: item ? attr(item, "affiliation") : undefined, role: item ? attr(item, "role") : undefined },
+    gone: attr(stanza, "type") === "unavailable",
+  };
 }
 
 export type OutgoingRoomMessage = {

@@ -36,7 +36,7 @@ void test("a minimal config parses, with every default filled in", () => {
   assert.deepEqual(parsed(minimal()), {
     noc: { id: "EXN", name: "ExampleNet NOC" },
     xmpp: { jid: "ttrelay@example.net", password: { env: "TTRELAY_PASSWORD" }, resource: "ttrelay", nick: "ttrelay" },
-    rooms: [{ jid: ROOM }],
+    rooms: [{ jid: ROOM, members: [] }],
     feeds: [
       {
         id: "exn",
@@ -51,6 +51,7 @@ void test("a minimal config parses, with every default filled in", () => {
     ],
     routes: [{ rooms: [ROOM], when: {} }],
     store: { path: "data/ttrelay.json", archiveAfterHours: 24 },
+    acl: { admins: [], engineers: [], customers: [], rooms: {} },
     correlation: {
       threshold: 5,
       weights: { reference: 100, circuit: 6, node: 3, service: 2, timeOverlap: 1 },

@@ -1,0 +1,99 @@
+/**
+ * Chat commands end to end: dispatch (pure: parse → authorize → validate → run) → the change saved
+ * and announced (durably, through the outbox) → the reply sent where the command came from → the
+ * audit record written. Shared by room messages, direct and private messages, and ad-hoc commands.
+ */
+import { registry as defaultRegistry } from "../../commands/index.js";
+import { Affiliations, type Acl, type Affiliation, type ActorIdentity } from "../dispatch/authorize.js";
+import { dispatch, engineerActor, type DispatchResult } from "../dispatch/dispatch.js";
+import type { Registry } from "../dispatch/ports.js";
+import type { Logger } from "../log/logger.js";
+import type { RenderOptions } from "../render/ticket-message.js";
+import type { LowStore } from "../store/lowdb-store.js";
+import { planCommandEffect } from "./command-effect.js";
+import type { IncidentBook } from "./incidents.js";
+
+export type Reply = (body: string, thread?: string) => Promise<void>;
+
+export type CommandServiceDeps = {
+  acl: Acl;
+  botNick: string;
+  store: LowStore;
+  incidents: IncidentBook;
+  render: RenderOptions;
+  log: Logger;
+  now: () => Date;
+  /** Called after a change was queued (to kick the outbox). */
+  afterChange: () => void;
+  registry?: Registry;
+};
+
+/** The room's word for the occupant's affiliation, if it is one we know (anything else: none). */
+export function asAffiliation(value: string | undefined): Affiliation | undefined {
+  return (Affiliations as readonly string[]).includes(value ?? "") ? (value as Affiliation) : undefined;
+}
+
+export class CommandService {
+  constructor(private readonly deps: CommandServiceDeps) {}
+
+  /** Runs one message as a command, if it is one. Resolves with what was decided (for tests and ad-hoc). */
+  async handle(text: string, identity: ActorIdentity, reply: Reply): Promise<DispatchResult> {
+    const { store, log } = this.deps;
+    const now = this.deps.now();
+    const result = dispatch(text, identity, {
+      botNick: this.deps.botNick,
+      acl: this.deps.acl,
+      registry: this.deps.registry ?? defaultRegistry,
+      tickets: { ticket: (id) => store.ticket(id), tickets: () => Object.values(store.data.tickets) },
+      incidents: this.deps.incidents.index,
+      now,
+      timeZone: this.deps.render.timeZone,
+    });
+    if (result.kind === "none") return result;
+
+    let replyText = result.kind === "reply" ? result.reply : undefined;
+    let thread: string | undefined;
+    const audit = { ...result.audit };
+    if (result.kind === "reply" && result.change) {
+      const effect = planCommandEffect(
+        { engineer: engineerActor(result.change.actor, identity.nick), render: this.deps.render, incidents: this.deps.incidents, now },
+        result.change,
+        store.ticket(result.change.ticket.TT_ID),
+      );
+      if (!effect.ok) {
+        replyText = effect.error;
+        audit.outcome = "failed";
+        audit.reason = `not applied: ${effect.error}`;
+      } else {
+        // Saved with its announcements in one write, before anything is sent.
+        store.update((d) => {
+          d.tickets[effect.value.stored.ticket.TT_ID] = effect.value.stored;
+          d.outbox.push(...effect.value.outbox);
+        });
+        thread = effect.value.outbox[0]?.thread;
+      }
+    }
+    if (result.kind === "reply" && result.cause !== undefined)
+      log.error({ err: result.cause instanceof Error ? result.cause.stack : JSON.stringify(result.cause), command: audit.command }, "command crashed");
+    try {
+      await store.audit(audit);
+      await store.commit();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, "store write failed: the command's change may be lost");
+      replyText = "Sorry, I could not save that change; nothing was changed. The error has been logged.";
+    }
+    log[audit.outcome === "accepted" ? "info" : "warn"](
+      { actor: audit.actor, nick: audit.nick, room: audit.room, via: audit.via, command: audit.command, outcome: audit.outcome, reason: audit.reason, ticket: audit.ticket },
+      "chat command",
+    );
+    if (audit.outcome === "accepted" && result.kind === "reply" && result.change) this.deps.afterChange();
+    if (replyText !== undefined) {
+      try {
+        await reply(replyText, thread);
+      } catch (e) {
+        log.warn({ err: (e as Error).message, command: audit.command }, "could not send the command's reply");
+      }
+    }
+    return result;
+  }
+}
