@@ -15,6 +15,8 @@ import { randomUUID } from "node:crypto";
 import { buildAcl, bareJid } from "./dispatch/authorize.js";
 import { asAffiliation, CommandService } from "./pipeline/commands.js";
 import { IncidentBook } from "./pipeline/incidents.js";
+import { registerAdhocCommands } from "./xmpp/adhoc.js";
+import { registry } from "../commands/index.js";
 import { planPeerActivity } from "./pipeline/peer.js";
 import { RoomClient, type RoomPort } from "./xmpp/room-client.js";
 import type { IncomingRoomMessage } from "./xmpp/stanzas.js";
@@ -134,6 +136,20 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     log: log.child({ part: "commands" }),
     now,
     afterChange: () => void delivery.kick(),
+  });
+
+  // XEP-0050: the same commands as forms; the sender is the iq's `from`, stamped by its server.
+  registerAdhocCommands(rooms.iqCallee, {
+    commands: registry.list(),
+    ownJid: () => rooms.fullJid(),
+    async run(text, jid) {
+      let answer = "";
+      await commands.handle(text, { jid, via: "adhoc" }, (body) => {
+        answer = body;
+        return Promise.resolve();
+      });
+      return answer || "Done.";
+    },
   });
 
   const peerLog = log.child({ part: "peers" });

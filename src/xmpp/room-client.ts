@@ -209,6 +209,17 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     }
   }
 
+  /** The client's iq handler registry (for ad-hoc commands and service discovery). */
+  get iqCallee(): unknown {
+    const client: { iqCallee: unknown } = this.#xmpp;
+    return client.iqCallee;
+  }
+
+  /** The full JID the server bound for this session ("" before it is online). */
+  fullJid(): string {
+    return this.#xmpp.jid?.toString() ?? "";
+  }
+
   occupant(room: string, nick: string): Occupant | undefined {
     return this.#occupants.get(room.toLowerCase())?.get(nick);
   }

@@ -151,6 +151,29 @@ void test("engineers work a ticket from the room; customers read; nicknames gran
   await mallory.waitFor(fromBot(mallory, /^alice: .*(not allowed|sorry|only)/i), 10_000, "the refusal to the spoofed nick");
   assert.equal(bot.store.ticket("EXN_70")?.ticket.TT_Status, "Solved", "the spoofed nick changed nothing");
 
+  // XEP-0050: the commands are listed through service discovery and run as forms (as Gajim does).
+  const botFull = `ttrelay@${prosody.domain}/ttrelay`;
+  const items = await engineer.iq(xml("iq", { type: "get", to: botFull }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: "http://jabber.org/protocol/commands" })));
+  const nodes = items.getChild("query")?.getChildren("item").map((i) => String(i.attrs.node)) ?? [];
+  for (const n of ["ack", "update", "close", "reopen", "status", "show", "list", "link", "unlink", "assign", "help"]) assert.ok(nodes.includes(n), `ad-hoc command ${n} listed`);
+  const NS_CMD = "http://jabber.org/protocol/commands";
+  const first = await engineer.iq(xml("iq", { type: "set", to: botFull }, xml("command", { xmlns: NS_CMD, node: "ack", action: "execute" })));
+  const cmd = first.getChild("command", NS_CMD);
+  assert.equal(cmd?.attrs.status, "executing");
+  const fields = cmd?.getChild("x", "jabber:x:data")?.getChildren("field").map((f) => String(f.attrs.var)) ?? [];
+  assert.deepEqual(fields, ["ticket", "note"]);
+  const field = (name: string, value: string): Element => xml("field", { var: name }, xml("value", {}, value));
+  const done = await engineer.iq(
+    xml(
+      "iq",
+      { type: "set", to: botFull },
+      xml("command", { xmlns: NS_CMD, node: "ack", sessionid: String(cmd?.attrs.sessionid), action: "complete" }, xml("x", { xmlns: "jabber:x:data", type: "submit" }, field("ticket", "EXN_1"), field("note", "seen, via the form"))),
+    ),
+  );
+  assert.equal(done.getChild("command", NS_CMD)?.attrs.status, "completed");
+  assert.match(done.getChild("command", NS_CMD)?.getChildText("note") ?? "", /EXN_1/);
+  assert.match(bot.store.ticket("EXN_1")?.ticket.History ?? "", /seen, via the form/);
+
   // Every accepted or refused command is in the audit log, with the real JID.
   await new Promise((r) => setTimeout(r, 300));
   const audit = (await readFile(join(dir, "store.json.audit.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -162,6 +185,7 @@ void test("engineers work a ticket from the room; customers read; nicknames gran
     `customer@${prosody.domain} status accepted`,
     `customer@${prosody.domain} close refused`,
     `mallory@${prosody.domain} reopen refused`,
+    `${alice} ack accepted`,
   ]);
 
   // After a restart the room's history replays the commands: none is executed again.

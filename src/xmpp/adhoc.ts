@@ -1,0 +1,165 @@
+/**
+ * The chat commands as XEP-0050 ad-hoc commands with XEP-0004 forms, listed through service
+ * discovery (XEP-0030), so Gajim and other clients show them as forms. A submitted form becomes the
+ * same command text a chat message would carry and goes through the same dispatch and checks.
+ */
+import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
+import type { Command } from "../dispatch/ports.js";
+import { attr, bare } from "./stanzas.js";
+
+export const NS_COMMANDS = "http://jabber.org/protocol/commands";
+const NS_DATA = "jabber:x:data";
+const NS_DISCO_INFO = "http://jabber.org/protocol/disco#info";
+const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
+
+export type FormField = {
+  var: string;
+  label: string;
+  type: "text-single" | "text-multi" | "list-single";
+  required: boolean;
+  options?: string[];
+  /** Free text: taken as the rest of the command line, unquoted. */
+  rest?: boolean;
+};
+
+/**
+ * Form fields from a command's usage line: `<x>` required, `[x]` optional, `[a|b|c]` a choice,
+ * `…` free text; "cancelled <ticket>|superseded <master>" gives a choice plus a field for the ticket.
+ */
+export function fieldsFromUsage(usage: string): FormField[] {
+  const tokens = usage.match(/<[^>]*>|\[[^\]]*\]/g) ?? [];
+  const fields: FormField[] = [];
+  const seen = new Set<string>();
+  const add = (f: FormField): void => {
+    let name = f.var;
+    for (let n = 2; seen.has(name); n++) name = `${f.var}${n}`;
+    seen.add(name);
+    fields.push({ ...f, var: name });
+  };
+  for (const token of tokens) {
+    const required = token.startsWith("<");
+    const inner = token.slice(1, -1).trim();
+    const rest = inner.endsWith("…");
+    const words = inner.replace(/…$/, "").split("|").map((w) => w.trim());
+    const plainChoice = words.length > 1 && words.every((w) => /^[a-z]+$/.test(w));
+    const choiceWithArg = words.length > 1 && words.some((w) => /^[a-z]+ <[^>]+>$/.test(w));
+    // `[open|mine|today]` is a choice; `<engineer|me>` or `<ticket|incident>` is one text field.
+    if (plainChoice && !required) {
+      add({ var: words.includes("open") ? "which" : "choice", label: words.join(" / "), type: "list-single", required, options: words });
+    } else if (choiceWithArg) {
+      add({ var: "outcome", label: "Outcome", type: "list-single", required, options: words.map((w) => w.split(" ")[0] ?? w) });
+      add({ var: "master", label: "Other ticket (for cancelled / superseded)", type: "text-single", required: false });
+    } else {
+      const name = (inner.replace(/[<>…]/g, "").split("|")[0] ?? "value").trim();
+      add({ var: name, label: name[0]?.toUpperCase() + name.slice(1), type: rest ? "text-multi" : "text-single", required, rest });
+    }
+  }
+  return fields;
+}
+
+/** A value on a command line: quoted when it has spaces so that it stays one argument. */
+const arg = (v: string): string => (/\s/.test(v) ? `"${v.replace(/"/g, "'")}"` : v);
+
+/** The command text a submitted form stands for (without prefix: dispatched as a direct message). */
+export function formToCommandText(command: Pick<Command, "name" | "usage">, values: ReadonlyMap<string, string>): string {
+  const parts = [command.name];
+  for (const f of fieldsFromUsage(command.usage)) {
+    const v = (values.get(f.var) ?? "").trim();
+    if (v === "") continue;
+    parts.push(f.rest ? v.replace(/\s*\n\s*/g, " ") : arg(v));
+  }
+  return parts.join(" ");
+}
+
+export function commandForm(command: Pick<Command, "name" | "usage" | "summary">): Element {
+  return xml(
+    "x",
+    { xmlns: NS_DATA, type: "form" },
+    xml("title", {}, `${command.name}: ${command.summary}`),
+    xml("instructions", {}, `Same as the chat command: !${command.usage}`),
+    ...fieldsFromUsage(command.usage).map((f) =>
+      xml(
+        "field",
+        { var: f.var, type: f.type, label: f.label },
+        ...(f.required ? [xml("required")] : []),
+        ...(f.options ?? []).map((o) => xml("option", { label: o }, xml("value", {}, o))),
+      ),
+    ),
+  );
+}
+
+/** Field values of a submitted form (XEP-0004 §3.5); multi-line values joined with newlines. */
+export function readSubmittedForm(x: Element | undefined): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const field of x?.getChildren("field") ?? []) {
+    const name = attr(field, "var");
+    if (name) values.set(name, field.getChildren("value").map((v) => v.getText()).join("\n"));
+  }
+  return values;
+}
+
+type IqContext = { stanza: Element; element: Element };
+type IqCallee = {
+  get(ns: string, name: string, handler: (ctx: IqContext) => Element | Promise<Element>): void;
+  set(ns: string, name: string, handler: (ctx: IqContext) => Element | Promise<Element>): void;
+};
+
+export type AdhocDeps = {
+  commands: readonly Command[];
+  /** Runs the command text for the sender's real JID (from the iq's `from`, set by its server). */
+  run(text: string, senderJid: string): Promise<string>;
+  ownJid: () => string;
+};
+
+const stanzaError = (type: string, condition: string): Element =>
+  xml("error", { type }, xml(condition, { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }));
+
+/** Registers the disco and command handlers on the client's iq callee. */
+export function registerAdhocCommands(iqCallee: unknown, deps: AdhocDeps): void {
+  // @types/xmpp__client's iqCallee type does not resolve under NodeNext; this is its documented shape.
+  const callee = iqCallee as IqCallee;
+  const byNode = new Map(deps.commands.map((c) => [c.name, c]));
+  let sessions = 0;
+
+  callee.get(NS_DISCO_INFO, "query", ({ element }) => {
+    const node = attr(element, "node");
+    if (node === NS_COMMANDS) return xml("query", { xmlns: NS_DISCO_INFO, node }, xml("identity", { category: "automation", type: "command-list", name: "ttrelay commands" }));
+    const command = node ? byNode.get(node) : undefined;
+    if (node && !command) return stanzaError("cancel", "item-not-found");
+    return xml(
+      "query",
+      { xmlns: NS_DISCO_INFO, ...(node ? { node } : {}) },
+      xml("identity", command ? { category: "automation", type: "command-node", name: command.summary } : { category: "client", type: "bot", name: "ttrelay" }),
+      xml("feature", { var: NS_DISCO_INFO }),
+      xml("feature", { var: NS_DISCO_ITEMS }),
+      xml("feature", { var: NS_COMMANDS }),
+      xml("feature", { var: NS_DATA }),
+    );
+  });
+
+  callee.get(NS_DISCO_ITEMS, "query", ({ element }) => {
+    const node = attr(element, "node");
+    if (node !== NS_COMMANDS) return xml("query", { xmlns: NS_DISCO_ITEMS, ...(node ? { node } : {}) });
+    const jid = deps.ownJid();
+    return xml("query", { xmlns: NS_DISCO_ITEMS, node }, ...deps.commands.map((c) => xml("item", { jid, node: c.name, name: c.summary })));
+  });
+
+  callee.set(NS_COMMANDS, "command", async ({ stanza, element }) => {
+    const node = attr(element, "node") ?? "";
+    const command = byNode.get(node);
+    if (!command) return stanzaError("cancel", "item-not-found");
+    const action = attr(element, "action") ?? "execute";
+    const sessionid = attr(element, "sessionid") ?? `s${Date.now().toString(36)}-${++sessions}`;
+    if (action === "cancel") return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "canceled" });
+    const submitted = element.getChild("x", NS_DATA);
+    if (action === "execute" && (!submitted || attr(submitted, "type") !== "submit")) {
+      // First step (XEP-0050 §3.3): the form.
+      return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "executing" }, xml("actions", { execute: "complete" }, xml("complete")), commandForm(command));
+    }
+    const from = attr(stanza, "from");
+    if (!from) return stanzaError("modify", "bad-request");
+    const reply = await deps.run(formToCommandText(command, readSubmittedForm(submitted)), bare(from));
+    return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, xml("note", { type: "info" }, reply));
+  });
+}
