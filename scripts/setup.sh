@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for ttrelay: the Debian packages the demo and the tests use
-# (Prosody, with lua-unbound for its resolver), the npm dependencies, and the build.
+# (Prosody, with lua-unbound for its resolver; Request Tracker 5), the npm dependencies, the build.
 # Idempotent: packages already installed are not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +19,9 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   $sudo rm -f /usr/sbin/policy-rc.d
 fi
+
+# Request Tracker 5 (SQLite, standalone server) for the ticket-system tests; one line of output.
+bash scripts/install-rt.sh
 
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then

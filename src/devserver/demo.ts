@@ -68,7 +68,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       .replaceAll("${SERVICE}", prosody.service)
       .replaceAll("${ROOM_JID}", room)
       .replaceAll("${FEED_URL}", feeds.url("/examplenet.rss"))
-      .replaceAll("${STORE_PATH}", join(dir, "ttrelay.json").replaceAll("\\", "/"));
+      .replaceAll("${STORE_PATH}", join(dir, "ttrelay.json").replaceAll("\\", "/"))
+      .replaceAll("${ENGINEER_JID}", `engineer@${prosody.domain}`)
+      .replaceAll("${WATCHER_JID}", `watcher@${prosody.domain}`);
     const configFile = join(dir, "ttrelay-demo.json");
     await writeFile(configFile, configText);
     const config = parseConfigText(configText);
@@ -100,6 +102,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         `  room      ${room}`,
         `  Profanity: profanity, then  /connect watcher@${prosody.domain} server ${prosody.host} port ${prosody.c2sPort} tls disable  and  /join ${room}`,
         `The feed shows 2 tickets first (announced in one summary line), then one new ticket every ${opts.stepSeconds} s, then updates.`,
+        `As engineer@${prosody.domain}, work tickets from the room: !ack EXN_1043 on it · !update 1043 crew on site · !close 1043 solved · !help`,
+        `As watcher@${prosody.domain} (a customer), send the bot a direct message: status · show EXN_1043`,
         `Config used: ${configFile}. Stop with Ctrl-C.`,
         "",
       ].join("\n"),

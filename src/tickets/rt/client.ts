@@ -30,6 +30,8 @@ import { z } from "zod";
 import { err, ok, type Result } from "../../util/result.js";
 import { updatedSinceQuery, type RtTicket, type RtUpdate } from "./map.js";
 
+export type { RtTicket, RtUpdate } from "./map.js";
+
 // ---------------------------------------------------------------------------------------------
 // Public types
 // ---------------------------------------------------------------------------------------------
