@@ -163,6 +163,35 @@ const RouteConfig = z.strictObject({
 });
 export type RouteConfig = z.infer<typeof RouteConfig>;
 
+/** Request Tracker 5 (REST 2.0): a source of tickets and the place commands and peers write back to. */
+const RtConfig = z.strictObject({
+  url: z.string().url().describe("RT's web base URL, e.g. https://rt.noc.example.net"),
+  auth: z.strictObject({
+    scheme: z.enum(["token", "basic"]).default("token"),
+    secret: Secret.describe("the token, or user:password for basic auth"),
+  }),
+  user: z.string().min(1).describe("the RT user the bot acts as: its own changes, polled back, are not re-posted"),
+  queue: z.string().min(1).describe("the queue whose tickets are relayed (polled by LastUpdated)"),
+  schedule: z
+    .string()
+    .refine((s) => validateCron(s), "is not a valid cron expression (five or six fields, e.g. '*/2 * * * *')")
+    .default("*/1 * * * *"),
+  timeZone: z.string().default("UTC").describe("the RT user's time zone (RT reads TicketSQL dates in it)"),
+  timeoutMs: z.number().int().min(1000).max(120_000).default(15_000),
+  mapping: z
+    .looseObject({})
+    .default({})
+    .describe("custom fields, status maps and defaults (see src/tickets/rt/map.ts RtMappingSchema); partnerId defaults to noc.id"),
+  peers: z
+    .strictObject({
+      queue: z.string().min(1).describe("queue where tickets of peer NOCs affecting our services are created"),
+      services: z.array(z.string().min(1)).min(1).describe("Affected_Service values ('*' wildcard) this NOC follows in RT"),
+      remoteIdField: z.string().min(1).default("NTTDM TT_ID").describe("RT custom field holding the peer's TT_ID"),
+    })
+    .optional(),
+});
+export type RtConfig = z.infer<typeof RtConfig>;
+
 export const ConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -182,6 +211,7 @@ export const ConfigSchema = z
         archiveAfterHours: z.number().min(0).default(24),
       })
       .default({ path: "data/ttrelay.json", archiveAfterHours: 24 }),
+    rt: RtConfig.optional(),
     acl: AclConfigSchema.prefault({}).describe("who may run which chat commands; deny by default"),
     correlation: CorrelationConfigSchema.default(defaultCorrelationConfig).describe("how related tickets are grouped into incidents"),
     render: z
@@ -201,7 +231,7 @@ export const ConfigSchema = z
       if (seenRooms.has(r.jid)) ctx.addIssue({ code: "custom", path: ["rooms", i, "jid"], message: `room ${r.jid} is listed twice` });
       seenRooms.add(r.jid);
     });
-    const feedIds = new Set<string>();
+    const feedIds = new Set<string>(cfg.rt ? ["rt"] : []);
     const feedUrls = new Set<string>();
     cfg.feeds.forEach((f, i) => {
       if (feedIds.has(f.id)) ctx.addIssue({ code: "custom", path: ["feeds", i, "id"], message: `feed id ${f.id} is used twice` });

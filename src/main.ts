@@ -16,12 +16,19 @@ import { buildAcl, bareJid } from "./dispatch/authorize.js";
 import { asAffiliation, CommandService } from "./pipeline/commands.js";
 import { IncidentBook } from "./pipeline/incidents.js";
 import { registerAdhocCommands } from "./xmpp/adhoc.js";
+import { createRtClient } from "./tickets/rt/client.js";
+import type { RtMapping } from "./tickets/rt/map.js";
+import { rtMapping, rtWritesForCommand, rtWritesForPeer } from "./tickets/rt/plan.js";
+import { RtSync } from "./tickets/rt/sync.js";
+import type { RtConfig } from "../config/schema.js";
 import { registry } from "../commands/index.js";
 import { planPeerActivity } from "./pipeline/peer.js";
 import { RoomClient, type RoomPort } from "./xmpp/room-client.js";
 import type { IncomingRoomMessage } from "./xmpp/stanzas.js";
 
 export type RunningBot = {
+  /** Request Tracker sync, when configured (tests poll and deliver on demand). */
+  rt?: RtSync | undefined;
   /** Polls one feed now (as the cron job would) and resolves with what happened. */
   pollNow(feedId: string): Promise<PollOutcome>;
   /** Resolves when every room has been joined once. */
@@ -127,6 +134,37 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const actor = nocActor(config.noc);
   const deps = { config, source: opts.source ?? httpFeedSource, store, actor, incidents, log: log.child({ part: "feeds" }), now };
 
+  // Request Tracker, when configured: a source polled on its schedule and a sink for commands and peers.
+  let rt: { sync: RtSync; mapping: RtMapping; config: RtConfig } | undefined;
+  if (config.rt) {
+    const rtConfig = config.rt;
+    const secret = await resolveSecret(rtConfig.auth.secret, "$.rt.auth.secret");
+    if (!secret.ok) throw new StartupError(`${secret.error.path}: ${secret.error.message}`);
+    const mapping = rtMapping(rtConfig, config.noc.id);
+    if (!mapping.ok) throw new StartupError(mapping.error);
+    const client = createRtClient({ url: rtConfig.url, auth: { scheme: rtConfig.auth.scheme, secret: secret.value }, timeoutMs: rtConfig.timeoutMs, timeZone: rtConfig.timeZone });
+    const sync = new RtSync({
+      config: rtConfig,
+      mapping: mapping.value,
+      client,
+      store,
+      incidents,
+      routes: config.routes,
+      render: config.render,
+      actor: nocActor(config.noc),
+      log: log.child({ part: "rt" }),
+      now,
+      afterQueue: () => void delivery.kick(),
+      report: (notify, text) => {
+        if (notify.room) {
+          store.update((d) => d.outbox.push({ id: `rt-${randomUUID()}`, room: notify.room ?? "", body: `${notify.to}: ${text}`, createdAt: now().toISOString(), attempts: 0 }));
+          void store.commit().then(() => delivery.kick());
+        } else void rooms.sendChat(notify.to, text).catch(() => undefined);
+      },
+    });
+    rt = { sync, mapping: mapping.value, config: rtConfig };
+  }
+
   const commands = new CommandService({
     acl: buildAcl(config.acl, { botJid: config.xmpp.jid, ownNoc: config.noc.id }),
     botNick: config.xmpp.nick,
@@ -136,6 +174,8 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     log: log.child({ part: "commands" }),
     now,
     afterChange: () => void delivery.kick(),
+    rtWrites: rt ? (change, stored, notify) => (rt ? rtWritesForCommand(change, stored, rt.mapping, notify, now()) : []) : undefined,
+    afterRtQueue: () => void rt?.sync.deliver(),
   });
 
   // XEP-0050: the same commands as forms; the sender is the iq's `from`, stamped by its server.
@@ -158,9 +198,12 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     const plan = planPeerActivity({ actor, self: actor, nocId: config.noc.id, render: config.render, incidents, now: now() }, msg, (id) => store.ticket(id));
     for (const line of plan.logs) peerLog[line.level](line.fields, line.msg);
     if (!plan.ticket && plan.outbox.length === 0) return;
+    const before = plan.ticket ? store.ticket(plan.ticket.ticket.TT_ID) : undefined;
+    const rtWrites = rt && plan.ticket ? rtWritesForPeer(rt.config, rt.mapping, { ...plan.ticket, ...(before?.rt ? { rt: before.rt } : {}) }, before, store.data.rtOutbox, now()) : [];
     store.update((d) => {
-      if (plan.ticket) d.tickets[plan.ticket.ticket.TT_ID] = plan.ticket;
+      if (plan.ticket) d.tickets[plan.ticket.ticket.TT_ID] = { ...plan.ticket, ...(before?.rt ? { rt: before.rt } : {}) };
       d.outbox.push(...plan.outbox);
+      d.rtOutbox.push(...rtWrites);
     });
     try {
       await store.commit();
@@ -169,6 +212,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
       return;
     }
     void delivery.kick();
+    if (rtWrites.length > 0) void rt?.sync.deliver();
   };
   const running = new Map<string, Promise<PollOutcome>>();
   const pollNow = (feedId: string): Promise<PollOutcome> => {
@@ -199,6 +243,17 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     );
   }, 3600_000);
   archiveTimer.unref();
+  let rtDeliveryTimer: NodeJS.Timeout | undefined;
+  if (rt) {
+    const sync = rt.sync;
+    rtDeliveryTimer = setInterval(() => void sync.deliver(), 5_000);
+    rtDeliveryTimer.unref();
+    void sync.deliver(); // a restart resumes the queue
+    if (opts.startPolling !== false) {
+      tasks.push(cron.schedule(rt.config.schedule, () => void sync.poll(), { name: "rt", noOverlap: true }));
+      void sync.poll();
+    }
+  }
   if (opts.startPolling !== false) {
     for (const feed of config.feeds) {
       tasks.push(cron.schedule(feed.schedule, () => void pollNow(feed.id), { name: `feed:${feed.id}`, noOverlap: true }));
@@ -207,12 +262,14 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   }
 
   return {
+    rt: rt?.sync,
     pollNow,
     ready,
     store,
     async stop() {
       for (const t of tasks) await t.stop();
       clearInterval(archiveTimer);
+      clearInterval(rtDeliveryTimer);
       await Promise.allSettled(running.values());
       delivery.stop();
       await rooms.stop();

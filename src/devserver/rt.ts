@@ -80,6 +80,8 @@ export interface StartRequestTrackerOptions {
   dir?: string;
   /** SQLite DB to copy as the instance's starting state; default the one the Debian install made. */
   templateDatabase?: string;
+  /** With `dir`: keep the database an earlier run left there (a restart of the same RT), if any. */
+  keepDatabase?: boolean;
   /** RT's `$LogToSTDERR` level (debug|info|notice|warning|error); default "info". Goes to `logFile`. */
   logLevel?: string;
   /** How long to wait for REST2 to answer; default 60 s. */
@@ -504,6 +506,7 @@ interface ResolvedOptions {
   rootPassword: string;
   dir: string | undefined;
   templateDatabase: string;
+  keepDatabase: boolean;
   logLevel: string;
   startTimeoutMs: number;
 }
@@ -520,9 +523,13 @@ async function startOnce(o: ResolvedOptions): Promise<RtInstance> {
   let pgid: number | undefined;
   try {
     await Promise.all([layout.siteConfigDir, layout.masonData, layout.masonSessions].map((d) => mkdir(d, { recursive: true })));
-    // A fresh copy each start: a caller-supplied dir must not carry an earlier run's tickets.
-    await copyFile(o.templateDatabase, layout.database);
-    await rm(`${layout.database}-journal`, { force: true });
+    // A fresh copy each start (a caller-supplied dir must not carry an earlier run's tickets),
+    // unless the caller restarts the same RT and keeps its data.
+    const kept = o.keepDatabase && (await access(layout.database).then(() => true, () => false));
+    if (!kept) {
+      await copyFile(o.templateDatabase, layout.database);
+      await rm(`${layout.database}-journal`, { force: true });
+    }
     await writeFile(layout.siteConfig, renderSiteConfig(layout, o.port, o.logLevel));
     await writeFile(layout.adminScript, ADMIN_SCRIPT);
 
@@ -637,6 +644,7 @@ export async function startRequestTracker(opts: StartRequestTrackerOptions = {})
         rootPassword,
         dir: opts.dir,
         templateDatabase,
+        keepDatabase: opts.keepDatabase ?? false,
         logLevel: opts.logLevel ?? "info",
         startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
       });

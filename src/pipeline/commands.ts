@@ -5,7 +5,8 @@
  */
 import { registry as defaultRegistry } from "../../commands/index.js";
 import { Affiliations, type Acl, type Affiliation, type ActorIdentity } from "../dispatch/authorize.js";
-import { dispatch, engineerActor, type DispatchResult } from "../dispatch/dispatch.js";
+import { dispatch, engineerActor, type DispatchResult, type ProposedChange } from "../dispatch/dispatch.js";
+import type { RtWrite, StoredTicket } from "../store/types.js";
 import type { Registry } from "../dispatch/ports.js";
 import type { Logger } from "../log/logger.js";
 import type { RenderOptions } from "../render/ticket-message.js";
@@ -26,6 +27,10 @@ export type CommandServiceDeps = {
   /** Called after a change was queued (to kick the outbox). */
   afterChange: () => void;
   registry?: Registry;
+  /** RT writes for a change of a ticket that lives in this NOC's RT (queued with the change). */
+  rtWrites?: ((change: ProposedChange, stored: StoredTicket, notify: RtWrite["notify"]) => RtWrite[]) | undefined;
+  /** Called after RT writes were queued. */
+  afterRtQueue?: (() => void) | undefined;
 };
 
 /** The room's word for the occupant's affiliation, if it is one we know (anything else: none). */
@@ -53,6 +58,7 @@ export class CommandService {
 
     let replyText = result.kind === "reply" ? result.reply : undefined;
     let thread: string | undefined;
+    let queuedRt = false;
     const audit = { ...result.audit };
     if (result.kind === "reply" && result.change) {
       const effect = planCommandEffect(
@@ -65,11 +71,16 @@ export class CommandService {
         audit.outcome = "failed";
         audit.reason = `not applied: ${effect.error}`;
       } else {
-        // Saved with its announcements in one write, before anything is sent.
+        const notify: RtWrite["notify"] =
+          identity.via === "groupchat" && identity.room ? { room: identity.room, to: identity.nick ?? "" } : identity.jid ? { to: identity.jid } : undefined;
+        const rtWrites = this.deps.rtWrites?.(result.change, effect.value.stored, notify) ?? [];
+        // Saved with its announcements and RT writes in one write, before anything is sent.
         store.update((d) => {
           d.tickets[effect.value.stored.ticket.TT_ID] = effect.value.stored;
           d.outbox.push(...effect.value.outbox);
+          d.rtOutbox.push(...rtWrites);
         });
+        if (rtWrites.length > 0) queuedRt = true;
         thread = effect.value.outbox[0]?.thread;
       }
     }
@@ -87,6 +98,7 @@ export class CommandService {
       "chat command",
     );
     if (audit.outcome === "accepted" && result.kind === "reply" && result.change) this.deps.afterChange();
+    if (queuedRt && audit.outcome === "accepted") this.deps.afterRtQueue?.();
     if (replyText !== undefined) {
       try {
         await reply(replyText, thread);

@@ -28,6 +28,8 @@ export const StoredTicketSchema = z.object({
   /** The incident (local id) the ticket belongs to, and why it was put there (for `show`). */
   incident: z.string().optional(),
   correlation: z.string().optional(),
+  /** The Request Tracker ticket behind it (source "rt"), or created for it (a peer's ticket). */
+  rt: z.object({ id: z.number().int().positive(), lastUpdated: z.string().optional(), lastTxn: z.number().int().optional() }).optional(),
   /** For a peer's ticket: the NOC that posted it (AS2 actor) and where. */
   peer: z.object({ actor: z.string(), name: z.string(), room: z.string(), nick: z.string().optional() }).optional(),
 });
@@ -53,6 +55,33 @@ export const OutboxEntrySchema = z.object({
 });
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 
+/**
+ * A write to Request Tracker, recorded before it is attempted and removed once RT took it; retried
+ * with backoff while RT is down, reported in the room if it finally fails.
+ */
+export const RtWriteSchema = z.object({
+  id: z.string(),
+  ticketId: z.string(),
+  op: z.enum(["create", "comment", "correspond"]),
+  /** RT ticket id (absent for create until it is known). */
+  rtId: z.number().int().positive().optional(),
+  text: z.string(),
+  status: z.string().optional(),
+  create: z.object({ queue: z.string(), subject: z.string(), customFields: z.record(z.string(), z.string()) }).optional(),
+  /** Where to report a final failure (the room or account the command came from). */
+  notify: z.object({ room: z.string().optional(), to: z.string() }).optional(),
+  createdAt: z.string(),
+  attempts: z.number().int().min(0),
+  lastAttempt: z.string().optional(),
+  nextAttemptAt: z.string().optional(),
+  lastError: z.string().optional(),
+  /** The comment went in; only the status change is left (a retry must not comment twice). */
+  commented: z.boolean().optional(),
+  failed: z.boolean().optional(),
+  reported: z.boolean().optional(),
+});
+export type RtWrite = z.infer<typeof RtWriteSchema>;
+
 /** An incident as rooms see it; its members live on the tickets (`incident`), its status is derived. */
 export const IncidentRecordSchema = z.object({
   id: z.string(),
@@ -76,7 +105,9 @@ export const StoreDataSchema = z.object({
   /** The latest chat commands, accepted or refused (the full log is appended to <store>.audit.jsonl). */
   audit: z.array(z.record(z.string(), z.unknown())).default([]),
   outbox: z.array(OutboxEntrySchema),
+  rt: z.object({ since: z.string().optional() }).default({}),
+  rtOutbox: z.array(RtWriteSchema).default([]),
 });
 export type StoreData = z.infer<typeof StoreDataSchema>;
 
-export const emptyStore = (): StoreData => ({ version: 1, feeds: {}, tickets: {}, incidents: {}, audit: [], outbox: [] });
+export const emptyStore = (): StoreData => ({ version: 1, feeds: {}, tickets: {}, incidents: {}, audit: [], outbox: [], rt: {}, rtOutbox: [] });

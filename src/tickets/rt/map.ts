@@ -232,7 +232,8 @@ export function rtToTicket(
   context: { previous?: TicketStatus; history?: string } = {},
 ): Result<Ticket, TicketIssue[]> {
   const { fields, issues } = rtTicketFields(t, mapping, context.previous);
-  const ticket: Record<string, unknown> = { History: "", ...mapping.defaults, ...fields };
+  // The trouble started, as far as RT knows, when the ticket was opened (unless a field says when).
+  const ticket: Record<string, unknown> = { History: "", Start_Datetime: fields.TT_Open_Datetime, ...mapping.defaults, ...fields };
   if (context.history !== undefined) ticket.History = context.history;
   const status = fields.TT_Status;
   if (status !== undefined && isFinalStatus(status) && ticket.End_Datetime === undefined) {

@@ -1,0 +1,196 @@
+/**
+ * Request Tracker sync, the pure half: RT tickets polled back → ticket changes to announce (without
+ * the bot's own changes echoing back), and ticket changes (commands, peers) → RT writes to queue.
+ */
+import { createHash } from "node:crypto";
+import type { RtConfig } from "../../../config/schema.js";
+import type { ProposedChange } from "../../dispatch/dispatch.js";
+import { isFinalStatus, makeTicketId, type Ticket } from "../../model/ticket.js";
+import { routeTicket } from "../../route/route.js";
+import type { RtWrite, StoredTicket } from "../../store/types.js";
+import { wildcardMatch } from "../../route/route.js";
+import { ok, err, type Result } from "../../util/result.js";
+import type { RtTransaction } from "./client.js";
+import { RtMappingSchema, rtToTicket, ttStatusToRtStatus, type RtMapping, type RtTicket } from "./map.js";
+
+/** The source id of tickets read from RT (used in routes' `feeds` and in the store). */
+export const RT_SOURCE = "rt";
+
+/** RT's own automatic changes (e.g. a status moved by a reply) that follow ours. */
+const SYSTEM_USERS = new Set(["RT_System"]);
+
+/** RT has no data for these mandatory NTTDM fields: the RFC's "don't know" values stand in. */
+const RT_DEFAULTS = {
+  TT_Type: "Operational",
+  Type: "Unscheduled",
+  TT_Short_Description: "Undefined Problem",
+  TT_Impact_Assessment: "Unknown",
+  Location: "Unknown",
+};
+
+export function rtMapping(config: RtConfig, nocId: string): Result<RtMapping, string> {
+  const given = config.mapping as { defaults?: Record<string, unknown> };
+  const parsed = RtMappingSchema.safeParse({ partnerId: nocId, ...config.mapping, defaults: { ...RT_DEFAULTS, ...(given.defaults ?? {}) } });
+  if (parsed.success) return ok(parsed.data);
+  const issue = parsed.error.issues[0];
+  return err(`$.rt.mapping.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+}
+
+/** History (RFC 6137 §3.2.6.4) from RT's transactions: one line per transaction, oldest first. */
+export function historyFromTransactions(txns: readonly RtTransaction[]): string {
+  return txns
+    .filter((t) => t.type !== "EmailRecord")
+    .map((t) => {
+      const change = t.field ? ` ${t.field}${t.oldValue !== undefined || t.newValue !== undefined ? ` ${t.oldValue ?? "—"} → ${t.newValue ?? "—"}` : ""}` : "";
+      return `${t.created} ${t.creator}: ${t.type}${change}`;
+    })
+    .join("\n");
+}
+
+export type PolledRtTicket = { rt: RtTicket; history: readonly RtTransaction[] };
+
+export type RtPollItem =
+  | { kind: "skip"; ttId: string; why: string }
+  /** Only the bot's own changes since last time: recorded silently (no echo). */
+  | { kind: "own"; stored: StoredTicket }
+  | { kind: "change"; type: "Create" | "Update"; stored: StoredTicket; before: Ticket | undefined }
+  | { kind: "invalid"; ttId: string; problems: string[] };
+
+/** Decides, per polled RT ticket, what it means for us (pure). */
+export function planRtPoll(
+  ctx: { config: RtConfig; mapping: RtMapping; routes: Parameters<typeof routeTicket>[2]; now: Date },
+  polled: readonly PolledRtTicket[],
+  known: (ttId: string) => StoredTicket | undefined,
+): RtPollItem[] {
+  const nowIso = ctx.now.toISOString();
+  return polled.map(({ rt, history }): RtPollItem => {
+    const ttId = makeTicketId(ctx.mapping.partnerId, String(rt.id));
+    const remoteField = ctx.config.peers?.remoteIdField;
+    // A ticket the bot created for a peer NOC's ticket is that peer's, not ours to relay.
+    if (remoteField && rt.creator === ctx.config.user && (rt.customFields[remoteField] ?? []).some((v) => v.trim() !== ""))
+      return { kind: "skip", ttId, why: "created by the bot for a peer's ticket" };
+    const before = known(ttId);
+    if (before?.rt?.lastUpdated === rt.lastUpdated) return { kind: "skip", ttId, why: "unchanged since the last poll" };
+    const lastTxn = history.reduce((m, t) => Math.max(m, t.id), before?.rt?.lastTxn ?? 0);
+    const fresh = history.filter((t) => t.id > (before?.rt?.lastTxn ?? 0));
+    const rtLink = { id: rt.id, lastUpdated: rt.lastUpdated, lastTxn };
+    // Our own writes coming back: every new transaction is the bot's (or RT's automatic follow-up).
+    if (before && fresh.length > 0 && fresh.every((t) => t.creator === ctx.config.user || SYSTEM_USERS.has(t.creator)))
+      return { kind: "own", stored: { ...before, rt: rtLink } };
+    const mapped = rtToTicket(rt, ctx.mapping, { previous: before?.ticket.TT_Status, history: historyFromTransactions(history) });
+    if (!mapped.ok) return { kind: "invalid", ttId, problems: mapped.error.map((i) => `${i.path || "ticket"}: ${i.message}`) };
+    const ticket = mapped.value;
+    const rooms = routeTicket(ticket, RT_SOURCE, ctx.routes);
+    const stored: StoredTicket = {
+      ...(before ?? {}),
+      ticket,
+      hash: "",
+      source: RT_SOURCE,
+      link: `${ctx.config.url.replace(/\/+$/, "")}/Ticket/Display.html?id=${rt.id}`,
+      firstSeen: before?.firstSeen ?? nowIso,
+      lastChange: nowIso,
+      rooms: [...new Set([...(before?.rooms ?? []), ...rooms])],
+      rt: rtLink,
+    };
+    return { kind: "change", type: before ? "Update" : "Create", stored, before: before?.ticket };
+  });
+}
+
+const writeId = (...parts: string[]): string => "rtw-" + createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 20);
+
+const lastLine = (text: string): string => text.trim().split(/\r?\n/).filter((l) => l.trim() !== "").pop() ?? "";
+
+/**
+ * A command's change on a ticket that lives in this NOC's RT → one internal comment carrying the
+ * History line the command wrote (who, when, what), with the RT status the new TT_Status maps to.
+ */
+export function rtWritesForCommand(
+  change: ProposedChange,
+  stored: StoredTicket,
+  mapping: RtMapping,
+  notify: RtWrite["notify"],
+  now: Date,
+): RtWrite[] {
+  if (!stored.rt) return [];
+  const statusChanged = change.previous.TT_Status !== change.ticket.TT_Status;
+  const line = lastLine(change.ticket.History) || `${change.verb} by ${change.actor}`;
+  return [
+    {
+      id: writeId(change.ticket.TT_ID, change.verb, now.toISOString(), line),
+      ticketId: change.ticket.TT_ID,
+      op: "comment",
+      rtId: stored.rt.id,
+      text: `[ttrelay] ${line}`,
+      ...(statusChanged ? { status: ttStatusToRtStatus(change.ticket.TT_Status, mapping) } : {}),
+      ...(notify ? { notify } : {}),
+      createdAt: now.toISOString(),
+      attempts: 0,
+    },
+  ];
+}
+
+/** Does this peer ticket concern a service this NOC follows in RT? */
+export function followsPeerTicket(config: RtConfig, ticket: Ticket): boolean {
+  const service = ticket.Affected_Service;
+  return config.peers !== undefined && service !== undefined && config.peers.services.some((p) => wildcardMatch(p, service));
+}
+
+/**
+ * A peer NOC's ticket on a service we follow → a linked RT ticket in the peers' queue (created
+ * once, the peer's TT_ID in a custom field), then its status changes and closure as comments.
+ */
+export function rtWritesForPeer(
+  config: RtConfig,
+  mapping: RtMapping,
+  stored: StoredTicket,
+  before: StoredTicket | undefined,
+  pending: readonly RtWrite[],
+  now: Date,
+): RtWrite[] {
+  const peers = config.peers;
+  if (!peers || !followsPeerTicket(config, stored.ticket)) return [];
+  const t = stored.ticket;
+  const createPending = pending.some((w) => w.ticketId === t.TT_ID && w.op === "create" && !w.failed);
+  const nowIso = now.toISOString();
+  if (!stored.rt && !createPending) {
+    const content = [
+      `${stored.peer?.name ?? t.Partner_ID} reports ${t.TT_ID}: ${t.TT_Title}`,
+      `Status: ${t.TT_Status} · Impact: ${t.TT_Impact_Assessment} · Service: ${t.Affected_Service ?? "—"}`,
+      t.Network_Link_Circuit?.length ? `Circuits: ${t.Network_Link_Circuit.join(", ")}` : "",
+      t.Network_Node?.length ? `Nodes: ${t.Network_Node.join(", ")}` : "",
+      stored.link ? `Link: ${stored.link}` : "",
+      "",
+      t.TT_Long_Description ?? "",
+    ]
+      .filter((l, i, all) => l !== "" || (i > 0 && all[i - 1] !== ""))
+      .join("\n");
+    return [
+      {
+        id: writeId(t.TT_ID, "create"),
+        ticketId: t.TT_ID,
+        op: "create",
+        text: content,
+        create: { queue: peers.queue, subject: `[${t.TT_ID}] ${t.TT_Title}`.slice(0, 200), customFields: { [peers.remoteIdField]: t.TT_ID } },
+        ...(isFinalStatus(t.TT_Status) ? { status: ttStatusToRtStatus(t.TT_Status, mapping) } : {}),
+        createdAt: nowIso,
+        attempts: 0,
+      },
+    ];
+  }
+  if (!before || before.ticket.TT_Status === t.TT_Status) return [];
+  return [
+    {
+      id: writeId(t.TT_ID, "status", t.TT_Status, nowIso),
+      ticketId: t.TT_ID,
+      op: "comment",
+      ...(stored.rt ? { rtId: stored.rt.id } : {}),
+      text: `[ttrelay] ${stored.peer?.name ?? t.Partner_ID}: ${t.TT_ID} status ${before.ticket.TT_Status} → ${t.TT_Status}${lastLine(t.History) ? ` (${lastLine(t.History)})` : ""}`,
+      status: ttStatusToRtStatus(t.TT_Status, mapping),
+      createdAt: nowIso,
+      attempts: 0,
+    },
+  ];
+}
+
+/** Backoff for RT writes: 5 s, 10 s, 20 s … capped at 10 min. */
+export const rtRetryDelayMs = (attempts: number): number => Math.min(600_000, 5_000 * 2 ** Math.max(0, attempts - 1));
