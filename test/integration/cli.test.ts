@@ -27,7 +27,7 @@ async function ttrelay(...args: string[]): Promise<{ code: number; stdout: strin
 void test("check-config accepts the shipped example and names every problem of a bad config by its JSON path", { timeout: 60_000 }, async () => {
   const good = await ttrelay("check-config", "config/example.json");
   assert.equal(good.code, 0, good.stderr);
-  assert.match(good.stdout, /config\/example\.json: OK \(4 room\(s\), 1 feed\(s\), 4 route\(s\)\)/);
+  assert.match(good.stdout, /config\/example\.json: OK \(5 room\(s\), 1 feed\(s\), 4 route\(s\)\)/);
 
   const bad = JSON.parse(await readFile("config/example.json", "utf8")) as Record<string, unknown> & { xmpp: Record<string, unknown>; feeds: Record<string, unknown>[] };
   bad.xmpp.jid = "not a jid";
@@ -69,7 +69,7 @@ void test("replay prints tickets, activities and messages from a local file and 
   assert.equal(fromFile.code, 0, fromFile.stderr);
   assert.match(fromFile.stdout, /=== EXN_1043 \(Create\) ===/);
   assert.match(fromFile.stdout, /message to ip-transit@conference\.noc\.example\.net:\n {2}\*EXN_1043\* new · Opened · On backup/);
-  assert.match(fromFile.stdout, /6 item\(s\), 6 ticket\(s\), 12 message\(s\)/);
+  assert.match(fromFile.stdout, /6 item\(s\), 6 ticket\(s\), 16 message\(s\)/);
 
   const server = await startFeedServer({ "/f.rss": { body: rssFeed([{ id: 5, impact: "Bogus" }, { id: 6 }]) } });
   try {
