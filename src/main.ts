@@ -193,9 +193,10 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   });
 
   const peerLog = log.child({ part: "peers" });
+  const ownPartners: ReadonlySet<string> = new Set([config.noc.id, ...config.feeds.map((f) => f.partnerId), ...(rt ? [rt.mapping.partnerId] : [])]);
   /** A peer bot's activity: validated, stored as its remote ticket, correlated with ours. */
   const receivePeer = async (msg: IncomingRoomMessage): Promise<void> => {
-    const plan = planPeerActivity({ actor, self: actor, nocId: config.noc.id, render: config.render, incidents, now: now() }, msg, (id) => store.ticket(id));
+    const plan = planPeerActivity({ actor, self: actor, ownPartners, render: config.render, incidents, now: now() }, msg, (id) => store.ticket(id));
     for (const line of plan.logs) peerLog[line.level](line.fields, line.msg);
     if (!plan.ticket && plan.outbox.length === 0) return;
     const before = plan.ticket ? store.ticket(plan.ticket.ticket.TT_ID) : undefined;

@@ -100,7 +100,7 @@ export function incidentStatusNotices(ctx: AnnounceContext, assignment: Assignme
   if (members.length < 2) return [];
   const list = members.map((m) => `${m.ttId} (${m.status})`).join(", ");
   const markdown = assignment.closedNow
-    ? `Incident **${escapeMarkdown(assignment.thread)}** closed: all ${members.length} ticket(s) final: ${escapeMarkdown(list)}.`
+    ? `Incident **${escapeMarkdown(assignment.thread)}** closed: all ${members.length} tickets are final: ${escapeMarkdown(list)}.`
     : `Incident **${escapeMarkdown(assignment.thread)}** reopened by ${escapeMarkdown(causeTicket)}: ${escapeMarkdown(list)}.`;
   const body = markdownToStyled(markdown);
   return ctx.incidents.roomsOf(assignment.incidentId).map((room) => {

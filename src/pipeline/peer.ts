@@ -18,7 +18,8 @@ export type PeerPlan = { ticket?: StoredTicket; outbox: OutboxEntry[]; logs: Log
 /** Largest payload read from a room message; an AS2 ticket activity is a few KB. */
 export const MAX_PEER_JSON = 256 * 1024;
 
-export type PeerContext = AnnounceContext & { self: Actor; nocId: string; incidents: IncidentBook };
+/** `ownPartners`: every Partner_ID this bot publishes (noc.id, its feeds' partnerIds, RT's). */
+export type PeerContext = AnnounceContext & { self: Actor; ownPartners: ReadonlySet<string>; incidents: IncidentBook };
 
 export function planPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, known: (ttId: string) => StoredTicket | undefined): PeerPlan {
   const who = { room: msg.room, nick: msg.nick, occupantId: msg.occupantId };
@@ -42,7 +43,7 @@ export function planPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, kno
   const activity: TicketActivity = parsed.data;
   const ticket = activity.object["nttdm:ticket"];
   // Our own tickets coming back (another instance, or a peer quoting us) are not news.
-  if (activity.actor.id === ctx.self.id || ticket.Partner_ID === ctx.nocId)
+  if (activity.actor.id === ctx.self.id || ctx.ownPartners.has(ticket.Partner_ID))
     return ignore("debug", "the activity is about this NOC's own ticket", { ticket: ticket.TT_ID });
   const before = known(ticket.TT_ID);
   if (before && !before.peer) return ignore("warn", "a peer posted a ticket this bot reads from its own source", { ticket: ticket.TT_ID });

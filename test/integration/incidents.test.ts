@@ -143,6 +143,6 @@ void test("a fault reported by two NOCs becomes one incident thread in both bots
   await botA.pollNow("exn");
   await customer.waitFor((m) => about("EXN_50")(m) && /closed · Closed/.test(m.body ?? ""), 15_000, "EXN_50 closed");
   await botB.pollNow("nord");
-  const closed = await engineerA.waitFor((m) => !m.delayed && /Incident \*INC-[0-9a-f]{12}\* closed: all 2 ticket\(s\) final/.test(m.body ?? ""), 15_000, "incident closed in room A");
+  const closed = await engineerA.waitFor((m) => !m.delayed && /Incident \*INC-[0-9a-f]{12}\* closed: all 2 tickets are final/.test(m.body ?? ""), 15_000, "incident closed in room A");
   assert.equal(closed.thread, thread);
 });

@@ -250,7 +250,7 @@ void test("incidentStatusNotices: only for incidents of two or more members, in 
       ticket: closed(nord7, 3),
       rooms: [],
       now: nowAt(3),
-      bodies: [`[${id}] Incident *${id}* closed: all 2 ticket(s) final: EXN_1 (Closed), NORD_7 (Closed).`],
+      bodies: [`[${id}] Incident *${id}* closed: all 2 tickets are final: EXN_1 (Closed), NORD_7 (Closed).`],
     },
     {
       name: "a member reopened",

@@ -53,7 +53,7 @@ const NORD_URL = "https://noc.nordnet.example/tt/7";
 const ctxOf = (incidents: IncidentBook, now: Date): PeerContext => ({
   actor: self,
   self,
-  nocId: "EXN",
+  ownPartners: new Set(["EXN"]),
   render: { maxLongDescription: 600, timeZone: "UTC" },
   incidents,
   now,
@@ -287,8 +287,8 @@ void test("updates of a known peer ticket: a notice for a status change only; cl
       h: 4,
       bodies: [
         [ROOM_A, `[${id}] NordNet NOC updated *NORD_7*: status Updated → Closed\nIncident ${id} with EXN_1`],
-        [ROOM_A, `[${id}] Incident *${id}* closed: all 2 ticket(s) final: EXN_1 (Closed), NORD_7 (Closed).`],
-        [SHARED, `[${id}] Incident *${id}* closed: all 2 ticket(s) final: EXN_1 (Closed), NORD_7 (Closed).`],
+        [ROOM_A, `[${id}] Incident *${id}* closed: all 2 tickets are final: EXN_1 (Closed), NORD_7 (Closed).`],
+        [SHARED, `[${id}] Incident *${id}* closed: all 2 tickets are final: EXN_1 (Closed), NORD_7 (Closed).`],
       ],
     },
   ];

@@ -29,11 +29,14 @@ const RT_DEFAULTS = {
 };
 
 export function rtMapping(config: RtConfig, nocId: string): Result<RtMapping, string> {
-  const given = config.mapping as { defaults?: Record<string, unknown> };
-  const parsed = RtMappingSchema.safeParse({ partnerId: nocId, ...config.mapping, defaults: { ...RT_DEFAULTS, ...(given.defaults ?? {}) } });
+  const given: unknown = config.mapping.defaults;
+  // Only an object is merged over the built-in defaults; anything else goes to the schema as is, to be reported.
+  const defaults = given === undefined ? RT_DEFAULTS : typeof given === "object" && given !== null && !Array.isArray(given) ? { ...RT_DEFAULTS, ...given } : given;
+  const parsed = RtMappingSchema.safeParse({ partnerId: nocId, ...config.mapping, defaults });
   if (parsed.success) return ok(parsed.data);
   const issue = parsed.error.issues[0];
-  return err(`$.rt.mapping.${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+  const path = (issue?.path ?? []).map((p) => `.${String(p)}`).join("");
+  return err(`$.rt.mapping${path}: ${issue?.message ?? "invalid"}`);
 }
 
 /** History (RFC 6137 §3.2.6.4) from RT's transactions: one line per transaction, oldest first. */
@@ -153,17 +156,16 @@ export function rtWritesForPeer(
   const createPending = pending.some((w) => w.ticketId === t.TT_ID && w.op === "create" && !w.failed);
   const nowIso = now.toISOString();
   if (!stored.rt && !createPending) {
-    const content = [
+    const head = [
       `${stored.peer?.name ?? t.Partner_ID} reports ${t.TT_ID}: ${t.TT_Title}`,
       `Status: ${t.TT_Status} · Impact: ${t.TT_Impact_Assessment} · Service: ${t.Affected_Service ?? "—"}`,
       t.Network_Link_Circuit?.length ? `Circuits: ${t.Network_Link_Circuit.join(", ")}` : "",
       t.Network_Node?.length ? `Nodes: ${t.Network_Node.join(", ")}` : "",
       stored.link ? `Link: ${stored.link}` : "",
-      "",
-      t.TT_Long_Description ?? "",
-    ]
-      .filter((l, i, all) => l !== "" || (i > 0 && all[i - 1] !== ""))
-      .join("\n");
+    ].filter((l) => l !== "");
+    // The header lines, then (after one blank line) the long description, if there is one.
+    const description = t.TT_Long_Description?.trim() ?? "";
+    const content = [...head, ...(description === "" ? [] : ["", description])].join("\n");
     return [
       {
         id: writeId(t.TT_ID, "create"),
