@@ -50,7 +50,7 @@ export class CommandService {
       acl: this.deps.acl,
       registry: this.deps.registry ?? defaultRegistry,
       tickets: { ticket: (id) => store.ticket(id), tickets: () => Object.values(store.data.tickets) },
-      incidents: this.deps.incidents.index,
+      incidents: this.deps.incidents,
       now,
       timeZone: this.deps.render.timeZone,
     });

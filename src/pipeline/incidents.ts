@@ -11,6 +11,7 @@ import {
   incidentStatus,
   type CorrelationConfig,
   type CorrelationDecision,
+  type Incident,
 } from "../correlate/engine.js";
 import { datetimeToMillis, type Ticket, type TicketStatus } from "../model/ticket.js";
 import type { IncidentRecord, StoreData } from "../store/types.js";
@@ -68,6 +69,24 @@ export class IncidentBook implements IncidentPort {
 
   get index(): CorrelationIndex {
     return this.#index;
+  }
+
+  /**
+   * Incidents as commands look them up: by our id or by the thread id rooms show (which differs
+   * after a peer's smaller id was adopted), so `show <id as seen in the room>` finds it.
+   */
+  incident(id: string): Incident | undefined {
+    const direct = this.#index.incident(id);
+    if (direct) return direct;
+    const rec = Object.values(this.data.incidents).find((r) => r.thread === id);
+    const found = rec ? this.#index.incident(rec.id) : undefined;
+    return found ? { ...found, id } : undefined;
+  }
+
+  incidentIds(): string[] {
+    const ids = new Set(this.#index.incidentIds());
+    for (const rec of Object.values(this.data.incidents)) if (ids.has(rec.id)) ids.add(rec.thread);
+    return [...ids];
   }
 
   #track(ticket: Ticket, rooms: readonly string[], incidentId: string): void {
