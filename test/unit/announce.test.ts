@@ -2,47 +2,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { defaultCorrelationConfig } from "../../src/correlate/engine.js";
 import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
-import { validateTicket, type Ticket } from "../../src/model/ticket.js";
+import type { Ticket } from "../../src/model/ticket.js";
 import { renderActivity } from "../../src/render/ticket-message.js";
 import { announceChange, incidentLine, incidentPrefix, incidentStatusNotices, outboxId, type AnnounceContext } from "../../src/pipeline/announce.js";
 import { IncidentBook, type Assignment } from "../../src/pipeline/incidents.js";
 import { changeHash } from "../../src/pipeline/plan-poll.js";
 import { emptyStore, type StoredTicket } from "../../src/store/types.js";
-import { sampleTicket } from "../fixtures/tickets.js";
+import { ROOM_A, ROOM_B, SHARED, at, nowAt, tk, closed } from "../fixtures/incident-tickets.js";
 
-const ROOM_A = "exn-transit@conference.noc.example.net";
-const ROOM_B = "exn-lambda@conference.noc.example.net";
-const SHARED = "noc-coordination@conference.partner.example.org";
-
-const HOUR = 3_600_000;
-const T0 = Date.parse("2026-11-28T10:00:00Z");
-const at = (hours: number): string => new Date(T0 + hours * HOUR).toISOString().replace(/\.\d{3}Z$/u, "Z");
-const nowAt = (hours: number): Date => new Date(T0 + hours * HOUR);
-
-function tk(id: string, startH: number, o: Partial<Ticket> = {}): Ticket {
-  const [partner = "X", original = "0"] = id.split("_");
-  const t = sampleTicket({
-    Partner_ID: partner,
-    Original_ID: original,
-    TT_ID: id,
-    TT_Title: "Link down",
-    TT_Long_Description: undefined,
-    Start_Datetime: at(startH),
-    TT_Open_Datetime: at(startH + 0.1),
-    TT_Last_Update_Time: at(startH + 0.1),
-    Network_Node: undefined,
-    Network_Link_Circuit: undefined,
-    Affected_Service: undefined,
-    ...o,
-  });
-  const v = validateTicket(t, "open");
-  assert.ok(v.ok, `fixture ${id} must be a valid open ticket: ${JSON.stringify(v.ok ? null : v.error)}`);
-  return t;
-}
-
-function closed(t: Ticket, endH: number): Ticket {
-  return { ...t, TT_Status: "Closed", End_Datetime: at(endH), TT_Close_Datetime: at(endH), TT_Last_Update_Time: at(endH), History: "fixed" };
-}
 
 function stored(ticket: Ticket, rooms: string[]): StoredTicket {
   return { ticket, hash: changeHash(ticket), source: "exn", firstSeen: at(0.2), lastChange: at(0.2), rooms };

@@ -2,47 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { CorrelationConfigSchema, defaultCorrelationConfig, newIncidentId, type CorrelationConfig } from "../../src/correlate/engine.js";
-import { validateTicket, type Ticket } from "../../src/model/ticket.js";
+import type { Ticket } from "../../src/model/ticket.js";
 import { IncidentBook, type Assignment } from "../../src/pipeline/incidents.js";
 import { changeHash } from "../../src/pipeline/plan-poll.js";
 import { emptyStore, type StoreData, type StoredTicket } from "../../src/store/types.js";
-import { sampleTicket } from "../fixtures/tickets.js";
+import { ROOM_A, ROOM_B, SHARED, at, nowAt, tk, closed } from "../fixtures/incident-tickets.js";
 
-const ROOM_A = "exn-transit@conference.noc.example.net";
-const ROOM_B = "exn-lambda@conference.noc.example.net";
-const SHARED = "noc-coordination@conference.partner.example.org";
-
-const HOUR = 3_600_000;
-const T0 = Date.parse("2026-11-28T10:00:00Z");
-/** RFC 3339 date-time `hours` after T0. */
-const at = (hours: number): string => new Date(T0 + hours * HOUR).toISOString().replace(/\.\d{3}Z$/u, "Z");
-const nowAt = (hours: number): Date => new Date(T0 + hours * HOUR);
-
-/** A ticket `id` ("PARTNER_ORIGINAL") starting `startH` hours after T0, with only the evidence given. */
-function tk(id: string, startH: number, o: Partial<Ticket> = {}): Ticket {
-  const [partner = "X", original = "0"] = id.split("_");
-  const t = sampleTicket({
-    Partner_ID: partner,
-    Original_ID: original,
-    TT_ID: id,
-    TT_Title: "Link down",
-    TT_Long_Description: undefined,
-    Start_Datetime: at(startH),
-    TT_Open_Datetime: at(startH + 0.1),
-    TT_Last_Update_Time: at(startH + 0.1),
-    Network_Node: undefined,
-    Network_Link_Circuit: undefined,
-    Affected_Service: undefined,
-    ...o,
-  });
-  const v = validateTicket(t, "open");
-  assert.ok(v.ok, `fixture ${id} must be a valid open ticket: ${JSON.stringify(v.ok ? null : v.error)}`);
-  return t;
-}
-
-function closed(t: Ticket, endH: number): Ticket {
-  return { ...t, TT_Status: "Closed", End_Datetime: at(endH), TT_Close_Datetime: at(endH), TT_Last_Update_Time: at(endH), History: "fixed" };
-}
 
 const reopened = (t: Ticket, h: number): Ticket => ({ ...t, TT_Status: "Reopened", TT_Last_Update_Time: at(h), History: `${t.History}\nfault again` });
 
