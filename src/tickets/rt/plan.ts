@@ -77,12 +77,14 @@ export function planRtPoll(
     const lastTxn = history.reduce((m, t) => Math.max(m, t.id), before?.rt?.lastTxn ?? 0);
     const fresh = history.filter((t) => t.id > (before?.rt?.lastTxn ?? 0));
     const rtLink = { id: rt.id, lastUpdated: rt.lastUpdated, lastTxn };
-    // Our own writes coming back: every new transaction is the bot's (or RT's automatic follow-up).
-    if (before && fresh.length > 0 && fresh.every((t) => t.creator === ctx.config.user || SYSTEM_USERS.has(t.creator)))
+    // Our own writes coming back: every new transaction is the bot's, or RT's automatic follow-up
+    // to one of ours (RT_System alone, e.g. a scheduled change, is news).
+    const ours = (t: RtTransaction): boolean => t.creator === ctx.config.user;
+    if (before && fresh.length > 0 && fresh.some(ours) && fresh.every((t) => ours(t) || SYSTEM_USERS.has(t.creator)))
       return { kind: "own", stored: { ...before, rt: rtLink } };
     const mapped = rtToTicket(rt, ctx.mapping, { previous: before?.ticket.TT_Status, history: historyFromTransactions(history) });
     if (!mapped.ok) return { kind: "invalid", ttId, problems: mapped.error.map((i) => `${i.path || "ticket"}: ${i.message}`) };
-    const ticket = mapped.value;
+    const ticket = before ? keepWhatRtCannotHold(mapped.value, before.ticket, rt, ctx.mapping) : mapped.value;
     const rooms = routeTicket(ticket, RT_SOURCE, ctx.routes);
     const stored: StoredTicket = {
       ...(before ?? {}),
@@ -97,6 +99,24 @@ export function planRtPoll(
     };
     return { kind: "change", type: before ? "Update" : "Create", stored, before: before?.ticket };
   });
+}
+
+/** Fields chat commands set that RT has no place for (unless a custom field feeds them). */
+const COMMAND_FIELDS = ["Contact_Engineers", "Related_Activity", "Related_External_Tickets", "Open_Engineer", "Close_Engineer"] as const;
+
+/**
+ * A human's change in RT must not wipe what the room knows and RT cannot hold: fields set by
+ * commands stay, History keeps the command lines (RT shows only "ttrelay: Comment" for them), and a
+ * status RT cannot tell apart (Solved and Closed are both "resolved") stays as it was.
+ */
+export function keepWhatRtCannotHold(mapped: Ticket, before: Ticket, rt: RtTicket, mapping: RtMapping): Ticket {
+  const fedByRt = new Set<string>(Object.values(mapping.customFields));
+  const kept: Partial<Record<(typeof COMMAND_FIELDS)[number], unknown>> = {};
+  for (const f of COMMAND_FIELDS) if (!fedByRt.has(f) && mapped[f] === undefined && before[f] !== undefined) kept[f] = before[f];
+  const lines = before.History.split("\n").filter((l) => l.trim() !== "");
+  for (const l of mapped.History.split("\n")) if (l.trim() !== "" && !lines.includes(l)) lines.push(l);
+  const sameRtStatus = ttStatusToRtStatus(before.TT_Status, mapping) === rt.status;
+  return { ...mapped, ...kept, History: lines.join("\n"), ...(sameRtStatus ? { TT_Status: before.TT_Status } : {}) } as Ticket;
 }
 
 const writeId = (...parts: string[]): string => "rtw-" + createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 20);
