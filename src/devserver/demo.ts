@@ -14,7 +14,17 @@ import { demoStages, startFeedServer } from "./feed-server.js";
 import { prosodyAvailable, startProsody } from "./prosody.js";
 import { startWatcher } from "./watcher.js";
 
-export type DemoOptions = { stepSeconds: number; exitAfterSeconds: number | undefined; watch: boolean; log: Logger; out: (line: string) => void };
+export type DemoInfo = { service: string; domain: string; room: string; botJid: string };
+
+export type DemoOptions = {
+  stepSeconds: number;
+  exitAfterSeconds: number | undefined;
+  watch: boolean;
+  log: Logger;
+  out: (line: string) => void;
+  /** Called once the bot is in its room (tests act as the engineer from here). */
+  onReady?: (info: DemoInfo) => Promise<void>;
+};
 
 const asset = (name: string): URL => new URL(`../../../config/demo/${name}`, import.meta.url);
 
@@ -73,7 +83,9 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       .replaceAll("${WATCHER_JID}", `watcher@${prosody.domain}`);
     const configFile = join(dir, "ttrelay-demo.json");
     await writeFile(configFile, configText);
-    const config = parseConfigText(configText);
+    // Poll at least twice per step, so every step of the sample shows as its own change.
+    const pollSeconds = Math.max(1, Math.min(30, Math.floor(opts.stepSeconds / 2)));
+    const config = parseConfigText(configText.replace('"*/10 * * * * *"', `"*/${pollSeconds} * * * * *"`));
     if (!config.ok) throw new Error(`demo config invalid: ${config.error.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
     process.env.TTRELAY_DEMO_PASSWORD = botPassword;
 
@@ -99,7 +111,7 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         "Watch it from any Jabber client (Gajim, Dino, Profanity, Poezio…) with a manual server setting:",
         `  account   watcher@${prosody.domain}   password ${watcherPassword}   (also: engineer@${prosody.domain} / engineer-demo)`,
         `  server    ${prosody.host}   port ${prosody.c2sPort}   (plain connection: the server only listens on loopback)`,
-        `  room      ${room}`,
+        `  room      ${room}   (the bot is ttrelay@${prosody.domain}: send it direct messages there)`,
         `  Profanity: profanity, then  /connect watcher@${prosody.domain} server ${prosody.host} port ${prosody.c2sPort} tls disable  and  /join ${room}`,
         `The feed shows 2 tickets first (announced in one summary line), then one new ticket every ${opts.stepSeconds} s, then updates.`,
         `As engineer@${prosody.domain}, work tickets from the room: !ack EXN_1043 on it · !update 1043 crew on site · !close 1043 solved · !help`,
@@ -109,11 +121,13 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
       ].join("\n"),
     );
 
-    await new Promise<void>((resolve) => {
+    const done = new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
       if (opts.exitAfterSeconds !== undefined) setTimeout(resolve, opts.exitAfterSeconds * 1000).unref();
     });
+    if (opts.onReady) await opts.onReady({ service: prosody.service, domain: prosody.domain, room, botJid: `ttrelay@${prosody.domain}` });
+    await done;
     out("stopping the demo…");
     return 0;
   } finally {

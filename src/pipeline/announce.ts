@@ -69,7 +69,9 @@ export function announceChange(
   const json = JSON.stringify(activity);
   const outbox = stored.rooms.map((room): OutboxEntry => {
     const threading = assignment && ctx.incidents ? ctx.incidents.threading(assignment.incidentId, room) : undefined;
-    const body = threading ? incidentPrefix(threading.thread) + withLine(rendered, extra) : rendered;
+    // The prefix groups related messages for clients without threads; a lone ticket needs none.
+    const grouped = assignment !== undefined && assignment.others.length > 0;
+    const body = threading && grouped ? incidentPrefix(threading.thread) + withLine(rendered, extra) : rendered;
     return {
       id: outboxId(activity.id, room),
       room,

@@ -1,20 +1,46 @@
 // The README's first command, minus the setup: the embedded demo (private Prosody, sample feed
-// served locally, the bot, a watcher printing what the room shows) runs and shows tickets arriving.
+// served locally, the bot, a watcher printing what the room shows) runs and shows tickets arriving,
+// and the demo's engineer account can work a ticket from the room as the README says.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { xml } from "@xmpp/client";
 import { runDemo } from "../../src/devserver/demo.js";
+import { startWatcher } from "../../src/devserver/watcher.js";
 import { captureLogger } from "../helpers/log-capture.js";
+import { shown } from "../helpers/messages.js";
 
-void test("the demo relays the sample feed into its room: summary, new tickets, then updates", { timeout: 60_000 }, async () => {
+void test("the demo relays the sample feed into its room; the engineer acks a ticket from the room", { timeout: 90_000 }, async () => {
   const lines: string[] = [];
   const logs = captureLogger("info");
-  const code = await runDemo({ stepSeconds: 1, exitAfterSeconds: 22, watch: true, log: logs.log, out: (l) => lines.push(l) });
+  let acked = "";
+  const code = await runDemo({
+    stepSeconds: 2,
+    exitAfterSeconds: 30,
+    watch: true,
+    log: logs.log,
+    out: (l) => lines.push(l),
+    async onReady(info) {
+      const engineer = await startWatcher({ service: info.service, domain: info.domain, username: "engineer", password: "engineer-demo", resource: "gajim" });
+      try {
+        await engineer.join(info.room, "engineer");
+        await engineer.waitFor((m) => shown(m).startsWith("*EXN_1043* new"), 20_000, "EXN_1043 in the demo room");
+        await engineer.send(xml("message", { to: info.room, type: "groupchat" }, xml("body", {}, "!ack EXN_1043 on it")));
+        const reply = await engineer.waitFor((m) => !m.delayed && m.nick === "ttrelay" && (m.body ?? "").startsWith("engineer: "), 10_000, "the reply to !ack");
+        acked = reply.body ?? "";
+      } finally {
+        await engineer.stop();
+      }
+    },
+  });
   assert.equal(code, 0);
-  const shown = lines.join("\n");
-  assert.match(shown, /account {3}watcher@demo\.localhost {3}password watch-the-tickets/);
-  assert.match(shown, /room {6}tickets@conference\.demo\.localhost/);
-  assert.match(shown, /Now following feed \*examplenet\*: 2 ticket\(s\) already listed, 1 open \(EXN_1042\)/);
-  for (const id of ["EXN_1043", "EXN_1044", "EXN_1045", "EXN_1046"]) assert.match(shown, new RegExp(`\\*${id}\\* new · `), `${id} was posted`);
-  assert.match(shown, /\*EXN_1042\* closed · Closed/);
+  const out = lines.join("\n");
+  assert.match(out, /account {3}watcher@demo\.localhost {3}password watch-the-tickets/);
+  assert.match(out, /room {6}tickets@conference\.demo\.localhost {3}\(the bot is ttrelay@demo\.localhost/);
+  assert.match(out, /Now following feed \*examplenet\*: 2 ticket\(s\) already listed, 1 open \(EXN_1042\)/);
+  for (const id of ["EXN_1043", "EXN_1044", "EXN_1045", "EXN_1046"]) assert.match(out, new RegExp(`\\*${id}\\* new · `), `${id} was posted`);
+  assert.match(out, /\*EXN_1042\* closed · Closed/);
+  assert.match(acked, /^engineer: .*EXN_1043/, `the engineer's !ack was accepted: ${acked}`);
+  assert.doesNotMatch(acked, /sorry/i);
+  assert.ok(logs.find("chat command", { command: "ack", outcome: "accepted", actor: "engineer@demo.localhost" }), "audited as accepted");
   assert.equal(logs.lines.filter((l) => l.level >= 40).length, 0, `no warnings or errors: ${JSON.stringify(logs.lines.filter((l) => l.level >= 40))}`);
 });

@@ -107,9 +107,9 @@ void test("feed items become ticket messages in the room: summary first, then Cr
   assert.match(shown(created), /https:\/\/noc\.example\.net\/tt\/3/);
   assert.match(shown(created), /> Carrier ticket CAR-1\./);
   assert.ok(created.stanzaId, "the room assigned a stanza-id");
-  // Threaded by incident (XEP-0201) with the incident's id as a visible prefix for other clients.
+  // Threaded by incident (XEP-0201); a lone ticket carries no visible incident prefix.
   assert.match(created.thread ?? "", /^INC-[0-9a-f]{12}$/);
-  assert.equal(incidentOfBody(created.body), created.thread);
+  assert.equal(incidentOfBody(created.body), undefined);
   const createdActivity = activityOf(created);
   assert.equal(createdActivity.type, "Create");
   assert.equal(createdActivity.actor.name, "ExampleNet NOC");

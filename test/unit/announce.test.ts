@@ -54,7 +54,7 @@ void test("announceChange without an incident port: one unthreaded entry per roo
   }
 });
 
-void test("announceChange with a book: every entry threaded, prefixed, and the activity's context is the thread", () => {
+void test("announceChange with a book: every entry threaded, the activity's context is the thread; a lone ticket has no prefix", () => {
   const cases: { name: string; adopt?: string }[] = [{ name: "the incident's own thread" }, { name: "a peer's adopted thread", adopt: "INC-000000000abc" }];
   for (const c of cases) {
     const b = new IncidentBook(emptyStore(), defaultCorrelationConfig);
@@ -75,8 +75,9 @@ void test("announceChange with a book: every entry threaded, prefixed, and the a
       assert.equal(o.thread, thread, c.name);
       assert.equal(o.incident, a.incidentId, c.name);
       assert.equal(o.replyTo, undefined, `${c.name}: the first message replies to nothing`);
-      assert.equal(o.body, `[${thread}] ` + renderActivity(activity, render), `${c.name}: a lone ticket has no incident line`);
-      assert.ok(o.body.startsWith(incidentPrefix(thread)), c.name);
+      // The prefix groups related messages for clients without threads: a lone ticket needs none.
+      assert.equal(o.body, renderActivity(activity, render), `${c.name}: a lone ticket has no prefix and no incident line`);
+      assert.ok(!o.body.startsWith(incidentPrefix(thread)), c.name);
     }
   }
 });
