@@ -49,6 +49,8 @@ export function buildCli(): Command {
       const config = await configOrExit(opts.config);
       const log = createLogger(config.log.level);
       printProblems(opts.config, configWarnings(config), "warning");
+      // A bug in one path must not take the bot down for everyone: logged, and the bot keeps running.
+      process.on("unhandledRejection", (reason) => log.error({ err: reason instanceof Error ? reason.stack : String(reason) }, "unhandled rejection"));
       try {
         const bot = await startBot(config, { log });
         const stop = (signal: string): void => {

@@ -158,7 +158,10 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
       report: (notify, text) => {
         if (notify.room) {
           store.update((d) => d.outbox.push({ id: `rt-${randomUUID()}`, room: notify.room ?? "", body: `${notify.to}: ${text}`, createdAt: now().toISOString(), attempts: 0 }));
-          void store.commit().then(() => delivery.kick());
+          store.commit().then(
+            () => void delivery.kick(),
+            (e: unknown) => log.error({ err: (e as Error).message }, "store write failed"),
+          );
         } else void rooms.sendChat(notify.to, text).catch(() => undefined);
       },
     });

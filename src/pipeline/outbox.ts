@@ -68,7 +68,10 @@ export class OutboxDelivery {
     const now = this.now();
     const perRoom = new Map<string, number>();
     for (const [id, sentAt] of this.#inFlight) if (now - sentAt > this.options.echoTimeoutMs) this.#inFlight.delete(id);
-    for (const entry of this.store.pendingOutbox()) {
+    // A snapshot: echoes arriving during an `await send` remove entries from the live outbox, so
+    // each entry is looked up again before it is sent.
+    for (const entry of [...this.store.pendingOutbox()]) {
+      if (!this.store.isQueued(entry.id)) continue; // delivered meanwhile, or not yet on disk
       if (this.#inFlight.has(entry.id)) {
         perRoom.set(entry.room, (perRoom.get(entry.room) ?? 0) + 1);
         continue;

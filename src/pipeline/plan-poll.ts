@@ -11,6 +11,7 @@ import type { Actor, ActivityType, TicketActivity } from "../model/activity.js";
 import { isFinalStatus, ticketContentHash, type Ticket } from "../model/ticket.js";
 import type { RenderOptions } from "../render/ticket-message.js";
 import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
+import { keepLocalChanges } from "../model/merge.js";
 import { routeTicket } from "../route/route.js";
 import { announceChange, incidentStatusNotices, outboxId, type AnnounceContext } from "./announce.js";
 import type { IncidentPort } from "./incidents.js";
@@ -78,7 +79,8 @@ export function planPoll(
       continue;
     }
     const before = lookup(translated.value.TT_ID);
-    const ticket = before ? keepFirstTimes(translated.value, before.ticket, feed) : translated.value;
+    // What engineers did from the room (acks, closes, links) survives the feed's next version.
+    const ticket = before ? keepLocalChanges(keepFirstTimes(translated.value, before.ticket, feed), before.ticket) : translated.value;
     const hash = changeHash(ticket);
     if (before && before.hash === hash) continue;
     const link = typeof item.values.link === "string" ? item.values.link : before?.link;

@@ -16,6 +16,11 @@ import { StoreDataSchema, emptyStore, type OutboxEntry, type StoreData, type Sto
 
 export interface TicketStore {
   ticket(ttId: string): StoredTicket | undefined;
+  /**
+   * The message or RT write is still queued AND was in the last store write that reached the disk:
+   * only such work may be attempted (nothing is sent before it is stored).
+   */
+  isQueued(id: string): boolean;
   feedState(feedId: string): FeedState;
   pendingOutbox(): readonly OutboxEntry[];
   /** Applies changes in memory; `commit` makes them durable. */
@@ -31,6 +36,8 @@ export class LowStore implements TicketStore {
   #db: Low<StoreData>;
   #archivePath: string;
   #pending: Promise<void> | undefined;
+  /** Ids of outbox entries and RT writes in the last successful write (see `isQueued`). */
+  #durable = new Set<string>();
   #auditPath: string;
 
   private constructor(db: Low<StoreData>, archivePath: string, auditPath: string) {
@@ -75,7 +82,9 @@ export class LowStore implements TicketStore {
     }
     const db = new Low<StoreData>(new DataFile<StoreData>(path, { parse: (s) => JSON.parse(s) as StoreData, stringify: (d) => JSON.stringify(d) }), data);
     db.data = data;
-    return ok(new LowStore(db, archivePath, `${path}.audit.jsonl`));
+    const store = new LowStore(db, archivePath, `${path}.audit.jsonl`);
+    store.#durable = new Set([...data.outbox.map((e) => e.id), ...data.rtOutbox.map((w) => w.id)]);
+    return ok(store);
   }
 
   get data(): Readonly<StoreData> {
@@ -106,10 +115,19 @@ export class LowStore implements TicketStore {
     this.#pending ??= new Promise<void>((resolve, reject) => {
       setImmediate(() => {
         this.#pending = undefined;
-        this.#db.write().then(resolve, reject);
+        // What this write carries; once it is on disk, that work may be attempted.
+        const carried = new Set([...this.#db.data.outbox.map((e) => e.id), ...this.#db.data.rtOutbox.map((w) => w.id)]);
+        this.#db.write().then(() => {
+          this.#durable = carried;
+          resolve();
+        }, reject);
       });
     });
     return this.#pending;
+  }
+
+  isQueued(id: string): boolean {
+    return this.#durable.has(id) && (this.#db.data.outbox.some((e) => e.id === id) || this.#db.data.rtOutbox.some((w) => w.id === id));
   }
 
   /**

@@ -5,6 +5,7 @@
 import { createHash } from "node:crypto";
 import type { RtConfig } from "../../../config/schema.js";
 import type { ProposedChange } from "../../dispatch/dispatch.js";
+import { keepLocalChanges } from "../../model/merge.js";
 import { isFinalStatus, makeTicketId, type Ticket } from "../../model/ticket.js";
 import { routeTicket } from "../../route/route.js";
 import type { RtWrite, StoredTicket } from "../../store/types.js";
@@ -61,7 +62,7 @@ export type RtPollItem =
 
 /** Decides, per polled RT ticket, what it means for us (pure). */
 export function planRtPoll(
-  ctx: { config: RtConfig; mapping: RtMapping; routes: Parameters<typeof routeTicket>[2]; now: Date },
+  ctx: { config: RtConfig; mapping: RtMapping; routes: Parameters<typeof routeTicket>[2]; now: Date; pending?: ReadonlySet<string> },
   polled: readonly PolledRtTicket[],
   known: (ttId: string) => StoredTicket | undefined,
 ): RtPollItem[] {
@@ -74,6 +75,9 @@ export function planRtPoll(
       return { kind: "skip", ttId, why: "created by the bot for a peer's ticket" };
     const before = known(ttId);
     if (before?.rt?.lastUpdated === rt.lastUpdated) return { kind: "skip", ttId, why: "unchanged since the last poll" };
+    // Our own writes for it are still queued (RT was down): RT's view is older than ours. Looked at
+    // again once they are delivered, when the human's change and ours are both in RT.
+    if (before && ctx.pending?.has(ttId)) return { kind: "skip", ttId, why: "RT writes for it are still queued" };
     const lastTxn = history.reduce((m, t) => Math.max(m, t.id), before?.rt?.lastTxn ?? 0);
     const fresh = history.filter((t) => t.id > (before?.rt?.lastTxn ?? 0));
     const rtLink = { id: rt.id, lastUpdated: rt.lastUpdated, lastTxn };
@@ -101,22 +105,14 @@ export function planRtPoll(
   });
 }
 
-/** Fields chat commands set that RT has no place for (unless a custom field feeds them). */
-const COMMAND_FIELDS = ["Contact_Engineers", "Related_Activity", "Related_External_Tickets", "Open_Engineer", "Close_Engineer"] as const;
-
 /**
- * A human's change in RT must not wipe what the room knows and RT cannot hold: fields set by
- * commands stay, History keeps the command lines (RT shows only "ttrelay: Comment" for them), and a
- * status RT cannot tell apart (Solved and Closed are both "resolved") stays as it was.
+ * A human's change in RT must not wipe what the room knows and RT cannot hold (`keepLocalChanges`),
+ * and a status RT cannot tell apart (Solved and Closed are both "resolved") stays as it was.
  */
 export function keepWhatRtCannotHold(mapped: Ticket, before: Ticket, rt: RtTicket, mapping: RtMapping): Ticket {
-  const fedByRt = new Set<string>(Object.values(mapping.customFields));
-  const kept: Partial<Record<(typeof COMMAND_FIELDS)[number], unknown>> = {};
-  for (const f of COMMAND_FIELDS) if (!fedByRt.has(f) && mapped[f] === undefined && before[f] !== undefined) kept[f] = before[f];
-  const lines = before.History.split("\n").filter((l) => l.trim() !== "");
-  for (const l of mapped.History.split("\n")) if (l.trim() !== "" && !lines.includes(l)) lines.push(l);
+  const merged = keepLocalChanges(mapped, before, new Set(Object.values(mapping.customFields)));
   const sameRtStatus = ttStatusToRtStatus(before.TT_Status, mapping) === rt.status;
-  return { ...mapped, ...kept, History: lines.join("\n"), ...(sameRtStatus ? { TT_Status: before.TT_Status } : {}) } as Ticket;
+  return sameRtStatus ? { ...merged, TT_Status: before.TT_Status } : merged;
 }
 
 const writeId = (...parts: string[]): string => "rtw-" + createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 20);

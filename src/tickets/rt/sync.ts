@@ -50,7 +50,12 @@ export class RtSync {
 
   /** One poll (concurrent calls share it). Resolves with the number of changes announced. */
   poll(): Promise<number> {
-    this.#polling ??= this.#poll().finally(() => (this.#polling = undefined));
+    this.#polling ??= this.#poll()
+      .catch((e: unknown) => {
+        this.deps.log.error({ err: e instanceof Error ? e.stack : String(e) }, "RT poll crashed; will try again on schedule");
+        return 0;
+      })
+      .finally(() => (this.#polling = undefined));
     return this.#polling;
   }
 
@@ -59,8 +64,9 @@ export class RtSync {
     const now = this.deps.now();
     if (now.getTime() < this.#pollRetryAt) return 0;
     const since = store.data.rt.since ?? new Date(now.getTime() - 60_000).toISOString();
+    const sinceMs = datetimeToMillis(since) ?? now.getTime();
     const byId = new Map<number, PolledRtTicket>();
-    let maxUpdated = datetimeToMillis(since) ?? now.getTime();
+    let maxUpdated = sinceMs;
     for (let page = 1; page <= MAX_PAGES; page++) {
       const found = await client.searchUpdatedSince(config.queue, since, page);
       if (!found.ok) return this.#pollFailed(found.error);
@@ -75,11 +81,14 @@ export class RtSync {
       if (found.value.next === undefined) break;
     }
     this.#pollFailures = 0;
-    const items = planRtPoll({ config, mapping: this.deps.mapping, routes: this.deps.routes, now }, [...byId.values()], (id) => store.ticket(id));
+    const pending = new Set(store.data.rtOutbox.filter((w) => !w.failed).map((w) => w.ticketId));
+    const items = planRtPoll({ config, mapping: this.deps.mapping, routes: this.deps.routes, now, pending }, [...byId.values()], (id) => store.ticket(id));
     let announced = 0;
     store.update((d) => {
       // One second back: RT's `>` is on whole seconds; what was seen is skipped by lastUpdated.
-      d.rt.since = new Date(maxUpdated - 1000).toISOString();
+      // Nothing new: the cursor stays where it is (it must not slip back a second every poll).
+      if (maxUpdated > sinceMs) d.rt.since = new Date(maxUpdated - 1000).toISOString();
+      else d.rt.since = since;
       for (const item of items) {
         if (item.kind === "skip") continue;
         if (item.kind === "invalid") {
@@ -135,12 +144,24 @@ export class RtSync {
       do {
         this.#again = false;
         const now = this.deps.now().getTime();
-        const due = this.deps.store.data.rtOutbox.filter((w) => !w.failed && Date.parse(w.nextAttemptAt ?? "1970-01-01T00:00:00Z") <= now);
+        // In queue order; a ticket's later writes wait for every earlier one, due or not (an
+        // update retried after a close would otherwise reopen the ticket in RT).
         const blocked = new Set<string>();
-        for (const write of due) {
-          if (blocked.has(write.ticketId)) continue;
-          const done = await this.#deliverOne(write);
-          if (!done) blocked.add(write.ticketId); // later writes of this ticket wait for this one
+        for (const write of [...this.deps.store.data.rtOutbox]) {
+          if (write.failed || blocked.has(write.ticketId)) continue;
+          const due = Date.parse(write.nextAttemptAt ?? "1970-01-01T00:00:00Z") <= now;
+          if (!due || !this.deps.store.isQueued(write.id)) {
+            blocked.add(write.ticketId);
+            continue;
+          }
+          let done = false;
+          try {
+            done = await this.#deliverOne(write);
+          } catch (e) {
+            this.deps.log.error({ ticket: write.ticketId, err: e instanceof Error ? e.stack : String(e) }, "RT delivery crashed; will retry");
+            write.nextAttemptAt = new Date(this.deps.now().getTime() + rtRetryDelayMs(write.attempts)).toISOString();
+          }
+          if (!done) blocked.add(write.ticketId);
         }
       } while (this.#again);
     } finally {
@@ -158,9 +179,11 @@ export class RtSync {
       return this.#finish(write, { kind: "not-found", message: `${write.ticketId} has no linked RT ticket` });
     }
     const previousAttempt = write.lastAttempt;
-    const uncertain = write.attempts > 0 && /^(timeout|unreachable)/.test(write.lastError ?? "");
+    // Unknown outcome: the answer never came (timeout, reset) or the bot stopped mid-attempt.
+    const uncertain = write.attempts > 0 && /^(timeout|unreachable|in flight)/.test(write.lastError ?? "in flight");
     write.attempts++;
     write.lastAttempt = now.toISOString();
+    write.lastError = "in flight";
     await store.commit(); // the attempt is on disk before RT sees it
 
     let result: Result<number, RtError>;
@@ -175,8 +198,9 @@ export class RtSync {
     const { client, store, log } = this.deps;
     const create = write.create;
     if (!create) return err({ kind: "rejected", message: "create without ticket data" });
-    let id: number | undefined;
-    if (afterUncertain) id = await this.#findCreated(create.queue, write.ticketId, afterUncertain);
+    // Already created by an earlier attempt (only the status change failed): never create twice.
+    let id: number | undefined = write.rtId;
+    if (id === undefined && afterUncertain) id = await this.#findCreated(create.queue, write.ticketId, afterUncertain);
     if (id === undefined) {
       const created = await client.createTicket({ queue: create.queue, subject: create.subject, content: write.text, customFields: create.customFields });
       if (!created.ok) return created;
