@@ -137,7 +137,7 @@ const FeedConfig = z.strictObject({
     .min(1024)
     .default(5 * 1024 * 1024)
     .describe("largest feed document accepted"),
-  maxItemChars: z.number().int().min(256).default(20_000).describe("items longer than this are cut and logged"),
+  maxItemChars: z.number().int().min(256).max(1_000_000).default(20_000).describe("items longer than this are cut and logged"),
   mapping: z
     .partialRecord(z.enum(MappableFields), z.union([MappingRule, z.array(MappingRule).min(1)]))
     .default({})
@@ -212,6 +212,15 @@ export const ConfigSchema = z
       })
       .default({ path: "data/ttrelay.json", archiveAfterHours: 24 }),
     rt: RtConfig.optional(),
+    peerBots: z
+      .array(
+        z.strictObject({
+          jids: z.array(z.string().min(3)).min(1).describe("real JIDs (patterns with '*') of a peer NOC's bot"),
+          partners: z.array(z.string().regex(/^[^_\s]+$/, "may not contain '_' or spaces")).min(1).describe("the Partner_IDs it may speak for"),
+        }),
+      )
+      .default([])
+      .describe("other NOCs' bots whose ticket activities in shared rooms are taken in; anyone else's are ignored"),
     acl: AclConfigSchema.prefault({}).describe("who may run which chat commands; deny by default"),
     correlation: CorrelationConfigSchema.default(defaultCorrelationConfig).describe("how related tickets are grouped into incidents"),
     render: z

@@ -12,7 +12,7 @@ import { OutboxDelivery } from "./pipeline/outbox.js";
 import { pollFeed, type PollOutcome } from "./pipeline/poll-feed.js";
 import { LowStore } from "./store/lowdb-store.js";
 import { randomUUID } from "node:crypto";
-import { buildAcl, bareJid } from "./dispatch/authorize.js";
+import { buildAcl, bareJid, matchJid } from "./dispatch/authorize.js";
 import { asAffiliation, CommandService } from "./pipeline/commands.js";
 import { IncidentBook } from "./pipeline/incidents.js";
 import { registerAdhocCommands } from "./xmpp/adhoc.js";
@@ -89,7 +89,9 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
         const echoed = ownNick && msg.originId ? delivery.delivered(msg.originId) : undefined;
         // Never act on history replays or on ourselves. A peer's activity is taken in (synchronously
         // up to its store write) before its thread is looked at below, so its incident exists.
-        if (!ownNick && !msg.delayed && msg.json !== undefined) void receivePeer(msg);
+        // Peers' activities are taken in from history replays too (sent while we were away);
+        // duplicates and older versions are recognised.
+        if (!ownNick && msg.json !== undefined && msg.nick !== undefined) void receivePeer(msg, rooms.occupant(msg.room, msg.nick)?.jid);
         // Commands: never from history replays or from ourselves; the sender is known by the real
         // JID the room reported for that nick (never by the nick itself).
         if (!ownNick && !msg.delayed && msg.body !== undefined && msg.nick !== undefined) {
@@ -198,8 +200,10 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const peerLog = log.child({ part: "peers" });
   const ownPartners: ReadonlySet<string> = new Set([config.noc.id, ...config.feeds.map((f) => f.partnerId), ...(rt ? [rt.mapping.partnerId] : [])]);
   /** A peer bot's activity: validated, stored as its remote ticket, correlated with ours. */
-  const receivePeer = async (msg: IncomingRoomMessage): Promise<void> => {
-    const plan = planPeerActivity({ actor, self: actor, ownPartners, render: config.render, incidents, now: now() }, msg, (id) => store.ticket(id));
+  const trusted = (jid: string, partner: string): boolean =>
+    config.peerBots.some((p) => p.partners.includes(partner) && p.jids.some((pattern) => matchJid(pattern, jid)));
+  const receivePeer = async (msg: IncomingRoomMessage, senderJid: string | undefined): Promise<void> => {
+    const plan = planPeerActivity({ actor, self: actor, ownPartners, trusted, render: config.render, incidents, now: now() }, msg, senderJid, (id) => store.ticket(id));
     for (const line of plan.logs) peerLog[line.level](line.fields, line.msg);
     if (!plan.ticket && plan.outbox.length === 0) return;
     const before = plan.ticket ? store.ticket(plan.ticket.ticket.TT_ID) : undefined;

@@ -164,7 +164,8 @@ export function grantFor(acl: Acl, actor: ActorIdentity): Grant | undefined {
       ? Object.entries(rules.rooms)
       : [];
 
-  if (anyMatch(rules.admins, jid) || roomRules.some(([, r]) => anyMatch(r.admins, jid))) return { role: "admin", nocs: "any" };
+  // A room's admins are admins in that room only; by direct message only the global list counts.
+  if (anyMatch(rules.admins, jid) || (inRoom && roomRules.some(([, r]) => anyMatch(r.admins, jid)))) return { role: "admin", nocs: "any" };
 
   const nocs = new Set<string>();
   if (anyMatch(rules.engineers, jid)) for (const n of defaultNocs) nocs.add(n);

@@ -36,8 +36,11 @@ export const TicketActivitySchema = z.object({
   object: TicketObjectSchema,
   published: z.iso.datetime({ offset: true }),
   summary: z.string().max(1000).optional(),
-  /** The incident this activity belongs to (AS2 Vocabulary `context`). */
-  context: z.string().optional(),
+  /** The incident this activity belongs to (AS2 Vocabulary `context`): a ttrelay incident id. */
+  context: z
+    .string()
+    .regex(/^INC-[0-9a-f]{12}(-\d+)?$/, "must be an incident id like INC-0123456789ab")
+    .optional(),
 });
 export type TicketActivity = z.infer<typeof TicketActivitySchema>;
 

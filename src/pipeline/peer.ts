@@ -19,10 +19,21 @@ export type PeerPlan = { ticket?: StoredTicket; outbox: OutboxEntry[]; logs: Log
 export const MAX_PEER_JSON = 256 * 1024;
 
 /** `ownPartners`: every Partner_ID this bot publishes (noc.id, its feeds' partnerIds, RT's). */
-export type PeerContext = AnnounceContext & { self: Actor; ownPartners: ReadonlySet<string>; incidents: IncidentBook };
+export type PeerContext = AnnounceContext & {
+  self: Actor;
+  ownPartners: ReadonlySet<string>;
+  incidents: IncidentBook;
+  /** May this real JID speak for this Partner_ID? (config `peerBots`; deny when in doubt) */
+  trusted: (jid: string, partner: string) => boolean;
+};
 
-export function planPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, known: (ttId: string) => StoredTicket | undefined): PeerPlan {
-  const who = { room: msg.room, nick: msg.nick, occupantId: msg.occupantId };
+export function planPeerActivity(
+  ctx: PeerContext,
+  msg: IncomingRoomMessage,
+  senderJid: string | undefined,
+  known: (ttId: string) => StoredTicket | undefined,
+): PeerPlan {
+  const who = { room: msg.room, nick: msg.nick, jid: senderJid, occupantId: msg.occupantId };
   const ignore = (level: LogLine["level"], why: string, extra: Record<string, unknown> = {}): PeerPlan => ({
     outbox: [],
     logs: [{ level, msg: "peer activity ignored", fields: { ...who, reason: why, ...extra } }],
@@ -45,8 +56,15 @@ export function planPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, kno
   // Our own tickets coming back (another instance, or a peer quoting us) are not news.
   if (activity.actor.id === ctx.self.id || ctx.ownPartners.has(ticket.Partner_ID))
     return ignore("debug", "the activity is about this NOC's own ticket", { ticket: ticket.TT_ID });
+  // Who may speak for a NOC is configured by real JID; the activity's own claims are not enough.
+  if (senderJid === undefined) return ignore("warn", "the room does not show the sender's real JID, so it cannot be trusted", { ticket: ticket.TT_ID });
+  if (!ctx.trusted(senderJid, ticket.Partner_ID))
+    return ignore("warn", `${senderJid} is not configured (peerBots) to speak for ${ticket.Partner_ID}`, { ticket: ticket.TT_ID });
   const before = known(ticket.TT_ID);
   if (before && !before.peer) return ignore("warn", "a peer posted a ticket this bot reads from its own source", { ticket: ticket.TT_ID });
+  // Room history replays and federation can deliver out of order: an older version never wins.
+  if (before?.peer?.published !== undefined && Date.parse(activity.published) <= Date.parse(before.peer.published))
+    return ignore("debug", "not newer than the version already known", { ticket: ticket.TT_ID });
   const hash = changeHash(ticket);
   if (before && before.hash === hash) return ignore("debug", "already known, unchanged", { ticket: ticket.TT_ID });
 
@@ -62,7 +80,7 @@ export function planPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, kno
     rooms: [],
     incident: assignment.incidentId,
     correlation: assignment.explanation,
-    peer: { actor: activity.actor.id, name: activity.actor.name, room: msg.room, ...(msg.nick ? { nick: msg.nick } : {}) },
+    peer: { actor: activity.actor.id, name: activity.actor.name, room: msg.room, jid: senderJid, published: activity.published, ...(msg.nick ? { nick: msg.nick } : {}) },
   };
   const threadAdopted = activity.context !== undefined && ctx.incidents.adoptThread(assignment.incidentId, activity.context);
   const thread = ctx.incidents.threading(assignment.incidentId, msg.room).thread;

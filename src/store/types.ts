@@ -31,7 +31,17 @@ export const StoredTicketSchema = z.object({
   /** The Request Tracker ticket behind it (source "rt"), or created for it (a peer's ticket). */
   rt: z.object({ id: z.number().int().positive(), lastUpdated: z.string().optional(), lastTxn: z.number().int().optional() }).optional(),
   /** For a peer's ticket: the NOC that posted it (AS2 actor) and where. */
-  peer: z.object({ actor: z.string(), name: z.string(), room: z.string(), nick: z.string().optional() }).optional(),
+  peer: z
+    .object({
+      actor: z.string(),
+      name: z.string(),
+      room: z.string(),
+      nick: z.string().optional(),
+      /** The real JID it came from, and the activity's time (older versions are ignored). */
+      jid: z.string().optional(),
+      published: z.string().optional(),
+    })
+    .optional(),
 });
 export type StoredTicket = z.infer<typeof StoredTicketSchema>;
 

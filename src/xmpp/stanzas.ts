@@ -72,6 +72,9 @@ export function roomConfigForm(room: string, id: string, opts: RoomFormOptions):
           opts.name ? field("muc#roomconfig_roomname", opts.name) : null,
           opts.readOnly === undefined ? null : field("muc#roomconfig_moderatedroom", opts.readOnly ? "1" : "0"),
           opts.readOnly ? field("muc#roomconfig_membersonly", "0") : null,
+          // NOC rooms show real JIDs to all (XEP-0045 §15.5.3 whois): peer bots and people can verify
+          // who speaks. Customers' rooms stay semi-anonymous; the bot, as owner, sees JIDs anyway.
+          field("muc#roomconfig_whois", opts.readOnly ? "moderators" : "anyone"),
           opts.description ? field("muc#roomconfig_roomdesc", opts.description) : null,
         ),
       ),

@@ -47,7 +47,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function nocConfig(opts: { noc: string; name: string; server: ProsodyInstance; passwordEnv: string; ownRoom: string; sharedRoom: string; nick: string; feedPath: string }): Config {
+function nocConfig(opts: { noc: string; name: string; server: ProsodyInstance; passwordEnv: string; ownRoom: string; sharedRoom: string; nick: string; feedPath: string; peer: { jid: string; partner: string } }): Config {
   return ConfigSchema.parse({
     noc: { id: opts.noc, name: opts.name },
     xmpp: { jid: `ttrelay@${opts.server.domain}`, password: { env: opts.passwordEnv }, service: opts.server.service, nick: opts.nick },
@@ -55,6 +55,7 @@ function nocConfig(opts: { noc: string; name: string; server: ProsodyInstance; p
     feeds: [{ id: opts.noc.toLowerCase(), url: feeds.url(opts.feedPath), partnerId: opts.noc, mapping: examplenetMapping }],
     routes: [{ rooms: [opts.ownRoom, opts.sharedRoom] }],
     store: { path: join(dir, `${opts.noc}.json`) },
+    peerBots: [{ jids: [opts.peer.jid], partners: [opts.peer.partner] }],
   });
 }
 
@@ -76,16 +77,17 @@ void test("a fault reported by two NOCs becomes one incident thread in both bots
   const logsA = captureLogger();
   const logsB = captureLogger();
   const botA = await startBot(
-    nocConfig({ noc: "EXN", name: "ExampleNet NOC", server: a, passwordEnv: "TTRELAY_NOC_A_PASSWORD", ownRoom: roomA, sharedRoom, nick: "exn-bot", feedPath: "/exn.rss" }),
+    nocConfig({ noc: "EXN", name: "ExampleNet NOC", server: a, passwordEnv: "TTRELAY_NOC_A_PASSWORD", ownRoom: roomA, sharedRoom, nick: "exn-bot", feedPath: "/exn.rss", peer: { jid: `ttrelay@${b.domain}`, partner: "NORD" } }),
     { log: logsA.log, startPolling: false },
   );
   bots.push(botA);
+  await botA.ready; // bot A creates the shared room (non-anonymous: each bot sees the other's real JID)
   const botB = await startBot(
-    nocConfig({ noc: "NORD", name: "NordNet NOC", server: b, passwordEnv: "TTRELAY_NOC_B_PASSWORD", ownRoom: roomB, sharedRoom, nick: "nord-bot", feedPath: "/nord.rss" }),
+    nocConfig({ noc: "NORD", name: "NordNet NOC", server: b, passwordEnv: "TTRELAY_NOC_B_PASSWORD", ownRoom: roomB, sharedRoom, nick: "nord-bot", feedPath: "/nord.rss", peer: { jid: `ttrelay@${a.domain}`, partner: "EXN" } }),
     { log: logsB.log, startPolling: false },
   );
   bots.push(botB);
-  await Promise.all([botA.ready, botB.ready]);
+  await botB.ready;
 
   const customer = await watch(b, "customer", "customer-b", sharedRoom, "customer-b"); // the third client
   const engineerA = await watch(a, "engineer", "engineer-a", roomA, "engineer-a");

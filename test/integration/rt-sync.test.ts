@@ -64,6 +64,7 @@ function config(room: string): Config {
     routes: [{ rooms: [room] }],
     store: { path: join(dir, "store.json") },
     acl: { engineers: [`alice@${prosody.domain}`] },
+    peerBots: [{ jids: [`peerbot@${prosody.domain}`], partners: ["NORD"] }],
     rt: {
       url: rt.url,
       auth: { scheme: "token", secret: { env: "TTRELAY_RT_TOKEN" } },

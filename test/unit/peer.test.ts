@@ -24,7 +24,11 @@ const ctxOf = (incidents: IncidentBook, now: Date): PeerContext => ({
   render: { maxLongDescription: 600, timeZone: "UTC" },
   incidents,
   now,
+  // Only NordNet's bot may speak for NORD (config `peerBots`).
+  trusted: (jid, partner) => jid === PEER_JID && partner === "NORD",
 });
+
+const PEER_JID = "ttrelay@noc.nordnet.example";
 
 /** A room message from the peer bot, with `json` as the XEP-0335 payload. */
 function msg(json: string | undefined, room = SHARED): IncomingRoomMessage {
@@ -67,7 +71,7 @@ function ourIncident(h = 0.2): { book: IncidentBook; id: string; exn1: StoredTic
   return { book, id, exn1 };
 }
 
-const who = { room: SHARED, nick: "nord-bot", occupantId: "occ-nord" };
+const who = { room: SHARED, nick: "nord-bot", jid: PEER_JID, occupantId: "occ-nord" };
 
 void test("peer payloads that are ignored: one log line naming room, nick and reason; nothing stored or posted", () => {
   const nord7 = tk("NORD_7", 0.5, CIRCUIT);
@@ -143,7 +147,7 @@ void test("peer payloads that are ignored: one log line naming room, nick and re
   for (const c of cases) {
     const { book } = ourIncident();
     const size = book.index.size;
-    const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(c.json), storeOf(...(c.known ? [c.known] : [])));
+    const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(c.json), PEER_JID, storeOf(...(c.known ? [c.known] : [])));
     assert.equal(plan.ticket, undefined, c.name);
     assert.deepEqual(plan.outbox, [], c.name);
     assert.equal(plan.threadAdopted, undefined, c.name);
@@ -160,14 +164,14 @@ void test("peer payloads that are ignored: one log line naming room, nick and re
 
   // A room message without a payload is no peer activity at all: not even a log line.
   const { book } = ourIncident();
-  assert.deepEqual(planPeerActivity(ctxOf(book, nowAt(1)), msg(undefined), storeOf()), { outbox: [], logs: [] });
+  assert.deepEqual(planPeerActivity(ctxOf(book, nowAt(1)), msg(undefined), PEER_JID, storeOf()), { outbox: [], logs: [] });
 });
 
 void test("a new peer ticket unrelated to ours: stored as the peer's, correlated into its own incident, no notice", () => {
   const { book } = ourIncident();
   const nord7 = tk("NORD_7", 0.5, { Network_Link_Circuit: ["NORD-HEL-TLL-2"] });
   const activity = peerActivity(nord7, 1);
-  const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(activity)), storeOf());
+  const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(activity)), PEER_JID, storeOf());
   const id = newIncidentId("NORD_7");
   assert.deepEqual(plan.ticket, {
     ticket: nord7,
@@ -179,7 +183,7 @@ void test("a new peer ticket unrelated to ours: stored as the peer's, correlated
     rooms: [],
     incident: id,
     correlation: plan.ticket?.correlation,
-    peer: { actor: nord.id, name: "NordNet NOC", room: SHARED, nick: "nord-bot" },
+    peer: { actor: nord.id, name: "NordNet NOC", room: SHARED, nick: "nord-bot", jid: PEER_JID, published: nowAt(1).toISOString() },
   });
   assert.match(plan.ticket?.correlation ?? "", /^opens new incident INC-f083de8e5c11: /);
   assert.equal(book.index.incidentOf("NORD_7"), id);
@@ -200,7 +204,7 @@ void test("a peer ticket joining our incident: one threaded notice per other roo
     const { book, id } = ourIncident();
     const nord7 = tk("NORD_7", 0.5, { Network_Link_Circuit: ["exn-sto-cph-01"] });
     const activity = peerActivity(nord7, 1);
-    const plan: PeerPlan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(activity), c.from), storeOf());
+    const plan: PeerPlan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(activity), c.from), PEER_JID, storeOf());
 
     assert.equal(plan.ticket?.incident, id, c.name);
     assert.equal(plan.ticket?.source, `peer:${c.from}`, c.name);
@@ -221,13 +225,13 @@ void test("a peer ticket joining our incident: one threaded notice per other roo
       assert.deepEqual(o.replyTo, o.room === ROOM_A ? { id: "st-a1", to: `${ROOM_A}/exn-bot` } : undefined, `${c.name}: replies to the incident's first message there`);
       assert.equal(o.createdAt, nowAt(1).toISOString(), c.name);
     }
-    assert.deepEqual(plan.logs[0]?.fields, { room: c.from, nick: "nord-bot", occupantId: "occ-nord", ticket: "NORD_7", noc: "NordNet NOC", incident: id, thread: id, decision: "join" }, c.name);
+    assert.deepEqual(plan.logs[0]?.fields, { room: c.from, nick: "nord-bot", jid: PEER_JID, occupantId: "occ-nord", ticket: "NORD_7", noc: "NordNet NOC", incident: id, thread: id, decision: "join" }, c.name);
   }
 
   // Only the room it came from is ours: nobody else to tell.
   const book = new IncidentBook(emptyStore(), defaultCorrelationConfig);
   book.assign(tk("EXN_1", 0, CIRCUIT), [SHARED], nowAt(0.2));
-  const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(peerActivity(tk("NORD_7", 0.5, CIRCUIT), 1))), storeOf());
+  const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(peerActivity(tk("NORD_7", 0.5, CIRCUIT), 1))), PEER_JID, storeOf());
   assert.equal(plan.ticket?.incident, newIncidentId("EXN_1"));
   assert.deepEqual(plan.outbox, []);
 });
@@ -235,7 +239,7 @@ void test("a peer ticket joining our incident: one threaded notice per other roo
 void test("updates of a known peer ticket: a notice for a status change only; closing the incident tells every room of ours", () => {
   const { book, id, exn1 } = ourIncident();
   const nord7 = tk("NORD_7", 0.5, CIRCUIT);
-  const first = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(peerActivity(nord7, 1))), storeOf(exn1));
+  const first = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(peerActivity(nord7, 1))), PEER_JID, storeOf(exn1));
   assert.ok(first.ticket);
   let known = first.ticket;
   book.assign(closed(exn1.ticket, 1.5), exn1.rooms, nowAt(1.5)); // our side is fixed first
@@ -260,7 +264,7 @@ void test("updates of a known peer ticket: a notice for a status change only; cl
     },
   ];
   for (const s of steps) {
-    const plan = planPeerActivity(ctxOf(book, nowAt(s.h)), msg(json(peerActivity(s.ticket, s.h, { type: "Update" }))), storeOf(exn1, known));
+    const plan = planPeerActivity(ctxOf(book, nowAt(s.h)), msg(json(peerActivity(s.ticket, s.h, { type: "Update" }))), PEER_JID, storeOf(exn1, known));
     assert.ok(plan.ticket, s.name);
     assert.equal(plan.ticket.firstSeen, nowAt(1).toISOString(), `${s.name}: firstSeen kept`);
     assert.equal(plan.ticket.lastChange, nowAt(s.h).toISOString(), s.name);
@@ -280,7 +284,7 @@ void test("a peer's activity naming a smaller incident id as context: the thread
   ];
   for (const c of cases) {
     const { book, id } = ourIncident();
-    const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(peerActivity(tk("NORD_7", 0.5, CIRCUIT), 1, { context: c.context }))), storeOf());
+    const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(peerActivity(tk("NORD_7", 0.5, CIRCUIT), 1, { context: c.context }))), PEER_JID, storeOf());
     const thread = c.adopted ? (c.context ?? "") : id;
     assert.equal(plan.threadAdopted, c.adopted, c.name);
     assert.equal(plan.ticket?.incident, id, `${c.name}: the incident keeps its id`);
@@ -292,5 +296,32 @@ void test("a peer's activity naming a smaller incident id as context: the thread
     assert.ok(body.endsWith(`\nIncident ${thread} with EXN_1: circuit EXN-STO-CPH-01`), `${c.name}: the line names the thread rooms show`);
     // The adopted thread's first message in each room is learnt again: no stale reply target.
     assert.deepEqual(plan.outbox[0]?.replyTo, c.adopted ? undefined : { id: "st-a1", to: `${ROOM_A}/exn-bot` }, c.name);
+  }
+});
+
+void test("peer activities are taken only from the configured bot's real JID, and never older than what is known", () => {
+  const nord7 = tk("NORD_7", 0.5, CIRCUIT);
+  const known: StoredTicket = {
+    ticket: nord7,
+    hash: changeHash(nord7),
+    source: `peer:${SHARED}`,
+    firstSeen: at(2),
+    lastChange: at(2),
+    rooms: [],
+    peer: { actor: nord.id, name: nord.name, room: SHARED, jid: PEER_JID, published: nowAt(2).toISOString() },
+  };
+  const changed = { ...nord7, TT_Status: "Updated" as const, History: "x" };
+  const cases: { name: string; jid: string | undefined; activity: TicketActivity; known?: StoredTicket; reason: RegExp }[] = [
+    { name: "the room hides real JIDs", jid: undefined, activity: peerActivity(nord7, 1), reason: /does not show the sender's real JID/ },
+    { name: "someone else claiming to be NordNet", jid: "mallory@evil.example", activity: peerActivity(nord7, 1), reason: /mallory@evil\.example is not configured \(peerBots\) to speak for NORD/ },
+    { name: "NordNet's bot speaking for another NOC", jid: PEER_JID, activity: peerActivity(tk("GEANT_1", 0.5), 1), reason: /not configured \(peerBots\) to speak for GEANT/ },
+    { name: "an older version replayed from history", jid: PEER_JID, activity: peerActivity(changed, 1, { type: "Update" }), known, reason: /not newer than the version already known/ },
+  ];
+  for (const c of cases) {
+    const book = new IncidentBook(emptyStore(), defaultCorrelationConfig);
+    const plan = planPeerActivity(ctxOf(book, nowAt(3)), msg(json(c.activity)), c.jid, storeOf(...(c.known ? [c.known] : [])));
+    assert.equal(plan.ticket, undefined, c.name);
+    assert.deepEqual(plan.outbox, [], c.name);
+    assert.match(String(plan.logs[0]?.fields.reason), c.reason, c.name);
   }
 });
