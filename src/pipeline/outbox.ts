@@ -29,7 +29,9 @@ export class OutboxDelivery {
     private readonly store: TicketStore,
     private readonly rooms: RoomPort,
     private readonly log: Logger,
-    private readonly options: DeliveryOptions = { echoTimeoutMs: 60_000, windowPerRoom: 200 },
+    // The window stays within the history a room replays on join (Prosody keeps 20 by default), so
+    // after a crash every unconfirmed post can be recognised there instead of being sent again.
+    private readonly options: DeliveryOptions = { echoTimeoutMs: 60_000, windowPerRoom: 20 },
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -50,6 +50,8 @@ export type RoomClientOptions = {
   maxHistory?: number;
   joinTimeoutMs?: number;
   rejoinDelayMs?: number;
+  /** How long to wait for the room's subject (the end of its history) before counting as joined. */
+  subjectTimeoutMs?: number;
 };
 
 export type RoomEvents = {
@@ -82,6 +84,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
   readonly #joined = new Set<string>();
   readonly #joinWaiters = new Map<string, (result: JoinResult) => void>();
   readonly #selfAffiliation = new Map<string, string | undefined>();
+  readonly #subjectWaiters = new Map<string, () => void>();
   readonly #rejoinTimers = new Map<string, NodeJS.Timeout>();
   #stopping = false;
 
@@ -90,7 +93,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     private readonly events: RoomEvents,
     private readonly log: Logger,
   ) {
-    this.#opts = { maxHistory: 50, joinTimeoutMs: 15_000, rejoinDelayMs: 60_000, ...options };
+    this.#opts = { maxHistory: 50, joinTimeoutMs: 15_000, rejoinDelayMs: 60_000, subjectTimeoutMs: 5_000, ...options };
     this.#rooms = new Map(options.rooms.map((r) => [r.jid.toLowerCase(), r]));
     const [local, domain] = options.jid.split("@") as [string, string];
     this.#xmpp = client({
@@ -145,6 +148,12 @@ export class RoomClient implements RoomPort, OccupantDirectory {
   async #join(room: RoomSpec): Promise<void> {
     if (this.#stopping) return;
     const key = room.jid.toLowerCase();
+    // The room sends its history, then its subject (XEP-0045 §7.2.15): only after the subject has
+    // the bot seen which of its queued posts the room already shows, so only then is it "joined".
+    const subjectSeen = new Promise<void>((resolve) => {
+      this.#subjectWaiters.set(key, resolve);
+      setTimeout(resolve, this.#opts.subjectTimeoutMs).unref();
+    });
     const outcome = new Promise<JoinResult>((resolve) => {
       this.#joinWaiters.set(key, resolve);
       setTimeout(() => resolve({ ok: false, reason: `no answer within ${this.#opts.joinTimeoutMs} ms` }), this.#opts.joinTimeoutMs).unref();
@@ -168,6 +177,8 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     if (result.created || result.affiliation === "owner") await this.#configureRoom(room, result.created ?? false);
     else if (room.readOnly !== undefined || (room.members?.length ?? 0) > 0)
       this.log.warn({ room: room.jid, affiliation: result.affiliation }, "cannot apply the room configuration: the bot is not the room's owner");
+    await subjectSeen;
+    this.#subjectWaiters.delete(key);
     this.#joined.add(key);
     this.log.info({ room: room.jid, nick: room.nick, created: result.created ?? false }, "joined room");
     this.events.joined(key);
@@ -271,6 +282,10 @@ export class RoomClient implements RoomPort, OccupantDirectory {
         return;
       }
       const type = attr(stanza, "type");
+      if (type === "groupchat" && stanza.getChild("subject") !== undefined && stanza.getChild("body") === undefined) {
+        this.#subjectWaiters.get(room)?.();
+        return;
+      }
       if (type === "chat" || type === "normal" || type === undefined) {
         // A private message from an occupant (XEP-0045 §7.5); invitations and other room notices have no body.
         const nick = resourceOf(from);
