@@ -101,6 +101,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
             msg.body,
             { jid: occupant?.jid, via: "groupchat", room: msg.room, affiliation: asAffiliation(occupant?.affiliation), nick },
             (body, thread) => rooms.send({ room: msg.room, id: `cmd-${randomUUID()}`, body: `${nick}: ${body}`, thread }),
+            rooms.nickIn(msg.room),
           );
         }
         // The first message of an incident in a room (ours or a peer's) is what later ones reply to.

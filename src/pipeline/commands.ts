@@ -42,11 +42,12 @@ export class CommandService {
   constructor(private readonly deps: CommandServiceDeps) {}
 
   /** Runs one message as a command, if it is one. Resolves with what was decided (for tests and ad-hoc). */
-  async handle(text: string, identity: ActorIdentity, reply: Reply): Promise<DispatchResult> {
+  /** `botNick`: the bot's nickname where the message was said (rooms may give it its own). */
+  async handle(text: string, identity: ActorIdentity, reply: Reply, botNick = this.deps.botNick): Promise<DispatchResult> {
     const { store, log } = this.deps;
     const now = this.deps.now();
     const result = dispatch(text, identity, {
-      botNick: this.deps.botNick,
+      botNick,
       acl: this.deps.acl,
       registry: this.deps.registry ?? defaultRegistry,
       tickets: { ticket: (id) => store.ticket(id), tickets: () => Object.values(store.data.tickets) },
@@ -88,7 +89,8 @@ export class CommandService {
       log.error({ err: result.cause instanceof Error ? result.cause.stack : JSON.stringify(result.cause), command: audit.command }, "command crashed");
     try {
       await store.audit(audit);
-      await store.commit();
+      // The audit line is on disk already; the store is rewritten only when a ticket changed.
+      if (audit.outcome === "accepted" && result.kind === "reply" && result.change) await store.commit();
     } catch (e) {
       log.error({ err: (e as Error).message }, "store write failed: the command's change may be lost");
       replyText = "Sorry, I could not save that change; nothing was changed. The error has been logged.";

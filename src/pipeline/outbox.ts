@@ -16,6 +16,9 @@ export type DeliveryOptions = {
   deliveryCommitDelayMs?: number;
 };
 
+/** Refusals of one message before it is given up (backoff 10 s … 1 h: about a day). */
+const MAX_ATTEMPTS = 30;
+
 export class OutboxDelivery {
   readonly #inFlight = new Map<string, number>();
   readonly #retryAt = new Map<string, number>();
@@ -132,6 +135,14 @@ export class OutboxDelivery {
   }
 
   #fail(entry: OutboxEntry, reason: string): void {
+    // A room that keeps refusing (the bot lost its voice, the message is too long) is not retried
+    // for ever: after a day of tries the entry is dropped, with an error an admin will see.
+    if (entry.attempts >= MAX_ATTEMPTS) {
+      this.store.update((d) => (d.outbox = d.outbox.filter((e) => e !== entry)));
+      this.#commitSoon();
+      this.log.error({ room: entry.room, id: entry.id, ticket: entry.ticketId, attempts: entry.attempts, reason }, "room message dropped: the room kept refusing it");
+      return;
+    }
     const delay = Math.min(3_600_000, 5_000 * 2 ** Math.min(entry.attempts, 10));
     this.#retryAt.set(entry.id, this.now() + delay);
     entry.lastError = reason;

@@ -142,7 +142,8 @@ export class LowStore implements TicketStore {
     if (done.length === 0) return 0;
     const lines = done.map((s) => JSON.stringify({ archivedAt: now.toISOString(), ...s })).join("\n") + "\n";
     await appendFile(this.#archivePath, lines, { encoding: "utf8", flush: true });
-    for (const s of done) delete this.#db.data.tickets[s.ticket.TT_ID];
+    // Only what is still as it was archived leaves: a ticket reopened meanwhile stays live.
+    for (const s of done) if (this.#db.data.tickets[s.ticket.TT_ID] === s) delete this.#db.data.tickets[s.ticket.TT_ID];
     await this.commit();
     return done.length;
   }

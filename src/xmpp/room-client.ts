@@ -231,6 +231,11 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     return this.#xmpp.jid?.toString() ?? "";
   }
 
+  /** The bot's own nickname in a room (config may give each room its own). */
+  nickIn(room: string): string | undefined {
+    return this.#rooms.get(room.toLowerCase())?.nick;
+  }
+
   occupant(room: string, nick: string): Occupant | undefined {
     return this.#occupants.get(room.toLowerCase())?.get(nick);
   }
