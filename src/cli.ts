@@ -2,7 +2,7 @@
 import { Command, InvalidArgumentError } from "commander";
 import { pathToFileURL } from "node:url";
 import type { Config, FeedConfig } from "../config/schema.js";
-import { configWarnings, loadConfig, type ConfigProblem } from "./config/load.js";
+import { configWarnings, loadConfig, secretProblems, type ConfigProblem } from "./config/load.js";
 import { runDemo } from "./devserver/demo.js";
 import { fetchFeed } from "./feeds/http.js";
 import { parseFeed } from "./feeds/parse.js";
@@ -10,7 +10,9 @@ import { emptyFeedState } from "./feeds/state.js";
 import { createLogger } from "./log/logger.js";
 import { startBot, StartupError } from "./main.js";
 import { nocActor } from "./model/activity.js";
+import { IncidentBook } from "./pipeline/incidents.js";
 import { planPoll } from "./pipeline/plan-poll.js";
+import { emptyStore } from "./store/types.js";
 
 const out = (line: string): void => void process.stdout.write(line + "\n");
 const fail = (line: string): void => void process.stderr.write(line + "\n");
@@ -82,7 +84,7 @@ export function buildCli(): Command {
         fail(`${file}: ${loaded.error.length} problem(s)`);
         process.exit(1);
       }
-      const warnings = configWarnings(loaded.value);
+      const warnings = [...configWarnings(loaded.value), ...(await secretProblems(loaded.value))];
       printProblems(file, warnings, "warning");
       const c = loaded.value;
       out(`${file}: OK (${c.rooms.length} room(s), ${c.feeds.length} feed(s), ${c.routes.length} route(s)${warnings.length ? `, ${warnings.length} warning(s)` : ""})`);
@@ -118,8 +120,10 @@ export function buildCli(): Command {
       }
       // Replay as if every item were new to an already-primed feed: each gives its Create.
       const primed = { ...emptyFeedState(), primed: true };
+      // Correlated as the bot would from an empty store, so messages show their incidents too.
+      const incidents = new IncidentBook(emptyStore(), config.correlation);
       const plan = planPoll(
-        { feed, routes: config.routes, actor: nocActor(config.noc), render: config.render, now: new Date() },
+        { feed, routes: config.routes, actor: nocActor(config.noc), render: config.render, now: new Date(), incidents },
         primed,
         parsed.value.items,
         parsed.value.problems,

@@ -190,11 +190,12 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     ownJid: () => rooms.fullJid(),
     async run(text, jid) {
       let answer = "";
-      await commands.handle(text, { jid, via: "adhoc" }, (body) => {
+      const result = await commands.handle(text, { jid, via: "adhoc" }, (body) => {
         answer = body;
         return Promise.resolve();
       });
-      return answer || "Done.";
+      const accepted = result.kind === "reply" && result.audit.outcome === "accepted";
+      return { text: answer || "Done.", ok: accepted };
     },
   });
 

@@ -1,5 +1,6 @@
 /** Reads, parses and validates the config file once; every problem is reported with its JSON path. */
 import { readFile } from "node:fs/promises";
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
 import { ConfigSchema, type Config, type Secret } from "../../config/schema.js";
 import { ok, err, type Result } from "../util/result.js";
 
@@ -15,26 +16,84 @@ export function formatPath(path: readonly PropertyKey[]): string {
   );
 }
 
-/** Pure: JSON text → config or the full list of problems. */
+/** Line and column (1-based) of an offset, as editors show them. */
+function lineColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset).split("\n");
+  return `line ${before.length}, column ${(before.at(-1)?.length ?? 0) + 1}`;
+}
+
+/**
+ * Pure: config text → config or the full list of problems. JSON with comments and trailing commas
+ * (JSONC, as in the README's examples) is accepted; syntax errors name line and column.
+ */
 export function parseConfigText(text: string): Result<Config, ConfigProblem[]> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    return err([{ path: "$", message: `not valid JSON: ${(e as Error).message}` }]);
+  const syntax: ParseError[] = [];
+  const raw: unknown = parseJsonc(text, syntax, { allowTrailingComma: true, disallowComments: false });
+  if (syntax.length > 0) {
+    // "CloseBraceExpected" → "close brace expected"; one line per place.
+    const words = (code: string): string => code.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+    const messages = syntax.map((e) => `not valid JSON at ${lineColumn(text, e.offset)}: ${words(printParseErrorCode(e.error))}`);
+    return err([...new Set(messages)].map((message) => ({ path: "$", message })));
   }
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    return err(parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: humanMessage(i) })));
+    const problems = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: humanMessage(i, raw) }));
+    // zod checks cross-references only once everything else is valid: say them now too.
+    for (const p of referenceProblems(raw)) if (!problems.some((q) => q.path === p.path)) problems.push(p);
+    return err(problems);
   }
   return ok(parsed.data);
 }
 
+function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = raw;
+  for (const key of path) {
+    if (v === null || typeof v !== "object") return undefined;
+    v = (v as Record<PropertyKey, unknown>)[key];
+  }
+  return v;
+}
+
 /** zod's wording for a missing key ("expected string, received undefined") reads oddly to an admin. */
-function humanMessage(issue: { code: string; message: string }): string {
-  // zod 4 leaves `issue.input` out unless asked (reportInput), so a missing key is told by the message.
-  if (issue.code === "invalid_type" && /, received undefined$/.test(issue.message)) return `is required (${issue.message.replace(/^Invalid input: /, "").replace(/, received undefined$/, "")})`;
+function humanMessage(issue: { code: string; message: string; path: readonly PropertyKey[] }, raw: unknown): string {
+  const missing = valueAt(raw, issue.path) === undefined;
+  if (missing && issue.code === "invalid_type") return `is required (${issue.message.replace(/^Invalid input: /, "").replace(/, received undefined$/, "")})`;
+  if (missing && issue.code === "invalid_union") return "is required";
   return issue.message;
+}
+
+/** Routes naming rooms or feeds that are not configured, read from the raw document. */
+export function referenceProblems(raw: unknown): ConfigProblem[] {
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+  const rooms = new Set(list(valueAt(raw, ["rooms"])).map((r) => str(valueAt(r, ["jid"]))?.toLowerCase()));
+  const feeds = new Set(list(valueAt(raw, ["feeds"])).map((f) => str(valueAt(f, ["id"]))));
+  if (valueAt(raw, ["rt"]) !== undefined) feeds.add("rt");
+  const problems: ConfigProblem[] = [];
+  list(valueAt(raw, ["routes"])).forEach((route, i) => {
+    list(valueAt(route, ["rooms"])).forEach((room, j) => {
+      const jid = str(room)?.toLowerCase();
+      if (jid !== undefined && !rooms.has(jid)) problems.push({ path: `$.routes[${i}].rooms[${j}]`, message: `room ${jid} is not in "rooms"` });
+    });
+    list(valueAt(route, ["when", "feeds"])).forEach((feed, j) => {
+      const id = str(feed);
+      if (id !== undefined && !feeds.has(id)) problems.push({ path: `$.routes[${i}].when.feeds[${j}]`, message: `feed ${id} is not in "feeds"` });
+    });
+  });
+  return problems;
+}
+
+/** Secrets that cannot be resolved now (check-config warns; start refuses). */
+export async function secretProblems(cfg: Config, env: NodeJS.ProcessEnv = process.env): Promise<ConfigProblem[]> {
+  const secrets: [Secret, string][] = [[cfg.xmpp.password, "$.xmpp.password"]];
+  cfg.rooms.forEach((r, i) => r.password && secrets.push([r.password, `$.rooms[${i}].password`]));
+  if (cfg.rt) secrets.push([cfg.rt.auth.secret, "$.rt.auth.secret"]);
+  const problems: ConfigProblem[] = [];
+  for (const [secret, path] of secrets) {
+    const r = await resolveSecret(secret, path, env);
+    if (!r.ok) problems.push({ path: r.error.path, message: `${r.error.message} (start would refuse)` });
+  }
+  return problems;
 }
 
 /** Warnings that do not stop the bot but an admin should see (check-config prints them). */

@@ -108,6 +108,7 @@ export class CommandService {
         log.warn({ err: (e as Error).message, command: audit.command }, "could not send the command's reply");
       }
     }
-    return result;
+    // With the audit as it ended (a change that could not be saved is "failed", not "accepted").
+    return { ...result, audit };
   }
 }

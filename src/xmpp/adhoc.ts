@@ -108,7 +108,7 @@ type IqCallee = {
 export type AdhocDeps = {
   commands: readonly Command[];
   /** Runs the command text for the sender's real JID (from the iq's `from`, set by its server). */
-  run(text: string, senderJid: string): Promise<string>;
+  run(text: string, senderJid: string): Promise<{ text: string; ok: boolean }>;
   ownJid: () => string;
 };
 
@@ -160,6 +160,7 @@ export function registerAdhocCommands(iqCallee: unknown, deps: AdhocDeps): void 
     const from = attr(stanza, "from");
     if (!from) return stanzaError("modify", "bad-request");
     const reply = await deps.run(formToCommandText(command, readSubmittedForm(submitted)), bare(from));
-    return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, xml("note", { type: "info" }, reply));
+    // XEP-0050 §6.3: a refusal or a wrong call is an "error" note, so clients show it as one.
+    return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, xml("note", { type: reply.ok ? "info" : "error" }, reply.text));
   });
 }

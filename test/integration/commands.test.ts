@@ -172,6 +172,7 @@ void test("engineers work a ticket from the room; customers read; nicknames gran
   );
   assert.equal(done.getChild("command", NS_CMD)?.attrs.status, "completed");
   assert.match(done.getChild("command", NS_CMD)?.getChildText("note") ?? "", /EXN_1/);
+  assert.equal(done.getChild("command", NS_CMD)?.getChild("note")?.attrs.type, "info");
   assert.match(bot.store.ticket("EXN_1")?.ticket.History ?? "", /seen, via the form/);
 
   // Every accepted or refused command is in the audit log, with the real JID.

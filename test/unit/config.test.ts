@@ -202,9 +202,9 @@ const problemCases: ProblemCase[] = [
     edit(c);
     return { name, input: JSON.stringify(c), expected };
   }),
-  { name: "invalid JSON (truncated)", input: '{ "noc": { "id": "EXN" ', expected: [{ path: "$", message: /^not valid JSON: / }] },
-  { name: "invalid JSON (trailing comma)", input: '{ "noc": {}, }', expected: [{ path: "$", message: /^not valid JSON: / }] },
-  { name: "empty file", input: "", expected: [{ path: "$", message: /^not valid JSON: / }] },
+  { name: "invalid JSON (truncated)", input: '{ "noc": { "id": "EXN" ', expected: [{ path: "$", message: /^not valid JSON at line 1, column 24: close brace expected$/ }] },
+  { name: "invalid JSON on a later line", input: '{\n  "noc": { "id": "EXN" }\n  "xmpp": {}\n}', expected: [{ path: "$", message: /^not valid JSON at line 3, column 3: comma expected$/ }] },
+  { name: "empty file", input: "", expected: [{ path: "$", message: /^not valid JSON at line 1, column 1: value expected$/ }] },
   { name: "JSON that is not an object", input: "[]", expected: [{ path: "$", message: /.+/ }] },
 ];
 
@@ -331,4 +331,21 @@ void test("config/ttrelay.schema.json is the JSON Schema generated from the zod 
   const { configJsonSchema } = await import("../../src/config/json-schema.js");
   const shipped = await readFile(new URL("../../config/ttrelay.schema.json", import.meta.url), "utf8");
   assert.equal(shipped, configJsonSchema());
+});
+
+void test("comments and trailing commas (JSONC, as in the README) are accepted", () => {
+  const text = JSON.stringify(minimal(), null, 2).replace('"noc": {', '"noc": { // our Partner_ID\n').replace(/\n}$/, ",\n}");
+  assert.ok(parseConfigText(text).ok, text);
+});
+
+void test("every problem is reported at once: routes naming unknown rooms too, and a missing password is 'required'", () => {
+  const c = minimal() as Record<string, unknown> & { xmpp: Record<string, unknown>; routes: { rooms: string[] }[] };
+  delete c.xmpp.password;
+  c.routes = [{ rooms: ["nowhere@conference.example.net"] }];
+  const r = parseConfigText(JSON.stringify(c));
+  assert.ok(!r.ok);
+  assert.deepEqual(
+    r.error.map((p) => `${p.path}: ${p.message}`),
+    ["$.xmpp.password: is required", '$.routes[0].rooms[0]: room nowhere@conference.example.net is not in "rooms"'],
+  );
 });
