@@ -248,7 +248,11 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const tasks: ScheduledTask[] = [];
   const archiveTimer = setInterval(() => {
     store.archiveFinal(now(), config.store.archiveAfterHours).then(
-      (n) => n > 0 && log.info({ archived: n }, "archived closed tickets"),
+      (ids) => {
+        // The correlation index and incident records follow the live store (memory stays bounded).
+        for (const id of ids) incidents.forget(id);
+        if (ids.length > 0) log.info({ archived: ids.length }, "archived closed tickets");
+      },
       (e: unknown) => log.error({ err: (e as Error).message }, "archiving failed"),
     );
   }, 3600_000);

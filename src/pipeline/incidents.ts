@@ -143,6 +143,17 @@ export class IncidentBook implements IncidentPort {
     };
   }
 
+  /** An archived ticket leaves the index; an incident left without members leaves the store. */
+  forget(ttId: string): void {
+    const incidentId = this.#index.incidentOf(ttId);
+    this.#index.remove(ttId);
+    this.#status.delete(ttId);
+    if (incidentId && !this.#index.hasIncident(incidentId)) {
+      delete this.data.incidents[incidentId];
+      this.#rooms.delete(incidentId);
+    }
+  }
+
   threading(incidentId: string, room: string): Threading {
     const rec = this.data.incidents[incidentId];
     return { thread: rec?.thread ?? incidentId, incident: incidentId, replyTo: rec?.rooms[room] };

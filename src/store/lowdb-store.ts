@@ -134,18 +134,20 @@ export class LowStore implements TicketStore {
    * Moves tickets that have been final for `afterHours` to the archive (JSON lines, appended and
    * written before they leave the live file, so a crash in between can only duplicate, never lose).
    */
-  async archiveFinal(now: Date, afterHours: number): Promise<number> {
+  /** Resolves with the TT_IDs that left the live store. */
+  async archiveFinal(now: Date, afterHours: number): Promise<string[]> {
     const cutoff = now.getTime() - afterHours * 3600_000;
     const done = Object.values(this.#db.data.tickets).filter(
       (s) => isFinalStatus(s.ticket.TT_Status) && Date.parse(s.lastChange) <= cutoff,
     );
-    if (done.length === 0) return 0;
+    if (done.length === 0) return [];
     const lines = done.map((s) => JSON.stringify({ archivedAt: now.toISOString(), ...s })).join("\n") + "\n";
     await appendFile(this.#archivePath, lines, { encoding: "utf8", flush: true });
     // Only what is still as it was archived leaves: a ticket reopened meanwhile stays live.
-    for (const s of done) if (this.#db.data.tickets[s.ticket.TT_ID] === s) delete this.#db.data.tickets[s.ticket.TT_ID];
+    const gone = done.filter((s) => this.#db.data.tickets[s.ticket.TT_ID] === s).map((s) => s.ticket.TT_ID);
+    for (const id of gone) delete this.#db.data.tickets[id];
     await this.commit();
-    return done.length;
+    return gone;
   }
 
   /** For an admin who wants to start afresh: the damaged file is kept beside the new one. */

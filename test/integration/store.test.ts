@@ -66,7 +66,7 @@ void test("tickets final for long enough move to the archive; open and recent on
     d.tickets[closedNew.TT_ID] = stored(closedNew, "2026-11-28T09:00:00Z");
   });
   const moved = await store.archiveFinal(new Date("2026-11-28T10:00:00Z"), 24);
-  assert.equal(moved, 1);
+  assert.deepEqual(moved, [closedOld.TT_ID]);
   assert.deepEqual(Object.keys((await LowStore.open(path).then((r) => (r.ok ? r.value.data : undefined)))?.tickets ?? {}).sort(), [open.TT_ID, closedNew.TT_ID].sort());
   const archived = (await readFile(`${path}.archive.jsonl`, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { ticket: { TT_ID: string }; archivedAt: string });
   assert.deepEqual(archived.map((a) => a.ticket.TT_ID), [closedOld.TT_ID]);

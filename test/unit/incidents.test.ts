@@ -274,3 +274,16 @@ void test("rebuilding from a store: tickets without an incident are correlated o
     assert.equal(b.statusOf(id), "open", c.name);
   }
 });
+
+void test("an archived ticket leaves the index; its incident goes when no member is left", () => {
+  const data = emptyStore();
+  const b = new IncidentBook(data, defaultCorrelationConfig);
+  const one = b.assign(tk("EXN_1", 0, { Network_Link_Circuit: ["C-1"] }), [ROOM_A], nowAt(0.2));
+  b.assign(tk("EXN_2", 0.5, { Network_Link_Circuit: ["C-1"] }), [ROOM_A], nowAt(0.6));
+  b.forget("EXN_1");
+  assert.equal(b.index.has("EXN_1"), false);
+  assert.ok(data.incidents[one.incidentId], "EXN_2 is still a member");
+  b.forget("EXN_2");
+  assert.equal(data.incidents[one.incidentId], undefined);
+  assert.equal(b.index.hasIncident(one.incidentId), false);
+});
