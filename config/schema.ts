@@ -68,6 +68,7 @@ export const ItemFields = [
   "author",
   "pubDate",
   "isoDate",
+  "updated",
 ] as const;
 export type ItemField = (typeof ItemFields)[number];
 

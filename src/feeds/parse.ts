@@ -39,6 +39,9 @@ const category = z
   .union([z.string(), z.object({ _: z.string() }).transform((c) => c._)])
   .catch("");
 
+/** Atom categories (`{ $: { term } }`), used when the item has no RSS categories. */
+const atomCategory = z.union([z.object({ $: z.object({ term: z.string() }) }).transform((c) => c.$.term), z.unknown().transform(() => "")]);
+
 const RawItem = z.object({
   title: text,
   link: text,
@@ -53,9 +56,13 @@ const RawItem = z.object({
   pubDate: text,
   isoDate: text,
   categories: z.array(category).optional().catch(undefined),
+  updated: text,
+  atomCategories: z.array(atomCategory).optional().catch(undefined),
 });
 
-const parser = new Parser({ customFields: { item: ["description", "id"] } });
+// Atom's <category term="…"/> and <updated> are not read by rss-parser itself: asked for here.
+const parser = new Parser({ customFields: { item: ["description", "id", ["category", "atomCategories", { keepArray: true }], "updated"] } });
+
 
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 
@@ -76,10 +83,12 @@ export async function parseFeed(xml: string, maxItemChars: number): Promise<Resu
       problems.push({ key: `#${index + 1}`, message: `unreadable item: ${parsed.error.issues[0]?.message ?? "invalid"}` });
       return;
     }
+    const { atomCategories, ...fields } = parsed.data;
+    if (fields.categories === undefined && atomCategories !== undefined) fields.categories = atomCategories;
     const values: ItemValues = {};
     const whole: ItemValues = {};
     let cut = false;
-    for (const [name, value] of Object.entries(parsed.data) as [ItemField, string | string[] | undefined][]) {
+    for (const [name, value] of Object.entries(fields) as [ItemField, string | string[] | undefined][]) {
       if (value === undefined) continue;
       if (Array.isArray(value)) {
         values[name] = whole[name] = value.map((v) => v.trim()).filter((v) => v !== "");

@@ -44,7 +44,8 @@ export const DEFAULT_MAPPING: Partial<Record<TicketField, MappingRule[]>> = {
   TT_Title: [rule("title")],
   TT_Long_Description: [rule("contentSnippet"), rule("summary"), rule("description"), rule("content")],
   TT_Open_Datetime: [rule("isoDate"), rule("pubDate")],
-  TT_Last_Update_Time: [rule("isoDate"), rule("pubDate")],
+  // Atom says when an entry last changed (<updated>); RSS only when it was published.
+  TT_Last_Update_Time: [rule("updated"), rule("isoDate"), rule("pubDate")],
   TT_Status: [fixed("Opened")],
   TT_Type: [fixed("Operational")],
   Type: [fixed("Unscheduled")],

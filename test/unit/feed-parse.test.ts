@@ -133,6 +133,7 @@ const formatCases: FormatCase[] = [
             author: "Partner NOC",
             pubDate: "2026-11-28T08:00:00.000Z",
             isoDate: "2026-11-28T08:00:00.000Z",
+            updated: "2026-11-28T10:05:00Z",
           },
         },
       ],
@@ -247,5 +248,19 @@ void test("fingerprint: stable under key order, changed by any content", () => {
   ];
   for (const { name, input, expected } of cases) {
     assert.equal(fingerprint(input) === fp ? "same" : "different", expected, name);
+  }
+});
+
+void test("Atom categories (term) are read when there are no RSS categories; RSS categories win otherwise", async () => {
+  const atomDoc = `<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title><entry><id>urn:1</id><title>E</title><category term="IP transit"/><category term="Lambda" label="L"/><updated>2026-11-28T11:00:00Z</updated></entry></feed>`;
+  const rssDoc = `<rss version="2.0"><channel><title>T</title><item><title>A</title><guid>g1</guid><category domain="x">IP</category><category>Optical</category></item></channel></rss>`;
+  const cases: { name: string; input: string; expected: string[] }[] = [
+    { name: "Atom", input: atomDoc, expected: ["IP transit", "Lambda"] },
+    { name: "RSS", input: rssDoc, expected: ["IP", "Optical"] },
+  ];
+  for (const c of cases) {
+    const r = await parseFeed(c.input, 1000);
+    assert.ok(r.ok, c.name);
+    assert.deepEqual(r.value.items[0]?.values.categories, c.expected, c.name);
   }
 });
