@@ -205,7 +205,13 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const trusted = (jid: string, partner: string): boolean =>
     config.peerBots.some((p) => p.partners.includes(partner) && p.jids.some((pattern) => matchJid(pattern, jid)));
   const receivePeer = async (msg: IncomingRoomMessage, senderJid: string | undefined): Promise<void> => {
-    const plan = planPeerActivity({ actor, self: actor, ownPartners, trusted, render: config.render, incidents, now: now() }, msg, senderJid, (id) => store.ticket(id));
+    const peerTicketCount = (partner: string): number => Object.values(store.data.tickets).filter((t) => t.peer && t.ticket.Partner_ID === partner).length;
+    const plan = planPeerActivity(
+      { actor, self: actor, ownPartners, trusted, peerTicketCount, render: config.render, incidents, now: now() },
+      msg,
+      senderJid,
+      (id) => store.ticket(id),
+    );
     for (const line of plan.logs) peerLog[line.level](line.fields, line.msg);
     if (!plan.ticket && plan.outbox.length === 0) return;
     const before = plan.ticket ? store.ticket(plan.ticket.ticket.TT_ID) : undefined;

@@ -15,6 +15,9 @@ import { changeHash } from "./plan-poll.js";
 
 export type PeerPlan = { ticket?: StoredTicket; outbox: OutboxEntry[]; logs: LogLine[]; threadAdopted?: boolean };
 
+/** Live tickets kept per peer NOC at most. */
+export const MAX_PEER_TICKETS = 5000;
+
 /** Largest payload read from a room message; an AS2 ticket activity is a few KB. */
 export const MAX_PEER_JSON = 256 * 1024;
 
@@ -25,6 +28,8 @@ export type PeerContext = AnnounceContext & {
   incidents: IncidentBook;
   /** May this real JID speak for this Partner_ID? (config `peerBots`; deny when in doubt) */
   trusted: (jid: string, partner: string) => boolean;
+  /** How many live tickets of this Partner_ID the store holds (for the per-peer bound). */
+  peerTicketCount?: (partner: string) => number;
 };
 
 export function planPeerActivity(
@@ -65,6 +70,9 @@ export function planPeerActivity(
   // Room history replays and federation can deliver out of order: an older version never wins.
   if (before?.peer?.published !== undefined && Date.parse(activity.published) <= Date.parse(before.peer.published))
     return ignore("debug", "not newer than the version already known", { ticket: ticket.TT_ID });
+  // A bound on what one peer can make us keep (the live store is rewritten whole on each write).
+  if (!before && (ctx.peerTicketCount?.(ticket.Partner_ID) ?? 0) >= MAX_PEER_TICKETS)
+    return ignore("warn", `${ticket.Partner_ID} already has ${MAX_PEER_TICKETS} live tickets here; new ones are ignored until some are archived`, { ticket: ticket.TT_ID });
   const hash = changeHash(ticket);
   if (before && before.hash === hash) return ignore("debug", "already known, unchanged", { ticket: ticket.TT_ID });
 

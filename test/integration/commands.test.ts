@@ -142,6 +142,15 @@ void test("engineers work a ticket from the room; customers read; nicknames gran
   assert.ok(refused);
   assert.equal(bot.store.ticket("EXN_70")?.ticket.TT_Status, "Solved", "nothing changed");
 
+  // A MUC private message to the bot (XEP-0045 §7.5) is answered privately, through the room.
+  const privateReply = new Promise<string>((resolve) => {
+    engineer.client.on("stanza", (s: Element) => {
+      if (s.is("message") && attr(s, "type") === "chat" && attr(s, "from") === `${nocRoom}/ttrelay`) resolve(s.getChildText("body") ?? "");
+    });
+  });
+  await engineer.send(xml("message", { to: `${nocRoom}/ttrelay`, type: "chat" }, xml("body", {}, "show EXN_70")));
+  assert.match(await privateReply, /EXN_70/);
+
   // Mallory takes the nickname "alice" after Alice leaves: the real JID decides, not the nick.
   await engineer.send(xml("presence", { to: `${nocRoom}/alice`, type: "unavailable" }));
   await new Promise((r) => setTimeout(r, 300));
@@ -185,6 +194,7 @@ void test("engineers work a ticket from the room; customers read; nicknames gran
     `${alice} close accepted`,
     `customer@${prosody.domain} status accepted`,
     `customer@${prosody.domain} close refused`,
+    `${alice} show accepted`,
     `mallory@${prosody.domain} reopen refused`,
     `${alice} ack accepted`,
   ]);

@@ -325,3 +325,11 @@ void test("peer activities are taken only from the configured bot's real JID, an
     assert.match(String(plan.logs[0]?.fields.reason), c.reason, c.name);
   }
 });
+
+void test("a peer cannot make the bot keep unbounded tickets: new ones past the bound are ignored, known ones still update", () => {
+  const book = new IncidentBook(emptyStore(), defaultCorrelationConfig);
+  const full = { ...ctxOf(book, nowAt(1)), peerTicketCount: (partner: string) => (partner === "NORD" ? 5000 : 0) };
+  const plan = planPeerActivity(full, msg(json(peerActivity(tk("NORD_9", 0.5), 1))), PEER_JID, storeOf());
+  assert.equal(plan.ticket, undefined);
+  assert.match(String(plan.logs[0]?.fields.reason), /NORD already has 5000 live tickets here/);
+});
