@@ -616,13 +616,14 @@ void test("rtWritesForPeer: what each later sight of a peer ticket writes", () =
   assert.equal(at(T2), at(T2));
 });
 
-void test("rtWritesForPeer: a peer ticket first seen in a final status is created with the mapped RT status", () => {
+void test("rtWritesForPeer: a peer ticket first seen past Opened is created with the mapped RT status", () => {
   const cases: { name: string; ticket: Partial<Ticket>; status: string | undefined }[] = [
     { name: "Closed", ticket: sampleClosedTicket({ Partner_ID: "EXN", Original_ID: "7", Affected_Service: "IP transit" }), status: "resolved" },
     { name: "Opened/Closed", ticket: sampleClosedTicket({ Partner_ID: "EXN", Original_ID: "7", Affected_Service: "IP transit", TT_Status: "Opened/Closed" }), status: "resolved" },
     { name: "Cancelled", ticket: sampleClosedTicket({ Partner_ID: "EXN", Original_ID: "7", Affected_Service: "IP transit", TT_Status: "Cancelled" }), status: "rejected" },
     { name: "Opened: RT's default for a new ticket", ticket: {}, status: undefined },
-    { name: "Updated: not final, no status", ticket: { TT_Status: "Updated" }, status: undefined },
+    { name: "Updated: worked on already", ticket: { TT_Status: "Updated", History: "x" }, status: "open" },
+    { name: "Solved: not final, but resolved in RT", ticket: { TT_Status: "Solved", History: "x" }, status: "resolved" },
   ];
   for (const c of cases) {
     const writes = rtWritesForPeer(config, mapping, peerStored(c.ticket), undefined, [], T1);

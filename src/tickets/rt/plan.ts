@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { RtConfig } from "../../../config/schema.js";
 import type { ProposedChange } from "../../dispatch/dispatch.js";
 import { keepLocalChanges } from "../../model/merge.js";
-import { isFinalStatus, makeTicketId, type Ticket } from "../../model/ticket.js";
+import { makeTicketId, type Ticket } from "../../model/ticket.js";
 import { routeTicket } from "../../route/route.js";
 import type { RtWrite, StoredTicket } from "../../store/types.js";
 import { wildcardMatch } from "../../route/route.js";
@@ -189,7 +189,8 @@ export function rtWritesForPeer(
         op: "create",
         text: content,
         create: { queue: peers.queue, subject: `[${t.TT_ID}] ${t.TT_Title}`.slice(0, 200), customFields: { [peers.remoteIdField]: t.TT_ID } },
-        ...(isFinalStatus(t.TT_Status) ? { status: ttStatusToRtStatus(t.TT_Status, mapping) } : {}),
+        // RT creates tickets "new": any other status the peer's ticket already has is set right after.
+        ...(ttStatusToRtStatus(t.TT_Status, mapping) !== "new" ? { status: ttStatusToRtStatus(t.TT_Status, mapping) } : {}),
         createdAt: nowIso,
         attempts: 0,
       },
