@@ -8,6 +8,7 @@ import { Affiliations, type Acl, type Affiliation, type ActorIdentity } from "..
 import { dispatch, engineerActor, type DispatchResult, type ProposedChange } from "../dispatch/dispatch.js";
 import type { RtWrite, StoredTicket } from "../store/types.js";
 import type { Registry } from "../dispatch/ports.js";
+import { RateLimiter } from "../dispatch/rate-limit.js";
 import type { Logger } from "../log/logger.js";
 import type { RenderOptions } from "../render/ticket-message.js";
 import type { LowStore } from "../store/lowdb-store.js";
@@ -31,6 +32,7 @@ export type CommandServiceDeps = {
   rtWrites?: ((change: ProposedChange, stored: StoredTicket, notify: RtWrite["notify"]) => RtWrite[]) | undefined;
   /** Called after RT writes were queued. */
   afterRtQueue?: (() => void) | undefined;
+  rateLimiter?: RateLimiter | undefined;
 };
 
 /** The room's word for the occupant's affiliation, if it is one we know (anything else: none). */
@@ -39,7 +41,12 @@ export function asAffiliation(value: string | undefined): Affiliation | undefine
 }
 
 export class CommandService {
-  constructor(private readonly deps: CommandServiceDeps) {}
+  readonly #limiter: RateLimiter;
+  readonly #limitedLogged = new Map<string, number>();
+
+  constructor(private readonly deps: CommandServiceDeps) {
+    this.#limiter = deps.rateLimiter ?? new RateLimiter();
+  }
 
   /** Runs one message as a command, if it is one. Resolves with what was decided (for tests and ad-hoc). */
   /** `botNick`: the bot's nickname where the message was said (rooms may give it its own). */
@@ -56,6 +63,15 @@ export class CommandService {
       timeZone: this.deps.render.timeZone,
     });
     if (result.kind === "none") return result;
+    // Past a burst, a sender's commands are dropped unanswered and unwritten (logged once a minute).
+    const sender = identity.jid ?? `${identity.room ?? ""}/${identity.nick ?? ""}`;
+    if (!this.#limiter.take(sender, now.getTime())) {
+      if (now.getTime() - (this.#limitedLogged.get(sender) ?? 0) > 60_000) {
+        this.#limitedLogged.set(sender, now.getTime());
+        log.warn({ actor: identity.jid, nick: identity.nick, room: identity.room, via: identity.via }, "too many commands from one sender: ignoring them for a while");
+      }
+      return { kind: "ignored", audit: { ...result.audit, outcome: "ignored", reason: "rate limited" } };
+    }
 
     let replyText = result.kind === "reply" ? result.reply : undefined;
     let thread: string | undefined;
