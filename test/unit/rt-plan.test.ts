@@ -337,11 +337,11 @@ void test("planRtPoll: an RT status outside the status map is invalid, naming TT
     item.problems.some((p) => p.startsWith("TT_Status: ") && p.includes('"monitoring"')),
     item.problems.join("; "),
   );
-  // A bad config default is only found here: every RT ticket is then invalid (see the report).
+  // A bad config default is refused when the bot starts, naming the field, rather than making every RT ticket invalid.
   const cfg = rtConfig({ mapping: { defaults: { TT_Type: "Nope" } } });
-  const [bad] = planRtPoll({ config: cfg, mapping: unwrap(rtMapping(cfg, NOC)), routes, now: T0 }, [{ rt: rtTicket(), history: created }], () => undefined);
-  assert.equal(bad?.kind, "invalid");
-  assert.ok(bad.kind === "invalid" && bad.problems.some((p) => p.startsWith("TT_Type: ")), JSON.stringify(bad));
+  const refused = rtMapping(cfg, NOC);
+  assert.ok(!refused.ok);
+  assert.match(refused.error, /^\$\.rt\.mapping\.defaults\.TT_Type: /);
 });
 
 void test("planRtPoll: final RT statuses carry close and end times; a reopen after a final status is Reopened", () => {

@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import type { RtConfig } from "../../../config/schema.js";
 import type { ProposedChange } from "../../dispatch/dispatch.js";
 import { keepLocalChanges } from "../../model/merge.js";
-import { makeTicketId, type Ticket } from "../../model/ticket.js";
+import { makeTicketId, OpenTicketSchema, type Ticket } from "../../model/ticket.js";
 import { routeTicket } from "../../route/route.js";
 import type { RtWrite, StoredTicket } from "../../store/types.js";
 import { wildcardMatch } from "../../route/route.js";
@@ -34,7 +34,15 @@ export function rtMapping(config: RtConfig, nocId: string): Result<RtMapping, st
   // Only an object is merged over the built-in defaults; anything else goes to the schema as is, to be reported.
   const defaults = given === undefined ? RT_DEFAULTS : typeof given === "object" && given !== null && !Array.isArray(given) ? { ...RT_DEFAULTS, ...given } : given;
   const parsed = RtMappingSchema.safeParse({ partnerId: nocId, ...config.mapping, defaults });
-  if (parsed.success) return ok(parsed.data);
+  if (parsed.success) {
+    // Each default must be a valid value of its NTTDM field, or every polled ticket would be refused.
+    for (const [field, value] of Object.entries(parsed.data.defaults)) {
+      const shape: Record<string, { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } }> = OpenTicketSchema.shape;
+      const check = shape[field]?.safeParse(value);
+      if (check && !check.success) return err(`$.rt.mapping.defaults.${field}: ${check.error?.issues[0]?.message ?? "invalid"}`);
+    }
+    return ok(parsed.data);
+  }
   const issue = parsed.error.issues[0];
   const path = (issue?.path ?? []).map((p) => `.${String(p)}`).join("");
   return err(`$.rt.mapping${path}: ${issue?.message ?? "invalid"}`);
