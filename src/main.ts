@@ -215,9 +215,15 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     for (const line of plan.logs) peerLog[line.level](line.fields, line.msg);
     if (!plan.ticket && plan.outbox.length === 0) return;
     const before = plan.ticket ? store.ticket(plan.ticket.ticket.TT_ID) : undefined;
+    // An RT ticket made for this peer ticket before it was archived is reused, not made again.
+    const archivedLink = plan.ticket ? store.data.rtLinks[plan.ticket.ticket.TT_ID] : undefined;
+    if (plan.ticket && !before?.rt && archivedLink !== undefined) plan.ticket.rt = { id: archivedLink };
     const rtWrites = rt && plan.ticket ? rtWritesForPeer(rt.config, rt.mapping, { ...plan.ticket, ...(before?.rt ? { rt: before.rt } : {}) }, before, store.data.rtOutbox, now()) : [];
     store.update((d) => {
-      if (plan.ticket) d.tickets[plan.ticket.ticket.TT_ID] = { ...plan.ticket, ...(before?.rt ? { rt: before.rt } : {}) };
+      if (plan.ticket) {
+        d.tickets[plan.ticket.ticket.TT_ID] = { ...plan.ticket, ...(before?.rt ? { rt: before.rt } : {}) };
+        delete d.rtLinks[plan.ticket.ticket.TT_ID];
+      }
       d.outbox.push(...plan.outbox);
       d.rtOutbox.push(...rtWrites);
     });

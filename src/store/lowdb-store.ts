@@ -145,7 +145,11 @@ export class LowStore implements TicketStore {
     await appendFile(this.#archivePath, lines, { encoding: "utf8", flush: true });
     // Only what is still as it was archived leaves: a ticket reopened meanwhile stays live.
     const gone = done.filter((s) => this.#db.data.tickets[s.ticket.TT_ID] === s).map((s) => s.ticket.TT_ID);
-    for (const id of gone) delete this.#db.data.tickets[id];
+    for (const id of gone) {
+      const t = this.#db.data.tickets[id];
+      if (t?.peer && t.rt) this.#db.data.rtLinks[id] = t.rt.id;
+      delete this.#db.data.tickets[id];
+    }
     await this.commit();
     return gone;
   }

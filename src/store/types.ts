@@ -116,8 +116,10 @@ export const StoreDataSchema = z.object({
   audit: z.array(z.record(z.string(), z.unknown())).default([]),
   outbox: z.array(OutboxEntrySchema),
   rt: z.object({ since: z.string().optional() }).default({}),
+  /** Peer TT_ID → the RT ticket made for it, kept after the ticket is archived (a reopen reuses it). */
+  rtLinks: z.record(z.string(), z.number().int().positive()).default({}),
   rtOutbox: z.array(RtWriteSchema).default([]),
 });
 export type StoreData = z.infer<typeof StoreDataSchema>;
 
-export const emptyStore = (): StoreData => ({ version: 1, feeds: {}, tickets: {}, incidents: {}, audit: [], outbox: [], rt: {}, rtOutbox: [] });
+export const emptyStore = (): StoreData => ({ version: 1, feeds: {}, tickets: {}, incidents: {}, audit: [], outbox: [], rt: {}, rtLinks: {}, rtOutbox: [] });

@@ -564,7 +564,7 @@ void test("rtWritesForPeer: what each later sight of a peer ticket writes", () =
     { name: "comment pending (not a create): create", stored: opened, before: opened, pending: [{ ...createW, op: "comment" }], expect: [{ op: "create" }] },
     { name: "earlier create failed: create again", stored: opened, before: opened, pending: [{ ...createW, failed: true }], expect: [{ op: "create", id: createW.id }] },
     { name: "linked, status unchanged", stored: linked({ History: "Link down\nmore detail" }), before: linked(), expect: [] },
-    { name: "linked, no previous (store lost)", stored: linked({ TT_Status: "Updated", History: "x" }), before: undefined, expect: [] },
+    { name: "linked, not known any more (archived): the RT ticket made for it hears of it", stored: linked({ TT_Status: "Updated", History: "x" }), before: undefined, expect: [{ op: "comment", status: "open" }] },
     {
       name: "linked, Opened → Updated",
       stored: { ...linked(), ticket: updated },
@@ -656,4 +656,14 @@ void test("rtRetryDelayMs: 5 s doubling per attempt, capped at 10 min", () => {
     [5_000, 600_000],
   ];
   for (const [attempts, ms] of cases) assert.equal(rtRetryDelayMs(attempts), ms, `attempt ${String(attempts)}`);
+});
+
+void test("rtWritesForPeer: a peer ticket back after archiving writes to the RT ticket made for it, never a new one", () => {
+  const back = { ...peerStored({ TT_Status: "Reopened", History: "fault is back" }), rt: { id: 31 } };
+  const writes = rtWritesForPeer(config, mapping, back, undefined, [], T1);
+  assert.equal(writes.length, 1);
+  assert.equal(writes[0]?.op, "comment");
+  assert.equal(writes[0]?.rtId, 31);
+  assert.equal(writes[0]?.status, "open");
+  assert.match(writes[0]?.text ?? "", /reported again, status Reopened \(fault is back\)/);
 });

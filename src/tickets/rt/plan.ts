@@ -204,14 +204,16 @@ export function rtWritesForPeer(
       },
     ];
   }
-  if (!before || before.ticket.TT_Status === t.TT_Status) return [];
+  // Known and unchanged: nothing to say. Not known but linked: it came back after being archived.
+  if (before ? before.ticket.TT_Status === t.TT_Status : !stored.rt) return [];
+  const change = before ? `status ${before.ticket.TT_Status} → ${t.TT_Status}` : `reported again, status ${t.TT_Status}`;
   return [
     {
       id: writeId(t.TT_ID, "status", t.TT_Status, nowIso),
       ticketId: t.TT_ID,
       op: "comment",
       ...(stored.rt ? { rtId: stored.rt.id } : {}),
-      text: `[ttrelay] ${stored.peer?.name ?? t.Partner_ID}: ${t.TT_ID} status ${before.ticket.TT_Status} → ${t.TT_Status}${lastLine(t.History) ? ` (${lastLine(t.History)})` : ""}`,
+      text: `[ttrelay] ${stored.peer?.name ?? t.Partner_ID}: ${t.TT_ID} ${change}${lastLine(t.History) ? ` (${lastLine(t.History)})` : ""}`,
       status: ttStatusToRtStatus(t.TT_Status, mapping),
       createdAt: nowIso,
       attempts: 0,
