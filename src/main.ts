@@ -12,7 +12,7 @@ import { OutboxDelivery } from "./pipeline/outbox.js";
 import { pollFeed, type PollOutcome } from "./pipeline/poll-feed.js";
 import { LowStore } from "./store/lowdb-store.js";
 import { randomUUID } from "node:crypto";
-import { buildAcl, bareJid, matchJid } from "./dispatch/authorize.js";
+import { authorize, buildAcl, bareJid, matchJid } from "./dispatch/authorize.js";
 import { asAffiliation, CommandService } from "./pipeline/commands.js";
 import { IncidentBook } from "./pipeline/incidents.js";
 import { registerAdhocCommands } from "./xmpp/adhoc.js";
@@ -171,8 +171,9 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     rt = { sync, mapping: mapping.value, config: rtConfig };
   }
 
+  const acl = buildAcl(config.acl, { botJid: config.xmpp.jid, ownNoc: config.noc.id });
   const commands = new CommandService({
-    acl: buildAcl(config.acl, { botJid: config.xmpp.jid, ownNoc: config.noc.id }),
+    acl,
     botNick: config.xmpp.nick,
     store,
     incidents,
@@ -188,6 +189,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   registerAdhocCommands(rooms.iqCallee, {
     commands: registry.list(),
     ownJid: () => rooms.fullJid(),
+    allowed: (jid, c) => authorize(acl, { jid, via: "adhoc" }, { name: c.name, role: c.role, mutates: c.mutates }).kind === "allow",
     async run(text, jid) {
       let answer = "";
       const result = await commands.handle(text, { jid, via: "adhoc" }, (body) => {

@@ -110,6 +110,8 @@ export type AdhocDeps = {
   /** Runs the command text for the sender's real JID (from the iq's `from`, set by its server). */
   run(text: string, senderJid: string): Promise<{ text: string; ok: boolean }>;
   ownJid: () => string;
+  /** Whether the sender may run the command (commands they may not run are not listed). */
+  allowed?: (senderJid: string, command: Command) => boolean;
 };
 
 const stanzaError = (type: string, condition: string): Element =>
@@ -138,11 +140,14 @@ export function registerAdhocCommands(iqCallee: unknown, deps: AdhocDeps): void 
     );
   });
 
-  callee.get(NS_DISCO_ITEMS, "query", ({ element }) => {
+  callee.get(NS_DISCO_ITEMS, "query", ({ stanza, element }) => {
     const node = attr(element, "node");
     if (node !== NS_COMMANDS) return xml("query", { xmlns: NS_DISCO_ITEMS, ...(node ? { node } : {}) });
     const jid = deps.ownJid();
-    return xml("query", { xmlns: NS_DISCO_ITEMS, node }, ...deps.commands.map((c) => xml("item", { jid, node: c.name, name: c.summary })));
+    const from = bare(attr(stanza, "from") ?? "");
+    // XEP-0050 §2.2: list what this requester may execute (running is checked again anyway).
+    const visible = deps.commands.filter((c) => deps.allowed?.(from, c) ?? true);
+    return xml("query", { xmlns: NS_DISCO_ITEMS, node }, ...visible.map((c) => xml("item", { jid, node: c.name, name: c.summary })));
   });
 
   callee.set(NS_COMMANDS, "command", async ({ stanza, element }) => {

@@ -165,6 +165,9 @@ void test("engineers work a ticket from the room; customers read; nicknames gran
   const items = await engineer.iq(xml("iq", { type: "get", to: botFull }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: "http://jabber.org/protocol/commands" })));
   const nodes = items.getChild("query")?.getChildren("item").map((i) => String(i.attrs.node)) ?? [];
   for (const n of ["ack", "update", "close", "reopen", "status", "show", "list", "link", "unlink", "assign", "help"]) assert.ok(nodes.includes(n), `ad-hoc command ${n} listed`);
+  // A stranger is shown none (XEP-0050 §2.2: only what the requester may run).
+  const strangerItems = await mallory.iq(xml("iq", { type: "get", to: botFull }, xml("query", { xmlns: "http://jabber.org/protocol/disco#items", node: "http://jabber.org/protocol/commands" })));
+  assert.deepEqual(strangerItems.getChild("query")?.getChildren("item") ?? [], []);
   const NS_CMD = "http://jabber.org/protocol/commands";
   const first = await engineer.iq(xml("iq", { type: "set", to: botFull }, xml("command", { xmlns: NS_CMD, node: "ack", action: "execute" })));
   const cmd = first.getChild("command", NS_CMD);
