@@ -87,10 +87,9 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
         // Our own echo, live or replayed from history: the outbox entry is delivered. Only our own
         // nick counts: origin-ids are derivable, and another occupant must not cancel our posts.
         const echoed = ownNick && msg.originId ? delivery.delivered(msg.originId) : undefined;
-        // Never act on history replays or on ourselves. A peer's activity is taken in (synchronously
-        // up to its store write) before its thread is looked at below, so its incident exists.
-        // Peers' activities are taken in from history replays too (sent while we were away);
-        // duplicates and older versions are recognised.
+        // A peer's activity is taken in (synchronously up to its store write) before its thread is
+        // looked at below, so its incident exists. History replays count too: a peer may have posted
+        // while we were away; duplicates and older versions are recognised.
         if (!ownNick && msg.json !== undefined && msg.nick !== undefined) void receivePeer(msg, rooms.occupant(msg.room, msg.nick)?.jid);
         // Commands: never from history replays or from ourselves; the sender is known by the real
         // JID the room reported for that nick (never by the nick itself).
