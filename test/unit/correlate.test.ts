@@ -19,44 +19,10 @@ import {
   type CorrelationDecision,
   type RuleName,
 } from "../../src/correlate/engine.js";
-import { validateTicket, type Ticket } from "../../src/model/ticket.js";
-import { sampleTicket } from "../fixtures/tickets.js";
+import type { Ticket } from "../../src/model/ticket.js";
+import { HOUR, ticketFactory } from "../fixtures/incident-tickets.js";
 
-const HOUR = 3_600_000;
-const T0 = Date.parse("2024-03-01T10:00:00Z");
-/** RFC 3339 date-time `hours` after T0 (RFC 6137 §2.2.3). */
-const at = (hours: number): string => new Date(T0 + hours * HOUR).toISOString().replace(/\.\d{3}Z$/u, "Z");
-const nowAt = (hours: number): Date => new Date(T0 + hours * HOUR);
-
-/**
- * A ticket `id` ("PARTNER_ORIGINAL") whose trouble starts `startH` hours after T0, with no
- * circuit/node/service/description unless given: each test names exactly the evidence it tests.
- */
-function tk(id: string, startH: number, o: Partial<Ticket> = {}): Ticket {
-  const [partner = "X", original = "0"] = id.split("_");
-  const t = sampleTicket({
-    Partner_ID: partner,
-    Original_ID: original,
-    TT_ID: id,
-    TT_Title: `Trouble ${id}`,
-    TT_Long_Description: undefined,
-    Start_Datetime: at(startH),
-    TT_Open_Datetime: at(startH + 0.1),
-    TT_Last_Update_Time: at(startH + 0.1),
-    Network_Node: undefined,
-    Network_Link_Circuit: undefined,
-    Affected_Service: undefined,
-    ...o,
-  });
-  const v = validateTicket(t, "open");
-  assert.ok(v.ok, `fixture ${id} must be a valid open ticket: ${JSON.stringify(v.ok ? null : v.error)}`);
-  return t;
-}
-
-/** The same ticket, closed at `endH` (End_Datetime and TT_Close_Datetime, §3.2.4.8, §3.2.5.8). */
-function closed(t: Ticket, endH: number, status: Ticket["TT_Status"] = "Closed"): Ticket {
-  return { ...t, TT_Status: status, End_Datetime: at(endH), TT_Close_Datetime: at(endH), TT_Last_Update_Time: at(endH), History: "fixed" };
-}
+const { T0, at, nowAt, tk, closed } = ticketFactory("2024-03-01T10:00:00Z", (id) => `Trouble ${id}`);
 
 function cfg(patch: { threshold?: number; weights?: Partial<CorrelationConfig["weights"]>; timeWindow?: Partial<CorrelationConfig["timeWindow"]>; maxPostingsPerKey?: number } = {}): CorrelationConfig {
   return CorrelationConfigSchema.parse(patch);

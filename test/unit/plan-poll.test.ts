@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MappingRule, type FeedConfig, type RouteConfig } from "../../config/schema.js";
 import { fingerprint, type FeedItem, type ItemValues } from "../../src/feeds/parse.js";
+import { feedWith } from "../fixtures/feed-config.js";
 import { emptyFeedState, type FeedState } from "../../src/feeds/state.js";
 import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
 import { outboxId, planPoll, type PollContext, type PollPlan } from "../../src/pipeline/plan-poll.js";
@@ -14,25 +15,16 @@ const COORD_ROOM = "coordination@conference.partner.example.org";
 const rule = (input: Record<string, unknown>): MappingRule => MappingRule.parse(input);
 const line = (name: string): MappingRule => rule({ from: "description", regex: `^${name}:\\s*(.+)$`, flags: "im" });
 
-const feed: FeedConfig = {
-  id: "exn",
-  url: "https://noc.example.net/tickets.rss",
-  schedule: "*/2 * * * *",
-  partnerId: "EXN",
-  timeoutMs: 15_000,
-  maxBytes: 5 * 1024 * 1024,
-  maxItemChars: 20_000,
-  mapping: {
-    Original_ID: rule({ from: "guid", regex: "EXN-(\\d+)" }),
-    TT_Status: line("Status"),
-    TT_Impact_Assessment: [line("Impact"), rule({ value: "Unknown" })],
-    Affected_Service: line("Service"),
-    TT_Type: [line("Kind"), rule({ value: "Operational" })],
-    History: [line("History"), rule({ value: "" })],
-    TT_Close_Datetime: line("Closed"),
-    End_Datetime: line("End"),
-  },
-};
+const feed: FeedConfig = feedWith({
+  Original_ID: rule({ from: "guid", regex: "EXN-(\\d+)" }),
+  TT_Status: line("Status"),
+  TT_Impact_Assessment: [line("Impact"), rule({ value: "Unknown" })],
+  Affected_Service: line("Service"),
+  TT_Type: [line("Kind"), rule({ value: "Operational" })],
+  History: [line("History"), rule({ value: "" })],
+  TT_Close_Datetime: line("Closed"),
+  End_Datetime: line("End"),
+});
 
 const routes: RouteConfig[] = [
   { rooms: [IP_ROOM], when: { services: ["IP*"] } },

@@ -17,6 +17,7 @@ import {
   type TranslateProblem,
 } from "../../src/translate/item-to-ticket.js";
 import { applyRule, applyRules, describeRules, type RuleValue } from "../../src/translate/rules.js";
+import { feedWith as feedOf } from "../fixtures/feed-config.js";
 
 /** A rule as written in the config (defaults filled in by the real schema). */
 const rule = (input: Record<string, unknown>): MappingRule => MappingRule.parse(input);
@@ -29,16 +30,7 @@ function feedWith(mapping: Record<string, Record<string, unknown> | Record<strin
   const parsed = Object.fromEntries(
     Object.entries(mapping).map(([field, r]) => [field, Array.isArray(r) ? r.map(rule) : rule(r)]),
   ) as FeedConfig["mapping"];
-  return {
-    id: "exn",
-    url: "https://noc.example.net/tickets.rss",
-    schedule: "*/2 * * * *",
-    partnerId: "EXN",
-    timeoutMs: 15_000,
-    maxBytes: 5 * 1024 * 1024,
-    maxItemChars: 20_000,
-    mapping: parsed,
-  };
+  return feedOf(parsed);
 }
 
 const nocDescription = [
