@@ -182,7 +182,7 @@ const RtConfig = z.strictObject({
   mapping: z
     .looseObject({})
     .default({})
-    .describe("custom fields, status maps and defaults (see src/tickets/rt/map.ts RtMappingSchema); partnerId defaults to noc.id"),
+    .describe("custom fields, status maps and defaults (see src/ticket-systems/rt/map.ts RtMappingSchema); partnerId defaults to noc.id"),
   peers: z
     .strictObject({
       queue: z.string().min(1).describe("queue where tickets of peer NOCs affecting our services are created"),

@@ -6,7 +6,7 @@
 # - Works as root (CI) and via sudo otherwise.
 # - No service is started: a temporary /usr/sbin/policy-rc.d answers 101 ("action forbidden") while
 #   apt runs, then the previous state is restored. The tests start their own rt-server
-#   (src/devserver/rt.ts), each on a copy of the database created here, so this install's DB stays
+#   (test/support/rt.ts), each on a copy of the database created here, so this install's DB stays
 #   pristine and its root password does not matter (rt.ts sets its own per instance).
 # - Mail: exim4 comes in as the MTA; preseeded to local delivery only. The test instances set
 #   $MailCommand 'testfile', so RT never hands mail to it.

@@ -9,7 +9,7 @@ import { dirname } from "node:path";
 import { Low } from "lowdb";
 import { DataFile } from "lowdb/node";
 import { formatPath } from "../config/load.js";
-import { emptyFeedState, type FeedState } from "../feeds/state.js";
+import { emptyFeedState, type FeedState } from "../sources/feed/state.js";
 import { isFinalStatus } from "../model/ticket.js";
 import { ok, err, type Result } from "../util/result.js";
 import { StoreDataSchema, emptyStore, type OutboxEntry, type StoreData, type StoredTicket } from "./types.js";

@@ -3,7 +3,7 @@
  * (config) decide where each field comes from; the defaults below fill what a plain RSS feed has.
  */
 import type { FeedConfig, MappingRule } from "../../config/schema.js";
-import type { FeedItem } from "../feeds/parse.js";
+import type { FeedItem } from "../sources/feed/parse.js";
 import {
   CloseFields,
   MandatoryFields,

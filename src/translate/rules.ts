@@ -3,7 +3,7 @@
  * tried in order; the first that yields a value wins.
  */
 import type { MappingRule } from "../../config/schema.js";
-import type { ItemValues } from "../feeds/parse.js";
+import type { ItemValues } from "../sources/feed/parse.js";
 
 export type RuleValue = string | string[];
 

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { startFeedServer } from "../../src/devserver/feed-server.js";
+import { startFeedServer } from "../../src/demo/feed-server.js";
 import { rssFeed } from "../fixtures/feeds.js";
 
 const run = promisify(execFile);

@@ -4,8 +4,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { xml } from "@xmpp/client";
-import { runDemo } from "../../src/devserver/demo.js";
-import { startWatcher } from "../../src/devserver/watcher.js";
+import { runDemo } from "../../src/demo/demo.js";
+import { startWatcher } from "../../src/demo/watcher.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { shown } from "../helpers/messages.js";
 

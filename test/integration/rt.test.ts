@@ -5,9 +5,9 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { requestTrackerAvailable, startRequestTracker } from "../../src/devserver/rt.js";
-import { createRtClient, type RtError, type RtPort } from "../../src/tickets/rt/client.js";
-import { RtMappingSchema, rtToTicket } from "../../src/tickets/rt/map.js";
+import { requestTrackerAvailable, startRequestTracker } from "../support/rt.js";
+import { createRtClient, type RtError, type RtPort } from "../../src/ticket-systems/rt/client.js";
+import { RtMappingSchema, rtToTicket } from "../../src/ticket-systems/rt/map.js";
 import type { Result } from "../../src/util/result.js";
 
 // Integration tests need the real server: a missing RT fails loudly rather than skipping.

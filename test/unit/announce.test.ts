@@ -4,9 +4,9 @@ import { defaultCorrelationConfig } from "../../src/correlate/engine.js";
 import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
 import type { Ticket } from "../../src/model/ticket.js";
 import { renderActivity } from "../../src/render/ticket-message.js";
-import { announceChange, incidentLine, incidentPrefix, incidentStatusNotices, outboxId, type AnnounceContext } from "../../src/pipeline/announce.js";
-import { IncidentBook, type Assignment } from "../../src/pipeline/incidents.js";
-import { changeHash } from "../../src/pipeline/plan-poll.js";
+import { announceChange, incidentLine, incidentPrefix, incidentStatusNotices, outboxId, type AnnounceContext } from "../../src/intake/announce.js";
+import { IncidentBook, type Assignment } from "../../src/intake/incidents.js";
+import { changeHash } from "../../src/sources/feed/plan.js";
 import { emptyStore, type StoredTicket } from "../../src/store/types.js";
 import { ROOM_A, ROOM_B, SHARED, at, nowAt, tk, closed } from "../fixtures/incident-tickets.js";
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { fingerprint, parseFeed, type ItemProblem, type ItemValues, type ParsedFeed } from "../../src/feeds/parse.js";
+import { fingerprint, parseFeed, type ItemProblem, type ItemValues, type ParsedFeed } from "../../src/sources/feed/parse.js";
 
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { FetchFailure } from "../../src/feeds/http.js";
-import type { FeedItem } from "../../src/feeds/parse.js";
+import type { FetchFailure } from "../../src/sources/feed/http.js";
+import type { FeedItem } from "../../src/sources/feed/parse.js";
 import {
   SEEN_RETENTION_MS,
   afterFailure,
@@ -11,7 +11,7 @@ import {
   emptyFeedState,
   isDue,
   type FeedState,
-} from "../../src/feeds/state.js";
+} from "../../src/sources/feed/state.js";
 
 const SEC = 1000;
 const MIN = 60 * SEC;

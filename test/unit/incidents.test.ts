@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { CorrelationConfigSchema, defaultCorrelationConfig, newIncidentId, type CorrelationConfig } from "../../src/correlate/engine.js";
 import type { Ticket } from "../../src/model/ticket.js";
-import { IncidentBook, type Assignment } from "../../src/pipeline/incidents.js";
-import { changeHash } from "../../src/pipeline/plan-poll.js";
+import { IncidentBook, type Assignment } from "../../src/intake/incidents.js";
+import { changeHash } from "../../src/sources/feed/plan.js";
 import { emptyStore, type StoreData, type StoredTicket } from "../../src/store/types.js";
 import { ROOM_A, ROOM_B, SHARED, at, nowAt, tk, closed } from "../fixtures/incident-tickets.js";
 

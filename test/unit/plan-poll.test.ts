@@ -1,11 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MappingRule, type FeedConfig, type RouteConfig } from "../../config/schema.js";
-import { fingerprint, type FeedItem, type ItemValues } from "../../src/feeds/parse.js";
+import { fingerprint, type FeedItem, type ItemValues } from "../../src/sources/feed/parse.js";
 import { feedWith } from "../fixtures/feed-config.js";
-import { emptyFeedState, type FeedState } from "../../src/feeds/state.js";
+import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
-import { outboxId, planPoll, type PollContext, type PollPlan } from "../../src/pipeline/plan-poll.js";
+import { outboxId, planPoll, type PollContext, type PollPlan } from "../../src/sources/feed/plan.js";
 import type { StoredTicket } from "../../src/store/types.js";
 
 const IP_ROOM = "ip-transit@conference.noc.example.net";

@@ -15,7 +15,7 @@ import {
   updatedSinceQuery,
   type RtMapping,
   type RtTicket,
-} from "../../src/tickets/rt/map.js";
+} from "../../src/ticket-systems/rt/map.js";
 
 const mapping = (input: Record<string, unknown> = {}): RtMapping => RtMappingSchema.parse({ partnerId: "GRNET", ...input });
 

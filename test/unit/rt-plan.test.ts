@@ -6,8 +6,8 @@ import type { ChangeVerb } from "../../src/dispatch/ports.js";
 import type { Ticket } from "../../src/model/ticket.js";
 import { acknowledge, addUpdate, closeTicket, historyLine, reopen, type TransitionError } from "../../src/model/transitions.js";
 import type { RtWrite, StoredTicket } from "../../src/store/types.js";
-import type { RtTransaction } from "../../src/tickets/rt/client.js";
-import type { RtMapping, RtTicket } from "../../src/tickets/rt/map.js";
+import type { RtTransaction } from "../../src/ticket-systems/rt/client.js";
+import type { RtMapping, RtTicket } from "../../src/ticket-systems/rt/map.js";
 import {
   RT_SOURCE,
   followsPeerTicket,
@@ -19,7 +19,7 @@ import {
   rtWritesForPeer,
   type PolledRtTicket,
   type RtPollItem,
-} from "../../src/tickets/rt/plan.js";
+} from "../../src/ticket-systems/rt/plan.js";
 import type { Result } from "../../src/util/result.js";
 import { sampleClosedTicket, sampleTicket } from "../fixtures/tickets.js";
 

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MappingRule, type FeedConfig } from "../../config/schema.js";
-import { fingerprint, type FeedItem, type ItemValues } from "../../src/feeds/parse.js";
+import { fingerprint, type FeedItem, type ItemValues } from "../../src/sources/feed/parse.js";
 import {
   TicketImpactAssessments,
   TicketShortDescriptions,

@@ -11,7 +11,7 @@ import type { OutboxEntry, StoredTicket } from "../store/types.js";
 import { err, ok, type Result } from "../util/result.js";
 import { announceChange, incidentStatusNotices } from "./announce.js";
 import type { IncidentPort } from "./incidents.js";
-import { changeHash } from "./plan-poll.js";
+import { changeHash } from "../sources/feed/plan.js";
 
 export type CommandEffect = { stored: StoredTicket; outbox: OutboxEntry[] };
 

@@ -4,7 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { ok, err, type Result } from "../util/result.js";
+import { ok, err, type Result } from "../../util/result.js";
 
 export type Validators = { etag?: string | undefined; lastModified?: string | undefined };
 

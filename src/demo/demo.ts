@@ -28,7 +28,7 @@ export type DemoOptions = {
 
 const asset = (name: string): URL => new URL(`../../../config/demo/${name}`, import.meta.url);
 
-/** Works from the sources (tsx) and from the build (dist/src/devserver). */
+/** Works from the sources (tsx) and from the build (dist/src/demo). */
 async function readAsset(name: string): Promise<string> {
   for (const url of [asset(name), new URL(`../../config/demo/${name}`, import.meta.url)]) {
     try {

@@ -2,15 +2,15 @@
  * One poll of one feed, end to end: fetch → parse → plan (pure) → one store write → delivery.
  * Failures are logged with the feed's name and what went wrong; they never reach other feeds.
  */
-import type { Config, FeedConfig } from "../../config/schema.js";
-import type { FeedSource } from "../feeds/http.js";
-import { parseFeed } from "../feeds/parse.js";
-import { afterFailure, afterNotModified, isDue } from "../feeds/state.js";
-import type { Logger } from "../log/logger.js";
-import type { Actor } from "../model/activity.js";
-import type { TicketStore } from "../store/lowdb-store.js";
-import type { IncidentPort } from "./incidents.js";
-import { planPoll, type PollPlan } from "./plan-poll.js";
+import type { Config, FeedConfig } from "../../../config/schema.js";
+import type { FeedSource } from "./http.js";
+import { parseFeed } from "./parse.js";
+import { afterFailure, afterNotModified, isDue } from "./state.js";
+import type { Logger } from "../../log/logger.js";
+import type { Actor } from "../../model/activity.js";
+import type { TicketStore } from "../../store/lowdb-store.js";
+import type { IncidentPort } from "../../intake/incidents.js";
+import { planPoll, type PollPlan } from "./plan.js";
 
 export type PollDeps = {
   config: Config;

@@ -5,8 +5,8 @@
 import Parser from "rss-parser";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { ItemField } from "../../config/schema.js";
-import { ok, err, type Result } from "../util/result.js";
+import type { ItemField } from "../../../config/schema.js";
+import { ok, err, type Result } from "../../util/result.js";
 
 export type ItemValues = Partial<Record<ItemField, string | string[]>>;
 

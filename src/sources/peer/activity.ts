@@ -4,14 +4,14 @@
  * incident in both bots' rooms. A peer's activity is never re-posted as this bot's own: at most a
  * one-line notice, without payload, in this bot's other rooms of the incident.
  */
-import { TicketActivitySchema, type Actor, type TicketActivity } from "../model/activity.js";
-import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
-import type { OutboxEntry, StoredTicket } from "../store/types.js";
-import type { IncomingRoomMessage } from "../xmpp/stanzas.js";
-import { incidentLine, incidentPrefix, incidentStatusNotices, outboxId, type AnnounceContext } from "./announce.js";
-import type { IncidentBook } from "./incidents.js";
-import type { LogLine } from "./plan-poll.js";
-import { changeHash } from "./plan-poll.js";
+import { TicketActivitySchema, type Actor, type TicketActivity } from "../../model/activity.js";
+import { escapeMarkdown, markdownToStyled } from "../../render/xep0393.js";
+import type { OutboxEntry, StoredTicket } from "../../store/types.js";
+import type { IncomingRoomMessage } from "../../xmpp/stanzas.js";
+import { incidentLine, incidentPrefix, incidentStatusNotices, outboxId, type AnnounceContext } from "../../intake/announce.js";
+import type { IncidentBook } from "../../intake/incidents.js";
+import type { LogLine } from "../feed/plan.js";
+import { changeHash } from "../feed/plan.js";
 
 export type PeerPlan = { ticket?: StoredTicket; outbox: OutboxEntry[]; logs: LogLine[]; threadAdopted?: boolean };
 

@@ -12,8 +12,8 @@ import { RateLimiter } from "../dispatch/rate-limit.js";
 import type { Logger } from "../log/logger.js";
 import type { RenderOptions } from "../render/ticket-message.js";
 import type { LowStore } from "../store/lowdb-store.js";
-import { planCommandEffect } from "./command-effect.js";
-import type { IncidentBook } from "./incidents.js";
+import { planCommandEffect } from "../intake/command-effect.js";
+import type { IncidentBook } from "../intake/incidents.js";
 
 export type Reply = (body: string, thread?: string) => Promise<void>;
 

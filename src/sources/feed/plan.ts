@@ -3,20 +3,20 @@
  * plan in a single store write, then sends the posts: outgoing work is durable before it is tried.
  */
 import { createHash } from "node:crypto";
-import type { Config, FeedConfig } from "../../config/schema.js";
-import type { FeedItem, ItemProblem } from "../feeds/parse.js";
-import { diffItems, rejectedMarker, type FeedState } from "../feeds/state.js";
-import type { Validators } from "../feeds/http.js";
-import type { Actor, ActivityType, TicketActivity } from "../model/activity.js";
-import { isFinalStatus, ticketContentHash, type Ticket } from "../model/ticket.js";
-import type { RenderOptions } from "../render/ticket-message.js";
-import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
-import { keepLocalChanges } from "../model/merge.js";
-import { routeTicket } from "../route/route.js";
-import { announceChange, incidentStatusNotices, outboxId, type AnnounceContext } from "./announce.js";
-import type { IncidentPort } from "./incidents.js";
-import type { OutboxEntry, StoredTicket } from "../store/types.js";
-import { itemToTicket } from "../translate/item-to-ticket.js";
+import type { Config, FeedConfig } from "../../../config/schema.js";
+import type { FeedItem, ItemProblem } from "./parse.js";
+import { diffItems, rejectedMarker, type FeedState } from "./state.js";
+import type { Validators } from "./http.js";
+import type { Actor, ActivityType, TicketActivity } from "../../model/activity.js";
+import { isFinalStatus, ticketContentHash, type Ticket } from "../../model/ticket.js";
+import type { RenderOptions } from "../../render/ticket-message.js";
+import { escapeMarkdown, markdownToStyled } from "../../render/xep0393.js";
+import { keepLocalChanges } from "../../model/merge.js";
+import { routeTicket } from "../../route/route.js";
+import { announceChange, incidentStatusNotices, outboxId, type AnnounceContext } from "../../intake/announce.js";
+import type { IncidentPort } from "../../intake/incidents.js";
+import type { OutboxEntry, StoredTicket } from "../../store/types.js";
+import { itemToTicket } from "../../translate/item-to-ticket.js";
 
 export type LogLine = { level: "debug" | "info" | "warn" | "error"; msg: string; fields: Record<string, unknown> };
 
@@ -38,7 +38,7 @@ export type PollContext = {
   incidents?: IncidentPort | undefined;
 };
 
-export { outboxId } from "./announce.js";
+export { outboxId } from "../../intake/announce.js";
 
 export function planPoll(
   ctx: PollContext,
