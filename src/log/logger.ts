@@ -10,3 +10,6 @@ export function createLogger(level: string, pretty = process.stdout.isTTY): Logg
     ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true, translateTime: "SYS:HH:MM:ss", ignore: "pid,hostname" } } } : {}),
   });
 }
+
+/** A line a pure step wants logged; the adapter that ran it logs it (once the step's work is durable). */
+export type LogLine = { level: "debug" | "info" | "warn" | "error"; msg: string; fields: Record<string, unknown> };

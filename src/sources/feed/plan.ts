@@ -18,7 +18,8 @@ import type { IncidentPort } from "../../intake/incidents.js";
 import type { OutboxEntry, StoredTicket } from "../../store/types.js";
 import { itemToTicket } from "../../translate/item-to-ticket.js";
 
-export type LogLine = { level: "debug" | "info" | "warn" | "error"; msg: string; fields: Record<string, unknown> };
+export type { LogLine } from "../../log/logger.js";
+import type { LogLine } from "../../log/logger.js";
 
 export type PollPlan = {
   feedState: FeedState;

@@ -10,7 +10,7 @@ import type { OutboxEntry, StoredTicket } from "../../store/types.js";
 import type { IncomingRoomMessage } from "../../xmpp/stanzas.js";
 import { incidentLine, incidentPrefix, incidentStatusNotices, outboxId, type AnnounceContext } from "../../intake/announce.js";
 import type { IncidentBook } from "../../intake/incidents.js";
-import type { LogLine } from "../feed/plan.js";
+import type { LogLine } from "../../log/logger.js";
 import { changeHash } from "../feed/plan.js";
 
 export type PeerPlan = { ticket?: StoredTicket; outbox: OutboxEntry[]; logs: LogLine[]; threadAdopted?: boolean };
