@@ -16,9 +16,10 @@ import show from "./show.js";
 import status from "./status.js";
 import unlink from "./unlink.js";
 import update from "./update.js";
+import updates from "./updates.js";
 
 /** In the order `help` lists them: the read-only ones first, then the changes. */
-export const commands: readonly Command[] = [status, list, show, ack, update, assign, close, reopen, link, unlink, help];
+export const commands: readonly Command[] = [status, list, show, ack, update, assign, close, reopen, link, unlink, updates, help];
 
 export function createRegistry(list: readonly Command[]): Registry {
   const byName = new Map<string, Command>();

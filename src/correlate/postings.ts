@@ -99,6 +99,9 @@ export type IndexStats = {
 
 type Entry = { readonly f: TicketFeatures; incidentId: string };
 
+/** One ticket's place in the index, as `saved` returns it. */
+export type SavedEntry = { readonly f: TicketFeatures; readonly incidentId: string };
+
 /** `first`: the member with the earliest TT_Open_Datetime (ties: smallest TT_ID), giving `openedAt`. */
 type IncidentRec = { readonly id: string; readonly members: Entry[]; openCount: number; first: Entry };
 
@@ -334,6 +337,19 @@ export class CorrelationIndex {
     this.#unlink(old);
     this.#link(ticketFeatures(ticket), old.incidentId);
     return true;
+  }
+
+  /** How one ticket is indexed now (opaque), to put it back later with `restore`. */
+  saved(ttId: string): SavedEntry | undefined {
+    const e = this.#entries.get(ttId);
+    return e === undefined ? undefined : { f: e.f, incidentId: e.incidentId };
+  }
+
+  /** Puts one ticket back as `saved` had it (or out of the index): undo and redo of a tentative change. */
+  restore(ttId: string, saved: SavedEntry | undefined): void {
+    const old = this.#entries.get(ttId);
+    if (old !== undefined) this.#unlink(old);
+    if (saved !== undefined) this.#link(saved.f, saved.incidentId);
   }
 
   /** Forgets a ticket (e.g. archived); false if it was not indexed. */

@@ -15,7 +15,18 @@ import type { Actor } from "../model/activity.js";
 import { validateTicket } from "../model/ticket.js";
 import { authorize, bareJid, type Acl, type ActorIdentity, type Role, type Via } from "./authorize.js";
 import { parseCommandText } from "./parse.js";
-import { PREFIX, usageLine, type CommandActor, type CommandResult, type IncidentQuery, type Registry, type TicketChange, type TicketQuery } from "./ports.js";
+import {
+  PREFIX,
+  usageLine,
+  type CommandActor,
+  type CommandEffect,
+  type CommandResult,
+  type IncidentQuery,
+  type Registry,
+  type SettingsQuery,
+  type TicketChange,
+  type TicketQuery,
+} from "./ports.js";
 
 export type DispatchDeps = {
   /** The bot's nickname in the room (or its default nick), for "ttrelay: ack X". */
@@ -24,6 +35,7 @@ export type DispatchDeps = {
   registry: Registry;
   tickets: TicketQuery;
   incidents?: IncidentQuery | undefined;
+  settings?: SettingsQuery | undefined;
   now: Date;
   /** For times in replies; default "UTC". */
   timeZone?: string | undefined;
@@ -60,7 +72,7 @@ export type DispatchResult =
   | { kind: "none" }
   /** A command not to answer (the bot's own message; another bot's command in a room). */
   | { kind: "ignored"; audit: AuditRecord }
-  | { kind: "reply"; reply: string; audit: AuditRecord; change?: ProposedChange | undefined; cause?: unknown };
+  | { kind: "reply"; reply: string; audit: AuditRecord; change?: ProposedChange | undefined; effects?: readonly CommandEffect[] | undefined; cause?: unknown };
 
 /** Audit argv: at most this many arguments of at most this many characters. */
 const AUDIT_MAX_ARGS = 20;
@@ -141,6 +153,7 @@ export function dispatch(text: string, context: ActorIdentity, deps: DispatchDep
       tickets: deps.tickets,
       incidents: deps.incidents,
       registry: deps.registry,
+      settings: deps.settings,
     });
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
@@ -157,7 +170,10 @@ export function dispatch(text: string, context: ActorIdentity, deps: DispatchDep
     return answer(result.human, audit(command.name, argv, outcome, `${result.code}: ${result.human}`, { role: decision.role }));
   }
   const change = result.change;
-  if (change === undefined) return answer(result.reply, audit(command.name, argv, "accepted", "ok", { role: decision.role }));
+  if (change === undefined) {
+    const done = answer(result.reply, audit(command.name, argv, "accepted", "ok", { role: decision.role }));
+    return result.effects && result.effects.length > 0 && done.kind === "reply" ? { ...done, effects: result.effects } : done;
+  }
 
   const ticket = change.previous.TT_ID;
   // Second look, now that the ticket is known: is it one of the actor's NOCs?

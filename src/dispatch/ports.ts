@@ -78,6 +78,7 @@ export type BaseContext = {
   readonly tickets: TicketQuery;
   readonly incidents?: IncidentQuery | undefined;
   readonly registry: Registry;
+  readonly settings?: SettingsQuery | undefined;
 };
 
 export type CommandContext<A> = BaseContext & { readonly args: A };
@@ -99,8 +100,24 @@ export type ChangeVerb = (typeof ChangeVerbs)[number];
 
 export type TicketChange = { ticket: Ticket; previous: Ticket; verb: ChangeVerb };
 
+/**
+ * What a command may change besides a ticket, as data: the dispatcher passes effects on untouched,
+ * and src/inbox/effects.ts has one handler per kind (a new kind is one member here and one handler).
+ */
+export type CommandEffect =
+  /** A setting of one room (e.g. how updates are shown there), kept in the store. */
+  { kind: "room-setting"; room: string; name: RoomSettingName; value: string };
+
+export const RoomSettingNames = ["updates"] as const;
+export type RoomSettingName = (typeof RoomSettingNames)[number];
+
 /** Success: the reply (XEP-0393 text) and, for a mutating command, the change to save and post. */
-export type CommandOutcome = { ok: true; reply: string; change?: TicketChange | undefined };
+export type CommandOutcome = { ok: true; reply: string; change?: TicketChange | undefined; effects?: readonly CommandEffect[] | undefined };
+
+/** Room settings as commands see them (read-only). */
+export interface SettingsQuery {
+  roomSetting(room: string, name: RoomSettingName): string | undefined;
+}
 
 export const FailureCodes = ["bad-args", "not-found", "forbidden", "conflict"] as const;
 export type FailureCode = (typeof FailureCodes)[number];
@@ -118,7 +135,7 @@ export type CommandSpec<S extends z.ZodType> = {
   summary: string;
   /** The least role that may run it. */
   role: Role;
-  /** Changes a ticket (engineers only, and only their NOCs' tickets). */
+  /** Changes something, a ticket or a setting (engineers only; tickets only of their NOCs). */
   mutates: boolean;
   args: S;
   /** argv and the raw text after the name → the input `args` validates. Must not throw. */

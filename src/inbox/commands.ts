@@ -1,37 +1,35 @@
 /**
- * Chat commands end to end: dispatch (pure: parse → authorize → validate → run) → the change saved
- * and announced (durably, through the outbox) → the reply sent where the command came from → the
- * audit record written. Shared by room messages, direct and private messages, and ad-hoc commands.
+ * Chat commands end to end: dispatch (pure: parse → authorize → validate → run) → the change goes
+ * through the intake like any source's (saved with its announcements and ticket-system writes in
+ * one write) and other effects are written → the reply is sent where the command came from → the
+ * audit record is written with how it really ended. Shared by room messages, direct and private
+ * messages, and ad-hoc commands.
  */
 import { registry as defaultRegistry } from "../../commands/index.js";
 import { Affiliations, type Acl, type Affiliation, type ActorIdentity } from "../dispatch/authorize.js";
-import { dispatch, engineerActor, type DispatchResult, type ProposedChange } from "../dispatch/dispatch.js";
-import type { RtWrite, StoredTicket } from "../store/types.js";
+import { dispatch, engineerActor, type DispatchResult } from "../dispatch/dispatch.js";
 import type { Registry } from "../dispatch/ports.js";
 import { RateLimiter } from "../dispatch/rate-limit.js";
-import type { Logger } from "../log/logger.js";
-import type { RenderOptions } from "../render/ticket-message.js";
-import type { LowStore } from "../store/lowdb-store.js";
-import { planCommandEffect } from "../intake/command-effect.js";
 import type { IncidentBook } from "../intake/incidents.js";
+import { changeHash } from "../intake/plan.js";
+import type { Logger } from "../log/logger.js";
+import type { IntakeService } from "../intake/intake.js";
+import type { IntakeResult, SourceBatch, TicketVersion } from "../sources/types.js";
+import type { TicketStore } from "../store/types.js";
+import { planEffects, settingsOf } from "./effects.js";
 
 export type Reply = (body: string, thread?: string) => Promise<void>;
 
 export type CommandServiceDeps = {
   acl: Acl;
   botNick: string;
-  store: LowStore;
+  store: TicketStore;
+  intake: Pick<IntakeService, "exclusive">;
   incidents: IncidentBook;
-  render: RenderOptions;
+  timeZone: string;
   log: Logger;
   now: () => Date;
-  /** Called after a change was queued (to kick the outbox). */
-  afterChange: () => void;
   registry?: Registry;
-  /** RT writes for a change of a ticket that lives in this NOC's RT (queued with the change). */
-  rtWrites?: ((change: ProposedChange, stored: StoredTicket, notify: RtWrite["notify"]) => RtWrite[]) | undefined;
-  /** Called after RT writes were queued. */
-  afterRtQueue?: (() => void) | undefined;
   rateLimiter?: RateLimiter | undefined;
 };
 
@@ -39,6 +37,8 @@ export type CommandServiceDeps = {
 export function asAffiliation(value: string | undefined): Affiliation | undefined {
   return (Affiliations as readonly string[]).includes(value ?? "") ? (value as Affiliation) : undefined;
 }
+
+const NOT_SAVED = "Sorry, I could not save that change; nothing was changed. The error has been logged.";
 
 export class CommandService {
   readonly #limiter: RateLimiter;
@@ -48,21 +48,43 @@ export class CommandService {
     this.#limiter = deps.rateLimiter ?? new RateLimiter();
   }
 
-  /** Runs one message as a command, if it is one. Resolves with what was decided (for tests and ad-hoc). */
-  /** `botNick`: the bot's nickname where the message was said (rooms may give it its own). */
+  /**
+   * Runs one message as a command, if it is one. Resolves with what was decided (for tests and
+   * ad-hoc). `botNick`: the bot's nickname where the message was said (rooms may give it its own).
+   */
   async handle(text: string, identity: ActorIdentity, reply: Reply, botNick = this.deps.botNick): Promise<DispatchResult> {
+    // Run with the intake to itself: the command sees every change made before it, and its own
+    // change is planned on the ticket it saw. The reply is sent after, outside.
+    const { result, replyText, thread } = await this.deps.intake.exclusive((submit) => this.#run(text, identity, botNick, submit));
+    if (replyText !== undefined) {
+      try {
+        await reply(replyText, thread);
+      } catch (e) {
+        this.deps.log.warn({ err: (e as Error).message, command: result.kind === "none" ? "" : result.audit.command }, "could not send the command's reply");
+      }
+    }
+    return result;
+  }
+
+  async #run(
+    text: string,
+    identity: ActorIdentity,
+    botNick: string,
+    submit: (batch: SourceBatch) => Promise<IntakeResult>,
+  ): Promise<{ result: DispatchResult; replyText?: string | undefined; thread?: string | undefined }> {
     const { store, log } = this.deps;
     const now = this.deps.now();
     const result = dispatch(text, identity, {
       botNick,
       acl: this.deps.acl,
       registry: this.deps.registry ?? defaultRegistry,
-      tickets: { ticket: (id) => store.ticket(id), tickets: () => Object.values(store.data.tickets) },
+      tickets: { ticket: (id) => store.ticket(id), tickets: () => store.values("tickets") },
       incidents: this.deps.incidents,
+      settings: settingsOf(store),
       now,
-      timeZone: this.deps.render.timeZone,
+      timeZone: this.deps.timeZone,
     });
-    if (result.kind === "none") return result;
+    if (result.kind === "none") return { result };
     // Past a burst, a sender's commands are dropped unanswered and unwritten (logged once a minute).
     const sender = identity.jid ?? `${identity.room ?? ""}/${identity.nick ?? ""}`;
     if (!this.#limiter.take(sender, now.getTime())) {
@@ -70,61 +92,57 @@ export class CommandService {
         this.#limitedLogged.set(sender, now.getTime());
         log.warn({ actor: identity.jid, nick: identity.nick, room: identity.room, via: identity.via }, "too many commands from one sender: ignoring them for a while");
       }
-      return { kind: "ignored", audit: { ...result.audit, outcome: "ignored", reason: "rate limited" } };
+      return { result: { kind: "ignored", audit: { ...result.audit, outcome: "ignored", reason: "rate limited" } } };
     }
 
     let replyText = result.kind === "reply" ? result.reply : undefined;
     let thread: string | undefined;
-    let queuedRt = false;
     const audit = { ...result.audit };
-    if (result.kind === "reply" && result.change) {
-      const effect = planCommandEffect(
-        { engineer: engineerActor(result.change.actor, identity.nick), render: this.deps.render, incidents: this.deps.incidents, now },
-        result.change,
-        store.ticket(result.change.ticket.TT_ID),
-      );
-      if (!effect.ok) {
-        replyText = effect.error;
+    if (result.kind === "reply" && result.change && audit.outcome === "accepted") {
+      const change = result.change;
+      const notify = identity.via === "groupchat" && identity.room ? { room: identity.room, to: identity.nick ?? "" } : identity.jid ? { to: identity.jid } : undefined;
+      const version: TicketVersion = {
+        ticket: change.ticket,
+        provenance: { source: "command", item: `${change.verb}:${change.actor}`, published: now.toISOString() },
+        // The command made its change from the stored ticket, unless a poll changed it meanwhile.
+        merge: "replace",
+        expectHash: changeHash(change.previous),
+        actor: engineerActor(change.actor, identity.nick),
+        command: { verb: change.verb, by: change.actor, ...(notify ? { notify } : {}) },
+      };
+      const submitted = await submit({ source: "command", versions: [version], logFields: { via: identity.via, actor: change.actor } });
+      const outcome = submitted.committed ? submitted.outcomes[0] : undefined;
+      if (!submitted.committed) {
+        replyText = NOT_SAVED;
         audit.outcome = "failed";
-        audit.reason = `not applied: ${effect.error}`;
-      } else {
-        const notify: RtWrite["notify"] =
-          identity.via === "groupchat" && identity.room ? { room: identity.room, to: identity.nick ?? "" } : identity.jid ? { to: identity.jid } : undefined;
-        const rtWrites = this.deps.rtWrites?.(result.change, effect.value.stored, notify) ?? [];
-        // Saved with its announcements and RT writes in one write, before anything is sent.
-        store.update((d) => {
-          d.tickets[effect.value.stored.ticket.TT_ID] = effect.value.stored;
-          d.outbox.push(...effect.value.outbox);
-          d.rtOutbox.push(...rtWrites);
-        });
-        if (rtWrites.length > 0) queuedRt = true;
-        thread = effect.value.outbox[0]?.thread;
+        audit.reason = `not saved: ${submitted.error}`;
+      } else if (outcome?.outcome === "conflict" || outcome?.outcome === "refused") {
+        replyText = outcome.reason ?? NOT_SAVED;
+        audit.outcome = "failed";
+        audit.reason = `not applied: ${outcome.reason ?? outcome.outcome}`;
+      } else thread = outcome?.thread;
+    }
+    if (result.kind === "reply" && result.effects && result.effects.length > 0 && audit.outcome === "accepted") {
+      try {
+        await store.commit(planEffects(result.effects, { actor: audit.actor ?? "", now }));
+      } catch (e) {
+        replyText = NOT_SAVED;
+        audit.outcome = "failed";
+        audit.reason = `not saved: ${(e as Error).message}`;
       }
     }
     if (result.kind === "reply" && result.cause !== undefined)
       log.error({ err: result.cause instanceof Error ? result.cause.stack : JSON.stringify(result.cause), command: audit.command }, "command crashed");
     try {
+      // Written once it is known how the command ended: a change that could not be saved is "failed".
       await store.audit(audit);
-      // The audit line is on disk already; the store is rewritten only when a ticket changed.
-      if (audit.outcome === "accepted" && result.kind === "reply" && result.change) await store.commit();
     } catch (e) {
-      log.error({ err: (e as Error).message }, "store write failed: the command's change may be lost");
-      replyText = "Sorry, I could not save that change; nothing was changed. The error has been logged.";
+      log.error({ err: (e as Error).message, audit }, "audit log not written");
     }
     log[audit.outcome === "accepted" ? "info" : "warn"](
       { actor: audit.actor, nick: audit.nick, room: audit.room, via: audit.via, command: audit.command, outcome: audit.outcome, reason: audit.reason, ticket: audit.ticket },
       "chat command",
     );
-    if (audit.outcome === "accepted" && result.kind === "reply" && result.change) this.deps.afterChange();
-    if (queuedRt && audit.outcome === "accepted") this.deps.afterRtQueue?.();
-    if (replyText !== undefined) {
-      try {
-        await reply(replyText, thread);
-      } catch (e) {
-        log.warn({ err: (e as Error).message, command: audit.command }, "could not send the command's reply");
-      }
-    }
-    // With the audit as it ended (a change that could not be saved is "failed", not "accepted").
-    return { ...result, audit };
+    return { result: { ...result, audit }, replyText, thread };
   }
 }

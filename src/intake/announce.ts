@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { MatchedRule } from "../correlate/engine.js";
 import { normaliseName, normaliseService } from "../correlate/rules.js";
 import { ticketActivity, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
-import type { Ticket } from "../model/ticket.js";
+import { isFinalStatus, type Ticket } from "../model/ticket.js";
 import { changedFields, renderActivity, type RenderOptions } from "../render/ticket-message.js";
 import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
 import type { OutboxEntry, StoredTicket } from "../store/types.js";
@@ -117,4 +117,61 @@ export function incidentStatusNotices(ctx: AnnounceContext, assignment: Assignme
       attempts: 0,
     };
   });
+}
+
+/**
+ * A peer NOC's ticket, related to ours: a one-line notice, without payload, in this bot's other
+ * rooms of the incident (never in the room it came from, never a re-post of the peer's activity).
+ * Only for a new ticket or a status change.
+ */
+export function announceRemote(ctx: AnnounceContext, stored: StoredTicket, before: Ticket | undefined, assignment: Assignment, activityId: string): OutboxEntry[] {
+  const remote = stored.remote;
+  if (!remote || !ctx.incidents) return [];
+  const ticket = stored.ticket;
+  const ourRooms = ctx.incidents.roomsOf(assignment.incidentId).filter((r) => r !== remote.room);
+  const statusChanged = before !== undefined && before.TT_Status !== ticket.TT_Status;
+  if (ourRooms.length === 0 || !(before === undefined || statusChanged)) return [];
+  const what = before
+    ? `${escapeMarkdown(remote.name)} updated **${escapeMarkdown(ticket.TT_ID)}**: status ${escapeMarkdown(before.TT_Status)} → ${escapeMarkdown(ticket.TT_Status)}`
+    : `${escapeMarkdown(remote.name)} reports **${escapeMarkdown(ticket.TT_ID)}** (${escapeMarkdown(ticket.TT_Status)} · ${escapeMarkdown(ticket.TT_Impact_Assessment)}): ${escapeMarkdown(ticket.TT_Title)}`;
+  const line = incidentLine(assignment, ticket);
+  const body = markdownToStyled(what + (line ? `\n${escapeMarkdown(line)}` : ""));
+  return ourRooms.map((room): OutboxEntry => {
+    const t = ctx.incidents?.threading(assignment.incidentId, room) ?? { thread: assignment.thread, incident: assignment.incidentId };
+    return {
+      id: outboxId(`peer:${activityId}`, room),
+      room,
+      body: incidentPrefix(t.thread) + body,
+      ticketId: ticket.TT_ID,
+      thread: t.thread,
+      incident: assignment.incidentId,
+      ...(t.replyTo ? { replyTo: t.replyTo } : {}),
+      createdAt: ctx.now.toISOString(),
+      attempts: 0,
+    };
+  });
+}
+
+/** First contact with a source (a feed's first poll): at most one line per room, listing what is open there now. */
+export function summaryPosts(label: string, learnt: readonly StoredTicket[], now: Date): OutboxEntry[] {
+  const byRoom = new Map<string, Ticket[]>();
+  for (const s of learnt)
+    for (const room of s.rooms) {
+      const list = byRoom.get(room);
+      if (list) list.push(s.ticket);
+      else byRoom.set(room, [s.ticket]);
+    }
+  const posts: OutboxEntry[] = [];
+  for (const [room, tickets] of byRoom) {
+    const open = tickets.filter((t) => !isFinalStatus(t.TT_Status)).sort((a, b) => a.TT_ID.localeCompare(b.TT_ID, "en", { numeric: true }));
+    const ids = open.slice(0, 10).map((t) => t.TT_ID);
+    const more = open.length > ids.length ? ` and ${open.length - ids.length} more` : "";
+    const markdown =
+      `Now following feed **${escapeMarkdown(label)}**: ${tickets.length} ticket(s) already listed, ${open.length} open` +
+      (ids.length > 0 ? ` (${escapeMarkdown(ids.join(", "))}${more})` : "") +
+      ". New tickets and changes will be posted here.";
+    const id = outboxId(`summary:${label}:${now.toISOString()}`, room);
+    posts.push({ id, room, body: markdownToStyled(markdown), createdAt: now.toISOString(), attempts: 0 });
+  }
+  return posts;
 }

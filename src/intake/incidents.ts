@@ -1,7 +1,11 @@
 /**
  * Incidents: which tickets belong together (the correlation engine decides), the thread each
- * incident has in rooms, and when an incident closes. Keeps the in-memory correlation index in step
- * with the store's data; rebuilt from the store at start-up.
+ * incident has in rooms, and when an incident closes. Keeps the in-memory correlation index and the
+ * incident records in step with the store; rebuilt from the store at start-up.
+ *
+ * Changes are planned before they are made: `plan(fn)` runs `fn` against the book (later tickets
+ * of one batch see the earlier ones), then puts everything back and returns the incident records
+ * to write and an `apply()` that makes the same changes for good once the store write succeeded.
  */
 import {
   CorrelationIndex,
@@ -13,8 +17,9 @@ import {
   type CorrelationDecision,
   type Incident,
 } from "../correlate/engine.js";
+import type { SavedEntry } from "../correlate/postings.js";
 import { datetimeToMillis, type Ticket, type TicketStatus } from "../model/ticket.js";
-import type { IncidentRecord, StoreData } from "../store/types.js";
+import { ChangeSet, type IncidentRecord, type StoredTicket } from "../store/types.js";
 
 export type Assignment = {
   incidentId: string;
@@ -38,21 +43,47 @@ export interface IncidentPort {
   members(incidentId: string): { ttId: string; status: TicketStatus }[];
 }
 
+/** Planned incident changes: the records to write with the rest, and the in-memory side to apply after. */
+export type PlannedIncidents<T> = { result: T; records: Map<string, IncidentRecord | null>; apply: () => void };
+
+/** The first value of every key a plan touched, to put back. */
+type Undo = {
+  entries: Map<string, SavedEntry | undefined>;
+  status: Map<string, TicketStatus | undefined>;
+  rooms: Map<string, ReadonlySet<string> | undefined>;
+  records: Map<string, IncidentRecord | undefined>;
+};
+
+type Afters = {
+  entries: Map<string, SavedEntry | undefined>;
+  status: Map<string, TicketStatus | undefined>;
+  rooms: Map<string, ReadonlySet<string> | undefined>;
+  records: Map<string, IncidentRecord | undefined>;
+};
+
+export type IncidentSource = { tickets: ReadonlyMap<string, StoredTicket>; incidents: ReadonlyMap<string, IncidentRecord> };
+
 export class IncidentBook implements IncidentPort {
   readonly #index = new CorrelationIndex();
   readonly #status = new Map<string, TicketStatus>();
-  readonly #rooms = new Map<string, Set<string>>();
+  readonly #rooms = new Map<string, ReadonlySet<string>>();
+  readonly #records = new Map<string, IncidentRecord>();
+  /** Thread id → incident id, for lookups by the id rooms show. */
+  readonly #byThread = new Map<string, string>();
+  #undo: Undo | undefined;
+  /** Tickets stored before incidents existed, with the incident they were given: to write back. */
+  readonly startup = new ChangeSet();
 
-  /** `data` is the store's live data: incident records are created and changed in place. */
   constructor(
-    private readonly data: StoreData,
+    source: IncidentSource,
     private readonly config: CorrelationConfig,
   ) {
+    for (const rec of source.incidents.values()) this.#setRecord(rec.id, rec);
     // Oldest first, so that tickets stored before incidents existed correlate as they would have.
     // By instant, not text: "11:30+02:00" is before "10:00Z". Ties by TT_ID, so that two bots with
     // the same tickets stored in another order name the incidents alike.
     const openMs = (t: Ticket): number => datetimeToMillis(t.TT_Open_Datetime) ?? Number.POSITIVE_INFINITY;
-    const stored = Object.values(data.tickets).sort(
+    const stored = [...source.tickets.values()].sort(
       (a, b) => openMs(a.ticket) - openMs(b.ticket) || (a.ticket.TT_ID < b.ticket.TT_ID ? -1 : a.ticket.TT_ID > b.ticket.TT_ID ? 1 : 0),
     );
     for (const s of stored) {
@@ -61,14 +92,123 @@ export class IncidentBook implements IncidentPort {
         this.#track(s.ticket, s.rooms, s.incident);
       } else {
         const assignment = this.assign(s.ticket, s.rooms, new Date(s.lastChange));
-        s.incident = assignment.incidentId;
-        s.correlation = assignment.explanation;
+        this.startup.put("tickets", s.ticket.TT_ID, { ...s, incident: assignment.incidentId, correlation: assignment.explanation });
       }
     }
+    for (const [id, rec] of this.#records) if (source.incidents.get(id) !== rec) this.startup.put("incidents", id, rec);
   }
 
   get index(): CorrelationIndex {
     return this.#index;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Planning
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Runs `fn` tentatively: what it changes is seen by `fn` itself (and by everything it calls),
+   * then undone. The records it changed are returned for the store write; `apply()` redoes it all.
+   * A plan inside a plan is part of the outer one.
+   */
+  plan<T>(fn: () => T): PlannedIncidents<T> {
+    if (this.#undo) return { result: fn(), records: new Map(), apply: () => undefined };
+    const undo: Undo = { entries: new Map(), status: new Map(), rooms: new Map(), records: new Map() };
+    this.#undo = undo;
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      this.#undo = undefined;
+    }
+    const afters: Afters = {
+      entries: new Map([...undo.entries.keys()].map((k) => [k, this.#index.saved(k)])),
+      status: new Map([...undo.status.keys()].map((k) => [k, this.#status.get(k)])),
+      rooms: new Map([...undo.rooms.keys()].map((k) => [k, this.#rooms.get(k)])),
+      records: new Map([...undo.records.keys()].map((k) => [k, this.#records.get(k)])),
+    };
+    this.#put(undo);
+    const records = new Map<string, IncidentRecord | null>();
+    for (const [id, rec] of afters.records) if (rec !== undo.records.get(id)) records.set(id, rec ?? null);
+    return { result, records, apply: () => this.#put(afters) };
+  }
+
+  #put(values: Afters): void {
+    // `restore` sets each ticket exactly, so the order does not matter.
+    for (const [ttId, saved] of values.entries) this.#index.restore(ttId, saved);
+    for (const [ttId, s] of values.status) {
+      if (s === undefined) this.#status.delete(ttId);
+      else this.#status.set(ttId, s);
+    }
+    for (const [id, set] of values.rooms) {
+      if (set === undefined) this.#rooms.delete(id);
+      else this.#rooms.set(id, set);
+    }
+    for (const [id, rec] of values.records) this.#setRecord(id, rec);
+  }
+
+  #touchEntry(ttId: string): void {
+    if (this.#undo && !this.#undo.entries.has(ttId)) this.#undo.entries.set(ttId, this.#index.saved(ttId));
+  }
+
+  #touchStatus(ttId: string): void {
+    if (this.#undo && !this.#undo.status.has(ttId)) this.#undo.status.set(ttId, this.#status.get(ttId));
+  }
+
+  /** The incident's room set, copied before it changes (the saved one is never changed). */
+  #writableRooms(incidentId: string): Set<string> {
+    const current = this.#rooms.get(incidentId);
+    if (this.#undo && !this.#undo.rooms.has(incidentId)) this.#undo.rooms.set(incidentId, current);
+    const copy = new Set(current ?? []);
+    this.#rooms.set(incidentId, copy);
+    return copy;
+  }
+
+  #deleteRooms(incidentId: string): void {
+    if (this.#undo && !this.#undo.rooms.has(incidentId)) this.#undo.rooms.set(incidentId, this.#rooms.get(incidentId));
+    this.#rooms.delete(incidentId);
+  }
+
+  /** Records are never changed in place (the store holds them): a changed one is a new object. */
+  #changeRecord(id: string, change: (rec: IncidentRecord) => IncidentRecord | undefined): void {
+    const current = this.#records.get(id);
+    if (!current) return;
+    if (this.#undo && !this.#undo.records.has(id)) this.#undo.records.set(id, current);
+    this.#setRecord(id, change({ ...current, rooms: { ...current.rooms } }));
+  }
+
+  #createRecord(rec: IncidentRecord): void {
+    if (this.#undo && !this.#undo.records.has(rec.id)) this.#undo.records.set(rec.id, undefined);
+    this.#setRecord(rec.id, rec);
+  }
+
+  #setRecord(id: string, rec: IncidentRecord | undefined): void {
+    const old = this.#records.get(id);
+    if (old && this.#byThread.get(old.thread) === id) this.#byThread.delete(old.thread);
+    if (rec === undefined) this.#records.delete(id);
+    else {
+      this.#records.set(id, rec);
+      this.#byThread.set(rec.thread, id);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading
+  // -------------------------------------------------------------------------------------------
+
+  record(id: string): IncidentRecord | undefined {
+    return this.#records.get(id);
+  }
+
+  /** The ids of every incident record. */
+  recordIds(): string[] {
+    return [...this.#records.keys()];
+  }
+
+  /** The incident a thread id (as rooms show it) or an incident id names. */
+  #recordFor(incidentOrThread: string): IncidentRecord | undefined {
+    const id = this.#records.has(incidentOrThread) ? incidentOrThread : this.#byThread.get(incidentOrThread);
+    return id === undefined ? undefined : this.#records.get(id);
   }
 
   /**
@@ -78,31 +218,15 @@ export class IncidentBook implements IncidentPort {
   incident(id: string): Incident | undefined {
     const direct = this.#index.incident(id);
     if (direct) return direct;
-    const rec = Object.values(this.data.incidents).find((r) => r.thread === id);
-    const found = rec ? this.#index.incident(rec.id) : undefined;
+    const rec = this.#byThread.get(id);
+    const found = rec ? this.#index.incident(rec) : undefined;
     return found ? { ...found, id } : undefined;
   }
 
   incidentIds(): string[] {
     const ids = new Set(this.#index.incidentIds());
-    for (const rec of Object.values(this.data.incidents)) if (ids.has(rec.id)) ids.add(rec.thread);
+    for (const rec of this.#records.values()) if (ids.has(rec.id)) ids.add(rec.thread);
     return [...ids];
-  }
-
-  #track(ticket: Ticket, rooms: readonly string[], incidentId: string): void {
-    this.#status.set(ticket.TT_ID, ticket.TT_Status);
-    const set = this.#rooms.get(incidentId) ?? new Set<string>();
-    for (const r of rooms) set.add(r);
-    this.#rooms.set(incidentId, set);
-  }
-
-  #record(incidentId: string, now: Date): IncidentRecord {
-    let rec = this.data.incidents[incidentId];
-    if (!rec) {
-      rec = { id: incidentId, thread: incidentId, createdAt: now.toISOString(), rooms: {} };
-      this.data.incidents[incidentId] = rec;
-    }
-    return rec;
   }
 
   statusOf(incidentId: string): "open" | "closed" {
@@ -117,24 +241,48 @@ export class IncidentBook implements IncidentPort {
     return [...(this.#rooms.get(incidentId) ?? [])];
   }
 
+  threading(incidentId: string, room: string): Threading {
+    const rec = this.#records.get(incidentId);
+    return { thread: rec?.thread ?? incidentId, incident: incidentId, replyTo: rec && Object.hasOwn(rec.rooms, room) ? rec.rooms[room] : undefined };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Changing
+  // -------------------------------------------------------------------------------------------
+
+  #track(ticket: Ticket, rooms: readonly string[], incidentId: string): void {
+    this.#touchStatus(ticket.TT_ID);
+    this.#status.set(ticket.TT_ID, ticket.TT_Status);
+    const missing = rooms.some((r) => !this.#rooms.get(incidentId)?.has(r));
+    if (!this.#rooms.has(incidentId) || missing) {
+      const set = this.#writableRooms(incidentId);
+      for (const r of rooms) set.add(r);
+    }
+  }
+
   assign(ticket: Ticket, rooms: readonly string[], now: Date): Assignment {
     const previousIncident = this.#index.incidentOf(ticket.TT_ID);
     const decision = correlate(this.#index, ticket, this.config, now);
     const incidentId = decision.incidentId;
     const before = this.#index.hasIncident(incidentId) ? this.statusOf(incidentId) : undefined;
+    this.#touchEntry(ticket.TT_ID);
     applyDecision(this.#index, ticket, decision);
-    if (previousIncident && previousIncident !== incidentId && !this.#index.hasIncident(previousIncident)) this.#rooms.delete(previousIncident);
+    if (previousIncident && previousIncident !== incidentId && !this.#index.hasIncident(previousIncident)) this.#deleteRooms(previousIncident);
     this.#track(ticket, rooms, incidentId);
-    const record = this.#record(incidentId, now);
+    if (!this.#records.has(incidentId)) this.#createRecord({ id: incidentId, thread: incidentId, createdAt: now.toISOString(), rooms: {} });
     const after = this.statusOf(incidentId);
     // A new incident whose only ticket arrives already final is not "closed now": its own message says so.
     const closedNow = before === "open" && after === "closed";
     const reopenedNow = before === "closed" && after === "open";
-    if (closedNow) record.closedAt = now.toISOString();
-    if (reopenedNow) delete record.closedAt;
+    if (closedNow) this.#changeRecord(incidentId, (r) => ({ ...r, closedAt: now.toISOString() }));
+    if (reopenedNow)
+      this.#changeRecord(incidentId, (r) => {
+        const { closedAt: _closedAt, ...open } = r;
+        return open;
+      });
     return {
       incidentId,
-      thread: record.thread,
+      thread: this.#records.get(incidentId)?.thread ?? incidentId,
       decision,
       explanation: explainDecision(decision),
       closedNow,
@@ -146,23 +294,35 @@ export class IncidentBook implements IncidentPort {
   /** An archived ticket leaves the index; an incident left without members leaves the store. */
   forget(ttId: string): void {
     const incidentId = this.#index.incidentOf(ttId);
+    this.#touchEntry(ttId);
+    this.#touchStatus(ttId);
     this.#index.remove(ttId);
     this.#status.delete(ttId);
     if (incidentId && !this.#index.hasIncident(incidentId)) {
-      delete this.data.incidents[incidentId];
-      this.#rooms.delete(incidentId);
+      this.#changeRecord(incidentId, () => undefined);
+      this.#deleteRooms(incidentId);
     }
-  }
-
-  threading(incidentId: string, room: string): Threading {
-    const rec = this.data.incidents[incidentId];
-    return { thread: rec?.thread ?? incidentId, incident: incidentId, replyTo: rec?.rooms[room] };
   }
 
   /** The room showed the incident's first message here (ours or a peer's): later ones reply to it. */
   noteFirstMessage(incidentOrThread: string, room: string, stanzaId: string, from: string): void {
-    const rec = this.data.incidents[incidentOrThread] ?? Object.values(this.data.incidents).find((r) => r.thread === incidentOrThread);
-    if (rec && rec.rooms[room] === undefined) rec.rooms[room] = { id: stanzaId, to: from };
+    const rec = this.#recordFor(incidentOrThread);
+    if (rec && !Object.hasOwn(rec.rooms, room)) this.#changeRecord(rec.id, (r) => ({ ...r, rooms: { ...r.rooms, [room]: { id: stanzaId, to: from } } }));
+  }
+
+  /** The room was created anew (its history is gone): replies there start again with the next message. */
+  forgetRoom(room: string): string[] {
+    const touched: string[] = [];
+    for (const rec of [...this.#records.values()]) {
+      if (!Object.hasOwn(rec.rooms, room)) continue;
+      touched.push(rec.id);
+      this.#changeRecord(rec.id, (r) => {
+        const rooms = { ...r.rooms };
+        delete rooms[room];
+        return { ...r, rooms };
+      });
+    }
+    return touched;
   }
 
   /**
@@ -170,11 +330,10 @@ export class IncidentBook implements IncidentPort {
    * keep the smaller id as the thread, so each computes the same without talking about it.
    */
   adoptThread(incidentId: string, peerThread: string): boolean {
-    const rec = this.data.incidents[incidentId];
+    const rec = this.#records.get(incidentId);
     if (!rec || peerThread >= rec.thread) return false;
-    rec.thread = peerThread;
     // The first message of the adopted thread may be another one in each room: learnt again.
-    rec.rooms = {};
+    this.#changeRecord(incidentId, (r) => ({ ...r, thread: peerThread, rooms: {} }));
     return true;
   }
 }

@@ -72,10 +72,19 @@ export type TicketVersion = {
   remote?: RemoteOrigin | undefined;
   /** The incident id (thread) the publisher gave (a peer's AS2 `context`). */
   context?: string | undefined;
-  /** For a change made from chat: who to tell if its write-back is delayed or fails. */
+  /** A change made from chat: what was done and by whom (the write-back's comment says it). */
+  command?: CommandOrigin | undefined;
+  /** Extra fields for the log line of this version (default: the batch's). */
+  logFields?: Record<string, unknown> | undefined;
+};
+
+export type CommandOrigin = {
+  /** What was done, in a word ("acknowledged", "solved", …). */
+  verb: string;
+  /** The engineer's real bare JID. */
+  by: string;
+  /** Who to tell if the change's write-back to a ticket system is delayed or fails. */
   notify?: { room?: string | undefined; to: string } | undefined;
-  /** For a change made from chat: what was done, in a word (the write-back's comment says it). */
-  verb?: string | undefined;
 };
 
 export type SourceBatch = {
@@ -92,6 +101,8 @@ export type SourceBatch = {
   firstContact?: { label: string } | undefined;
   /** Lines to log once the batch is committed. */
   logs?: readonly LogLine[] | undefined;
+  /** Fields naming the source in the intake's log lines (default `{ source }`; a feed says `{ feed }`). */
+  logFields?: Record<string, unknown> | undefined;
 };
 
 export type VersionOutcome = {
@@ -99,6 +110,10 @@ export type VersionOutcome = {
   outcome: "created" | "updated" | "unchanged" | "stale" | "conflict" | "refused";
   /** Why, for stale/conflict/refused (shown to a user as is where a user asked). */
   reason?: string | undefined;
+  /** The thread (XEP-0201) the change was announced in, for a reply about it. */
+  thread?: string | undefined;
+  /** Ticket-system writes queued with the change. */
+  writes?: number | undefined;
 };
 
 /** What the intake did with a batch. `committed: false` means nothing at all changed. */

@@ -1,24 +1,37 @@
-/** The shape of the live store (validated when read: a hand-edited or damaged file is reported, not trusted). */
+/**
+ * What the bot keeps between runs, as keyed collections (validated when read: a hand-edited or
+ * damaged file is reported, not trusted), and the one way to change them: a `ChangeSet`, written
+ * durably by the store adapter before it is applied in memory. Keys are outside text (ticket ids
+ * from feeds, room JIDs): collections are `Map`s, so "__proto__" or "constructor" is just a key.
+ */
 import { z } from "zod";
 import { OpenTicketSchema } from "../model/ticket.js";
 
-export const SeenItemSchema = z.object({ fp: z.string(), lastSeen: z.string() });
+export const UpstreamRefSchema = z.object({
+  system: z.string().min(1),
+  id: z.string().min(1),
+  cursor: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+});
 
-export const FeedStateSchema = z.object({
-  primed: z.boolean(),
-  validators: z.object({ etag: z.string().optional(), lastModified: z.string().optional() }),
-  seen: z.record(z.string(), SeenItemSchema),
-  failures: z.number().int().min(0),
-  retryAfter: z.string().optional(),
-  lastError: z.string().optional(),
-  lastSuccess: z.string().optional(),
-  mapping: z.string().optional(),
+export const RemoteOriginSchema = z.object({
+  actor: z.string(),
+  name: z.string(),
+  room: z.string(),
+  nick: z.string().optional(),
+  jid: z.string().optional(),
+});
+
+export const ProvenanceSchema = z.object({
+  source: z.string(),
+  item: z.string().optional(),
+  published: z.string().optional(),
+  sequence: z.number().optional(),
 });
 
 export const StoredTicketSchema = z.object({
   ticket: OpenTicketSchema,
   hash: z.string(),
-  /** Where it came from: a feed id, or "peer:<room>" for a ticket another NOC's bot posted. */
+  /** Where it came from: a feed id, "rt", or "peer:<room>" for a ticket another NOC's bot posted. */
   source: z.string(),
   link: z.string().optional(),
   firstSeen: z.string(),
@@ -28,20 +41,14 @@ export const StoredTicketSchema = z.object({
   /** The incident (local id) the ticket belongs to, and why it was put there (for `show`). */
   incident: z.string().optional(),
   correlation: z.string().optional(),
-  /** The Request Tracker ticket behind it (source "rt"), or created for it (a peer's ticket). */
-  rt: z.object({ id: z.number().int().positive(), lastUpdated: z.string().optional(), lastTxn: z.number().int().optional() }).optional(),
+  /** The ticket-system record behind it (an RT ticket), or made for it (a peer's ticket). */
+  upstream: UpstreamRefSchema.optional(),
   /** For a peer's ticket: the NOC that posted it (AS2 actor) and where. */
-  peer: z
-    .object({
-      actor: z.string(),
-      name: z.string(),
-      room: z.string(),
-      nick: z.string().optional(),
-      /** The real JID it came from, and the activity's time (older versions are ignored). */
-      jid: z.string().optional(),
-      published: z.string().optional(),
-    })
-    .optional(),
+  remote: RemoteOriginSchema.optional(),
+  /** The version last taken in: by whom, and when it says it was made (older versions are ignored). */
+  provenance: ProvenanceSchema.optional(),
+  /** Per room: the stanza-id of the ticket's first message there and its sender (XEP-0461 replies). */
+  posts: z.record(z.string(), z.object({ id: z.string(), to: z.string() })).optional(),
 });
 export type StoredTicket = z.infer<typeof StoredTicketSchema>;
 
@@ -66,19 +73,22 @@ export const OutboxEntrySchema = z.object({
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
 
 /**
- * A write to Request Tracker, recorded before it is attempted and removed once RT took it; retried
- * with backoff while RT is down, reported in the room if it finally fails.
+ * A write to a ticket system (RT, …), recorded before it is attempted and removed once the system
+ * took it; retried with backoff while it is down, reported in the room if it finally fails.
  */
-export const RtWriteSchema = z.object({
+export const UpstreamWriteSchema = z.object({
   id: z.string(),
+  /** The ticket system's id in config ("rt"). */
+  system: z.string(),
   ticketId: z.string(),
   op: z.enum(["create", "comment", "correspond"]),
-  /** RT ticket id (absent for create until it is known). */
-  rtId: z.number().int().positive().optional(),
+  /** The system's id of the ticket (absent for create until it is known). */
+  ref: z.string().optional(),
   text: z.string(),
+  /** The status to set, in the system's own words. */
   status: z.string().optional(),
   create: z.object({ queue: z.string(), subject: z.string(), customFields: z.record(z.string(), z.string()) }).optional(),
-  /** Where to report a final failure (the room or account the command came from). */
+  /** Where to report a delay or a final failure (the room or account the command came from). */
   notify: z.object({ room: z.string().optional(), to: z.string() }).optional(),
   createdAt: z.string(),
   attempts: z.number().int().min(0),
@@ -90,7 +100,7 @@ export const RtWriteSchema = z.object({
   failed: z.boolean().optional(),
   reported: z.boolean().optional(),
 });
-export type RtWrite = z.infer<typeof RtWriteSchema>;
+export type UpstreamWrite = z.infer<typeof UpstreamWriteSchema>;
 
 /** An incident as rooms see it; its members live on the tickets (`incident`), its status is derived. */
 export const IncidentRecordSchema = z.object({
@@ -107,19 +117,125 @@ export const IncidentRecordSchema = z.object({
 });
 export type IncidentRecord = z.infer<typeof IncidentRecordSchema>;
 
-export const StoreDataSchema = z.object({
-  version: z.literal(1),
-  feeds: z.record(z.string(), FeedStateSchema),
-  tickets: z.record(z.string(), StoredTicketSchema),
-  incidents: z.record(z.string(), IncidentRecordSchema).default({}),
-  /** The latest chat commands, accepted or refused (the full log is appended to <store>.audit.jsonl). */
-  audit: z.array(z.record(z.string(), z.unknown())).default([]),
-  outbox: z.array(OutboxEntrySchema),
-  rt: z.object({ since: z.string().optional() }).default({}),
-  /** Peer TT_ID → the RT ticket made for it, kept after the ticket is archived (a reopen reuses it). */
-  rtLinks: z.record(z.string(), z.number().int().positive()).default({}),
-  rtOutbox: z.array(RtWriteSchema).default([]),
-});
-export type StoreData = z.infer<typeof StoreDataSchema>;
+/** A ticket-system record made for a peer's ticket, kept after the ticket is archived (a reopen reuses it). */
+export const UpstreamLinkSchema = z.object({ system: z.string(), id: z.string() });
+export type UpstreamLink = z.infer<typeof UpstreamLinkSchema>;
 
-export const emptyStore = (): StoreData => ({ version: 1, feeds: {}, tickets: {}, incidents: {}, audit: [], outbox: [], rt: {}, rtLinks: {}, rtOutbox: [] });
+/** A room-level setting chosen from chat (a command effect), keyed `<room>\n<name>`. */
+export const RoomSettingSchema = z.object({ room: z.string(), name: z.string(), value: z.string(), by: z.string(), at: z.string() });
+export type RoomSetting = z.infer<typeof RoomSettingSchema>;
+
+/** Every collection, with the schema its values are checked against when read from disk. */
+export const CollectionSchemas = {
+  tickets: StoredTicketSchema,
+  incidents: IncidentRecordSchema,
+  /** Each source's own state (cursor, seen items), validated by the source that reads it. */
+  sources: z.unknown(),
+  outbox: OutboxEntrySchema,
+  writes: UpstreamWriteSchema,
+  links: UpstreamLinkSchema,
+  settings: RoomSettingSchema,
+} as const;
+export type CollectionName = keyof typeof CollectionSchemas;
+export const CollectionNames = Object.keys(CollectionSchemas) as CollectionName[];
+
+export type Records = {
+  tickets: StoredTicket;
+  incidents: IncidentRecord;
+  sources: unknown;
+  outbox: OutboxEntry;
+  writes: UpstreamWrite;
+  links: UpstreamLink;
+  settings: RoomSetting;
+};
+
+/** The live state in memory: one insertion-ordered map per collection (the outbox sends in order). */
+export type StoreState = { [C in CollectionName]: Map<string, Records[C]> };
+
+export const emptyStore = (): StoreState => ({
+  tickets: new Map(),
+  incidents: new Map(),
+  sources: new Map(),
+  outbox: new Map(),
+  writes: new Map(),
+  links: new Map(),
+  settings: new Map(),
+});
+
+/**
+ * Changes to commit together: per collection, key → new value (or `null`: delete). Written in one
+ * durable step, then applied; later puts of the same key in one set win.
+ */
+export class ChangeSet {
+  readonly #changes = new Map<CollectionName, Map<string, unknown>>();
+
+  put<C extends CollectionName>(collection: C, key: string, value: Records[C]): this {
+    this.#map(collection).set(key, value);
+    return this;
+  }
+
+  delete(collection: CollectionName, key: string): this {
+    this.#map(collection).set(key, null);
+    return this;
+  }
+
+  /** The planned value: `undefined` when the set does not touch the key, `null` when it deletes it. */
+  get<C extends CollectionName>(collection: C, key: string): Records[C] | null | undefined {
+    return this.#changes.get(collection)?.get(key) as Records[C] | null | undefined;
+  }
+
+  /** Adds another set's changes after this one's. */
+  merge(other: ChangeSet): this {
+    for (const [collection, key, value] of other.entries()) this.#map(collection).set(key, value);
+    return this;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const m of this.#changes.values()) n += m.size;
+    return n;
+  }
+
+  get isEmpty(): boolean {
+    return this.size === 0;
+  }
+
+  *entries(): IterableIterator<[CollectionName, string, unknown]> {
+    for (const [collection, m] of this.#changes) for (const [key, value] of m) yield [collection, key, value];
+  }
+
+  /** The values put in one collection (not the deletions). */
+  *puts<C extends CollectionName>(collection: C): IterableIterator<Records[C]> {
+    for (const v of this.#changes.get(collection)?.values() ?? []) if (v !== null) yield v as Records[C];
+  }
+
+  #map(collection: CollectionName): Map<string, unknown> {
+    let m = this.#changes.get(collection);
+    if (!m) {
+      m = new Map();
+      this.#changes.set(collection, m);
+    }
+    return m;
+  }
+}
+
+/** Read access to the live state, as every part of the bot sees it. */
+export interface StoreReader {
+  get<C extends CollectionName>(collection: C, key: string): Records[C] | undefined;
+  values<C extends CollectionName>(collection: C): IterableIterator<Records[C]>;
+  size(collection: CollectionName): number;
+  ticket(ttId: string): StoredTicket | undefined;
+}
+
+/** The store as its users see it; the file adapter is the only implementation that writes files. */
+export interface TicketStore extends StoreReader {
+  /**
+   * Makes the changes durable, then applies them in memory, in commit order. Rejects (and applies
+   * nothing) when the write failed: whoever asked can say truthfully that nothing changed.
+   */
+  commit(changes: ChangeSet): Promise<void>;
+  /** Appends a record to the audit log (JSON lines, flushed). */
+  audit(record: Record<string, unknown>): Promise<void>;
+  /** Appends tickets leaving the live store to the archive (JSON lines, flushed), before they leave. */
+  archive(lines: readonly Record<string, unknown>[]): Promise<void>;
+}

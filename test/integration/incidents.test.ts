@@ -107,7 +107,7 @@ void test("a fault reported by two NOCs becomes one incident thread in both bots
   const remote = botB.store.ticket("EXN_50");
   assert.ok(remote, "bot B stored NOC A's ticket from the shared room");
   assert.equal(remote.source, `peer:${sharedRoom}`);
-  assert.equal(remote.peer?.name, "ExampleNet NOC");
+  assert.equal(remote.remote?.name, "ExampleNet NOC");
   assert.deepEqual(remote.rooms, [], "a peer's ticket is not re-posted as bot B's own");
 
   // … then NOC B reports its side of the same circuit: it joins the same incident.

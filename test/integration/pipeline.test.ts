@@ -2,7 +2,7 @@
 // the feed, the bot, and a second real XMPP client that checks what the room shows.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xml } from "@xmpp/client";
@@ -11,7 +11,8 @@ import { prosodyAvailable, startProsody, type ProsodyInstance } from "../../src/
 import { startWatcher, type SeenMessage, type Watcher } from "../../src/demo/watcher.js";
 import { startBot, type RunningBot } from "../../src/main.js";
 import { TicketActivitySchema } from "../../src/model/activity.js";
-import { StoreDataSchema } from "../../src/store/types.js";
+import { ChangeSet } from "../../src/store/types.js";
+import { changeStore, readStore } from "../helpers/store-file.js";
 import { rssFeed, type FixtureItem } from "../fixtures/feeds.js";
 import { botConfig } from "../helpers/bot-config.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -145,9 +146,9 @@ void test("feed items become ticket messages in the room: summary first, then Cr
   // The store on disk holds the tickets and an empty outbox (everything was echoed back; delivery
   // marks are written in batches within 250 ms).
   await sleep(700);
-  const stored = StoreDataSchema.parse(JSON.parse(await readFile(storePath, "utf8")));
-  assert.deepEqual(Object.keys(stored.tickets).sort(), ["EXN_1", "EXN_2", "EXN_3"]);
-  assert.equal(stored.outbox.length, 0);
+  const stored = await readStore(storePath);
+  assert.deepEqual([...stored.tickets.keys()].sort(), ["EXN_1", "EXN_2", "EXN_3"]);
+  assert.equal(stored.outboxList.length, 0);
 
   // Restart with the same store and a feed that changes nothing relevant: no repost.
   await stopBot(bot);
@@ -243,9 +244,9 @@ void test("outgoing messages are queued durably: delivered after the XMPP server
     feeds.set("/c.rss", { body: rssFeed([{ id: 101 }, { id: 100 }]) });
     await bot.pollNow("c");
     // The message is on disk before any attempt could succeed.
-    const queued = StoreDataSchema.parse(JSON.parse(await readFile(storePath, "utf8")));
-    assert.equal(queued.outbox.length, 1);
-    assert.ok(stripIncident(queued.outbox[0]?.body).startsWith("*EXN_101*"));
+    const queued = await readStore(storePath);
+    assert.equal(queued.outboxList.length, 1);
+    assert.ok(stripIncident(queued.outboxList[0]?.body).startsWith("*EXN_101*"));
     // The server comes back: the running bot reconnects, rejoins its room and delivers the queue.
     server = await startProsody({ domain: "noc-c.test", dir: serverDir, c2sPort, mucRoomLocking: true });
     const w = await startWatcher({ service: server.service, domain: server.domain, username: "watcher", password: "watcher-pw", resource: "c" });
@@ -254,21 +255,20 @@ void test("outgoing messages are queued durably: delivered after the XMPP server
     const delivered = await w.waitFor((m) => m.nick === "ttrelay" && shown(m).startsWith("*EXN_101*"), 15_000, "EXN_101 after the outage");
     assert.ok(delivered);
     await sleep(800);
-    const after = StoreDataSchema.parse(JSON.parse(await readFile(storePath, "utf8")));
-    assert.equal(after.outbox.length, 0, "the entry left the outbox once echoed");
+    const after = await readStore(storePath);
+    assert.equal(after.outboxList.length, 0, "the entry left the outbox once echoed");
 
     // A crash after sending but before the echo was recorded: the entry is back in the store file.
     await stopBot(bot);
-    const crashed = StoreDataSchema.parse(JSON.parse(await readFile(storePath, "utf8")));
-    crashed.outbox.push({ ...queued.outbox[0]!, attempts: 1 });
-    await writeFile(storePath, JSON.stringify(crashed));
+    const lost = queued.outboxList[0]!;
+    await changeStore(storePath, new ChangeSet().put("outbox", lost.id, { ...lost, attempts: 1 }));
     bot = await launch(config);
     await sleep(1500);
     // The watcher stayed in the room: a second copy would have arrived live with a new stanza-id.
     const copies = new Set(w.messages.filter((m) => m.nick === "ttrelay" && shown(m).startsWith("*EXN_101*")).map((m) => m.stanzaId));
     assert.equal(copies.size, 1, "recognised in the room history by origin-id: not sent twice");
-    const final = StoreDataSchema.parse(JSON.parse(await readFile(storePath, "utf8")));
-    assert.equal(final.outbox.length, 0);
+    const final = await readStore(storePath);
+    assert.equal(final.outboxList.length, 0);
     await stopBot(bot);
   } finally {
     await server.stop();

@@ -13,6 +13,7 @@ import { prosodyAvailable, startProsody, type ProsodyInstance } from "../../src/
 import { requestTrackerAvailable, startRequestTracker, type RtInstance } from "../support/rt.js";
 import { startWatcher, type SeenMessage, type Watcher } from "../../src/demo/watcher.js";
 import { startBot, type RunningBot } from "../../src/main.js";
+import { ChangeSet } from "../../src/store/types.js";
 import { nocActor, ticketActivity } from "../../src/model/activity.js";
 import { createRtClient, type RtPort } from "../../src/ticket-systems/rt/client.js";
 import { sampleTicket } from "../fixtures/tickets.js";
@@ -150,7 +151,8 @@ void test("RT → room → command → RT, without echo or duplicate; peers get 
   await post(ticketActivity("Create", peerTicket, actor, new Date()));
   const linked = await eventually("a linked RT ticket for NORD_77", async () => {
     await sync.deliver();
-    return bot?.store.ticket("NORD_77")?.rt?.id;
+    const up = bot?.store.ticket("NORD_77")?.upstream;
+    return up ? Number(up.id) : undefined;
   });
   const peerRt = await oper.getTicket(linked);
   assert.ok(peerRt.ok);
@@ -178,15 +180,17 @@ void test("RT → room → command → RT, without echo or duplicate; peers get 
   await alice.waitFor(fromBot(new RegExp(`^\\*EXN_${id2}\\* closed`)), 15_000, "the close in the room while RT is down");
   await eventually("a failed delivery attempt", async () => {
     await sync.deliver();
-    return bot?.store.data.rtOutbox.find((w) => w.ticketId === `EXN_${id2}` && (w.lastError ?? "").startsWith("unreachable")) ? true : undefined;
+    return [...(bot?.store.values("writes") ?? [])].find((w) => w.ticketId === `EXN_${id2}` && (w.lastError ?? "").startsWith("unreachable")) ? true : undefined;
   });
-  assert.equal(bot.store.data.rtOutbox.length, 1, "the write is kept while RT is down");
+  assert.equal(bot.store.size("writes"), 1, "the write is kept while RT is down");
   rt = await startRequestTracker({ dir: rtDir, rootPassword: "root-password", port: rt.port, keepDatabase: true });
   // The retry is due after its backoff; nudge the clock by clearing it rather than waiting.
-  bot.store.update((d) => d.rtOutbox.forEach((w) => delete w.nextAttemptAt));
+  const due = new ChangeSet();
+  for (const w of bot.store.values("writes")) due.put("writes", w.id, { ...w, nextAttemptAt: undefined });
+  await bot.store.commit(due);
   await eventually("the close delivered after RT is back", async () => {
     await sync.deliver();
-    return bot?.store.data.rtOutbox.length === 0 ? true : undefined;
+    return bot?.store.size("writes") === 0 ? true : undefined;
   }, 30_000);
   const after = await oper.getTicket(id2);
   assert.ok(after.ok);

@@ -1,12 +1,18 @@
-// The lowdb store adapter on a real filesystem: atomic writes, coalescing, damage detection, archive.
+// The file store on a real filesystem: snapshot + journal, atomic commits, coalescing, damage
+// detection, a crash mid-write, a failing disk, version 1 stores, and the archive.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, readdir, rm, stat, symlink, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { defaultCorrelationConfig } from "../../src/correlate/engine.js";
+import { IncidentBook } from "../../src/intake/incidents.js";
+import { IntakeService } from "../../src/intake/intake.js";
+import { nocActor } from "../../src/model/activity.js";
 import { ticketContentHash } from "../../src/model/ticket.js";
-import { LowStore } from "../../src/store/lowdb-store.js";
-import type { StoredTicket } from "../../src/store/types.js";
+import { FileStore } from "../../src/store/file-store.js";
+import { ChangeSet, type StoredTicket } from "../../src/store/types.js";
+import { captureLogger } from "../helpers/log-capture.js";
 import { sampleClosedTicket, sampleTicket } from "../fixtures/tickets.js";
 
 const dirP = mkdtemp(join(tmpdir(), "ttrelay-store-"));
@@ -21,53 +27,179 @@ const stored = (ticket: StoredTicket["ticket"], lastChange: string): StoredTicke
   rooms: ["r@conference.example.net"],
 });
 
+const open = async (path: string, opts: Parameters<typeof FileStore.open>[1] = {}): Promise<FileStore> => {
+  const r = await FileStore.open(path, opts);
+  assert.ok(r.ok, r.ok ? "" : r.error);
+  return r.value;
+};
+
 void test("a new store starts empty; changes are on disk after commit and read back after reopening", async () => {
   const path = join(await dirP, "a", "store.json");
-  const opened = await LowStore.open(path);
-  assert.ok(opened.ok);
-  const store = opened.value;
-  assert.deepEqual(store.pendingOutbox(), []);
-  assert.equal(store.feedState("x").primed, false);
+  const store = await open(path);
+  assert.deepEqual([...store.values("outbox")], []);
+  assert.equal(store.get("sources", "x"), undefined);
   const t = sampleTicket();
-  store.update((d) => (d.tickets[t.TT_ID] = stored(t, "2026-11-28T10:00:00Z")));
-  // Many commits in one tick share one file rewrite and all resolve after it.
-  await Promise.all([store.commit(), store.commit(), store.commit()]);
-  const again = await LowStore.open(path);
-  assert.ok(again.ok);
-  assert.equal(again.value.ticket(t.TT_ID)?.ticket.TT_Title, t.TT_Title);
-  // No temp file left behind by the atomic write.
-  assert.deepEqual((await readdir(join(await dirP, "a"))).sort(), ["store.json"]);
+  // Many commits in one tick share one write and all resolve after it.
+  await Promise.all([
+    store.commit(new ChangeSet().put("tickets", t.TT_ID, stored(t, "2026-11-28T10:00:00Z"))),
+    store.commit(new ChangeSet().put("sources", "exn", { primed: true })),
+    store.commit(new ChangeSet().put("sources", "other", { primed: false })),
+  ]);
+  assert.equal(store.ticket(t.TT_ID)?.ticket.TT_Title, t.TT_Title, "applied in memory once written");
+  const again = await open(path);
+  assert.equal(again.ticket(t.TT_ID)?.ticket.TT_Title, t.TT_Title);
+  assert.deepEqual(again.get("sources", "exn"), { primed: true });
+  // A snapshot replaces the journal; no temp file is left behind by its atomic write.
+  await again.compact();
+  await again.close();
+  await store.close();
+  assert.deepEqual((await readdir(join(await dirP, "a"))).sort(), ["store.json", "store.json.journal"]);
+  assert.equal((await stat(`${path}.journal`)).size, 0);
+  assert.equal((await open(path)).ticket(t.TT_ID)?.ticket.TT_Title, t.TT_Title, "read back from the snapshot");
 });
 
 void test("a damaged store is reported with where it is wrong, and left untouched", async () => {
   const path = join(await dirP, "damaged.json");
   await writeFile(path, JSON.stringify({ version: 1, feeds: {}, tickets: { X: { ticket: { TT_ID: 5 } } }, outbox: [] }));
-  const opened = await LowStore.open(path);
+  const opened = await FileStore.open(path);
   assert.equal(opened.ok, false);
   assert.match(opened.ok ? "" : opened.error, /damaged\.json is damaged at \$\.tickets\.X\.ticket\.\w+: .*move it aside/);
   assert.match(await readFile(path, "utf8"), /"TT_ID":5/);
 
   await writeFile(path, "{ truncated");
-  const truncated = await LowStore.open(path);
+  const truncated = await FileStore.open(path);
   assert.match(truncated.ok ? "" : truncated.error, /is not readable JSON/);
+});
+
+void test("a file that is not a store (null, a list, a string, an object without a version) stops start-up and is left as it is", async () => {
+  const cases: { name: string; text: string; error: RegExp }[] = [
+    { name: "null", text: "null", error: /is not a ttrelay store \(it holds null\)/ },
+    { name: "a list", text: "[]", error: /is not a ttrelay store \(it holds a list\)/ },
+    { name: "an empty string", text: '""', error: /is not a ttrelay store \(it holds an empty string/ },
+    { name: "an empty object", text: "{}", error: /version "missing"|version missing/ },
+    { name: "an empty file", text: "", error: /is not readable JSON/ },
+    { name: "another version", text: '{"version": 9}', error: /version 9/ },
+  ];
+  for (const c of cases) {
+    const path = join(await dirP, `not-a-store-${c.name.replace(/\W/g, "-")}.json`);
+    await writeFile(path, c.text);
+    const r = await FileStore.open(path);
+    assert.equal(r.ok, false, c.name);
+    assert.match(r.ok ? "" : r.error, c.error, c.name);
+    assert.match(r.ok ? "" : r.error, /move it aside/, c.name);
+    assert.equal(await readFile(path, "utf8"), c.text, `${c.name}: untouched`);
+  }
+});
+
+void test("a crash in the middle of a commit: the unfinished line is dropped, everything before it kept", async () => {
+  const path = join(await dirP, "torn.json");
+  const logs = captureLogger();
+  const store = await open(path);
+  const t1 = sampleTicket({ Original_ID: "1" });
+  await store.commit(new ChangeSet().put("tickets", t1.TT_ID, stored(t1, "2026-11-28T10:00:00Z")));
+  await store.close();
+  // What a kill -9 during the next append leaves: half a line, no newline.
+  await appendFile(`${path}.journal`, '{"seq":2,"ops":[["tickets","01_2",{"tick');
+  const reopened = await open(path, { log: logs.log });
+  assert.ok(reopened.ticket(t1.TT_ID));
+  assert.equal(reopened.ticket("01_2"), undefined);
+  assert.ok(logs.find(/unfinished write/), "the admin is told");
+  // The next commit starts on a clean line: the journal reads back whole.
+  const t3 = sampleTicket({ Original_ID: "3" });
+  await reopened.commit(new ChangeSet().put("tickets", t3.TT_ID, stored(t3, "2026-11-28T10:01:00Z")));
+  await reopened.close();
+  const back = await FileStore.read(path);
+  assert.ok(back.ok, back.ok ? "" : back.error);
+  assert.deepEqual([...back.value.tickets.keys()].sort(), [t1.TT_ID, t3.TT_ID].sort());
+
+  // A bad line in the middle is damage, not a crash: start-up stops and names the line.
+  await writeFile(`${path}.journal`, `${(await readFile(`${path}.journal`, "utf8")).replace('"seq":', '"seq":"x",')}`);
+  const bad = await FileStore.open(path);
+  assert.match(bad.ok ? "" : bad.error, /torn\.json\.journal line 1/);
+});
+
+void test("a failed write (full disk) applies nothing and leaves the journal clean; the next write works", async () => {
+  const path = join(await dirP, "full.json");
+  const logs = captureLogger();
+  const store = await open(path, { log: logs.log });
+  // The journal is /dev/full: every write fails with ENOSPC, as on a full disk.
+  await symlink("/dev/full", `${path}.journal`);
+  const t1 = sampleTicket({ Original_ID: "1" });
+  await assert.rejects(store.commit(new ChangeSet().put("tickets", t1.TT_ID, stored(t1, "2026-11-28T10:01:00Z"))), /ENOSPC|no space/i);
+  assert.equal(store.ticket(t1.TT_ID), undefined, "nothing applied in memory");
+  assert.equal(store.health.writable, false);
+  assert.ok(logs.find("store write failed: nothing was applied; writes are tried again as work comes"));
+  // The disk has room again: the next commit goes through and the store says so.
+  await unlink(`${path}.journal`);
+  const t2 = sampleTicket({ Original_ID: "2" });
+  await store.commit(new ChangeSet().put("tickets", t2.TT_ID, stored(t2, "2026-11-28T10:02:00Z")));
+  assert.ok(store.ticket(t2.TT_ID));
+  assert.equal(store.ticket(t1.TT_ID), undefined, "the failed commit does not come back later");
+  assert.equal(store.health.writable, true);
+  assert.ok(logs.find("store writes work again"));
+  await store.close();
+  const back = await FileStore.read(path);
+  assert.ok(back.ok);
+  assert.deepEqual([...back.value.tickets.keys()], [t2.TT_ID]);
+});
+
+void test("a version 1 store (one JSON document) is converted, kept beside as .v1, and reads the same", async () => {
+  const path = join(await dirP, "v1.json");
+  const t = sampleTicket({ Original_ID: "7" });
+  const v1 = {
+    version: 1,
+    feeds: { exn: { primed: true, validators: {}, seen: {}, failures: 0 } },
+    tickets: { [t.TT_ID]: { ...stored(t, "2026-11-28T10:00:00Z"), rt: { id: 42, lastUpdated: "2026-11-28T09:00:00Z", lastTxn: 7 } } },
+    incidents: {},
+    audit: [],
+    outbox: [{ id: "ttr-1", room: "r@conference.example.net", body: "hi", createdAt: "2026-11-28T10:00:00Z", attempts: 0 }],
+    rt: { since: "2026-11-28T09:00:00Z" },
+    rtLinks: { NORD_1: 9 },
+    rtOutbox: [{ id: "rtw-1", ticketId: t.TT_ID, op: "comment", rtId: 42, text: "x", createdAt: "2026-11-28T10:00:00Z", attempts: 0 }],
+  };
+  await writeFile(path, JSON.stringify(v1));
+  const store = await open(path);
+  assert.deepEqual(store.ticket(t.TT_ID)?.upstream, { system: "rt", id: "42", cursor: { lastUpdated: "2026-11-28T09:00:00Z", lastTxn: 7 } });
+  assert.deepEqual(store.get("sources", "rt"), { since: "2026-11-28T09:00:00Z" });
+  assert.deepEqual(store.get("links", "rt\nNORD_1"), { system: "rt", id: "9" });
+  assert.equal(store.get("writes", "rtw-1")?.ref, "42");
+  assert.deepEqual([...store.values("outbox")].map((e) => e.id), ["ttr-1"]);
+  await store.close();
+  assert.match(await readFile(`${path}.v1`, "utf8"), /"version":1/);
+  assert.ok((await open(path)).ticket(t.TT_ID), "the converted store reads back");
 });
 
 void test("tickets final for long enough move to the archive; open and recent ones stay live", async () => {
   const path = join(await dirP, "archive.json");
-  const opened = await LowStore.open(path);
-  assert.ok(opened.ok);
-  const store = opened.value;
-  const open = sampleTicket({ Original_ID: "1" });
+  const store = await open(path);
+  const openTicket = sampleTicket({ Original_ID: "1" });
   const closedOld = sampleClosedTicket({ Original_ID: "2" });
   const closedNew = sampleClosedTicket({ Original_ID: "3" });
-  store.update((d) => {
-    d.tickets[open.TT_ID] = stored(open, "2026-11-01T00:00:00Z");
-    d.tickets[closedOld.TT_ID] = stored(closedOld, "2026-11-26T00:00:00Z");
-    d.tickets[closedNew.TT_ID] = stored(closedNew, "2026-11-28T09:00:00Z");
+  await store.commit(
+    new ChangeSet()
+      .put("tickets", openTicket.TT_ID, stored(openTicket, "2026-11-01T00:00:00Z"))
+      .put("tickets", closedOld.TT_ID, stored(closedOld, "2026-11-26T00:00:00Z"))
+      .put("tickets", closedNew.TT_ID, stored(closedNew, "2026-11-28T09:00:00Z")),
+  );
+  const incidents = new IncidentBook(store.state, defaultCorrelationConfig);
+  await store.commit(incidents.startup);
+  const intake = new IntakeService({
+    store,
+    incidents,
+    routes: [],
+    render: { maxLongDescription: 600, timeZone: "UTC" },
+    actor: nocActor({ id: "01", name: "GRNet" }),
+    systems: [],
+    log: captureLogger().log,
+    now: () => new Date("2026-11-28T10:00:00Z"),
   });
-  const moved = await store.archiveFinal(new Date("2026-11-28T10:00:00Z"), 24);
+  const moved = await intake.archive(24);
   assert.deepEqual(moved, [closedOld.TT_ID]);
-  assert.deepEqual(Object.keys((await LowStore.open(path).then((r) => (r.ok ? r.value.data : undefined)))?.tickets ?? {}).sort(), [open.TT_ID, closedNew.TT_ID].sort());
+  assert.equal(incidents.index.has(closedOld.TT_ID), false, "the correlation index follows the live store");
+  await store.close();
+  const back = await FileStore.read(path);
+  assert.ok(back.ok);
+  assert.deepEqual([...back.value.tickets.keys()].sort(), [openTicket.TT_ID, closedNew.TT_ID].sort());
   const archived = (await readFile(`${path}.archive.jsonl`, "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { ticket: { TT_ID: string }; archivedAt: string });
   assert.deepEqual(archived.map((a) => a.ticket.TT_ID), [closedOld.TT_ID]);
   assert.equal(archived[0]?.archivedAt, "2026-11-28T10:00:00.000Z");

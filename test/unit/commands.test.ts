@@ -339,7 +339,7 @@ void test("registry: lookup by name or alias, any case; duplicates and untypable
   assert.equal(registry.lookup("constructor"), undefined);
   assert.deepEqual(
     registry.list().map((c) => c.name),
-    ["status", "list", "show", "ack", "update", "assign", "close", "reopen", "link", "unlink", "help"],
+    ["status", "list", "show", "ack", "update", "assign", "close", "reopen", "link", "unlink", "updates", "help"],
   );
   assert.throws(() => createRegistry([stub("ack"), stub("ack")]), /"ack" of ack is already used by ack/u);
   assert.throws(() => createRegistry([stub("ack"), stub("Ack")]), /already used/u);

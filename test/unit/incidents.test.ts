@@ -4,14 +4,14 @@ import { createHash } from "node:crypto";
 import { CorrelationConfigSchema, defaultCorrelationConfig, newIncidentId, type CorrelationConfig } from "../../src/correlate/engine.js";
 import type { Ticket } from "../../src/model/ticket.js";
 import { IncidentBook, type Assignment } from "../../src/intake/incidents.js";
-import { changeHash } from "../../src/sources/feed/plan.js";
-import { emptyStore, type StoreData, type StoredTicket } from "../../src/store/types.js";
+import { changeHash } from "../../src/intake/plan.js";
+import { emptyStore, type StoreState, type StoredTicket } from "../../src/store/types.js";
 import { ROOM_A, ROOM_B, SHARED, at, nowAt, tk, closed } from "../fixtures/incident-tickets.js";
 
 
 const reopened = (t: Ticket, h: number): Ticket => ({ ...t, TT_Status: "Reopened", TT_Last_Update_Time: at(h), History: `${t.History}\nfault again` });
 
-const book = (data: StoreData = emptyStore(), config: CorrelationConfig = defaultCorrelationConfig): IncidentBook => new IncidentBook(data, config);
+const book = (data: StoreState = emptyStore(), config: CorrelationConfig = defaultCorrelationConfig): IncidentBook => new IncidentBook(data, config);
 
 const CIRCUIT = { Network_Link_Circuit: ["EXN-STO-CPH-01"] };
 
@@ -19,7 +19,8 @@ void test("a first ticket opens INC-<12 hex of sha256(TT_ID)>: two independent b
   const expected = `INC-${createHash("sha256").update("EXN_1").digest("hex").slice(0, 12)}`;
   const dataA = emptyStore();
   const dataB = emptyStore();
-  const a = book(dataA).assign(tk("EXN_1", 0, CIRCUIT), [ROOM_A], nowAt(0.2));
+  const bookA = book(dataA);
+  const a = bookA.assign(tk("EXN_1", 0, CIRCUIT), [ROOM_A], nowAt(0.2));
   // The other bot posts the ticket elsewhere, later, and knows other tickets: the first ticket names the incident.
   const other = book(dataB);
   other.assign(tk("NORD_9", 50, { Network_Link_Circuit: ["NORD-X"] }), [SHARED], nowAt(50.2));
@@ -35,8 +36,8 @@ void test("a first ticket opens INC-<12 hex of sha256(TT_ID)>: two independent b
     assert.equal(x.reopenedNow, false, name);
     assert.match(x.explanation, /^opens new incident INC-[0-9a-f]{12}: /, name);
   }
-  assert.deepEqual(dataA.incidents[expected], { id: expected, thread: expected, createdAt: nowAt(0.2).toISOString(), rooms: {} });
-  assert.equal(dataB.incidents[expected]?.createdAt, nowAt(3).toISOString());
+  assert.deepEqual(bookA.record(expected), { id: expected, thread: expected, createdAt: nowAt(0.2).toISOString(), rooms: {} });
+  assert.equal(other.record(expected)?.createdAt, nowAt(3).toISOString());
   assert.notEqual(book().assign(tk("EXN_2", 0, CIRCUIT), [], nowAt(0.2)).incidentId, expected, "another first ticket, another id");
 });
 
@@ -118,7 +119,7 @@ void test("threading: no reply target until the room's first message is noted, b
     s.act();
     for (const [room, expected] of Object.entries(s.expected)) assert.deepEqual(b.threading(id, room), expected, `${s.name}: ${room}`);
   }
-  assert.deepEqual(Object.keys(data.incidents), [id], "no record is created for an unknown id");
+  assert.deepEqual(b.recordIds(), [id], "no record is created for an unknown id");
   assert.deepEqual(b.threading("INC-unknown", ROOM_A), { thread: "INC-unknown", incident: "INC-unknown", replyTo: undefined });
 });
 
@@ -136,11 +137,11 @@ void test("adoptThread keeps the smaller id only, and resets the reply targets w
     b.noteFirstMessage(id, ROOM_A, "st-a1", `${ROOM_A}/exn-bot`);
     const peer = c.peer || id;
     assert.equal(b.adoptThread(c.incident ?? id, peer), c.adopted, c.name);
-    const rec = data.incidents[id];
+    const rec = b.record(id);
     assert.equal(rec?.thread, c.adopted ? peer : id, c.name);
     assert.deepEqual(rec?.rooms, c.adopted ? {} : { [ROOM_A]: { id: "st-a1", to: `${ROOM_A}/exn-bot` } }, c.name);
     assert.equal(rec?.id, id, `${c.name}: the incident keeps its own id`);
-    assert.deepEqual(Object.keys(data.incidents), [id], c.name);
+    assert.deepEqual(b.recordIds(), [id], c.name);
   }
 
   // Once adopted, only a still smaller id moves the thread again; later assignments carry it.
@@ -175,10 +176,10 @@ void test("closedNow only when the last open member becomes final, reopenedNow w
     assert.equal(a.incidentId, id, s.name);
     assert.deepEqual({ closedNow: a.closedNow, reopenedNow: a.reopenedNow }, { closedNow: s.closedNow, reopenedNow: s.reopenedNow }, s.name);
     assert.equal(b.statusOf(id), s.status, s.name);
-    if (s.closedNow) assert.equal(data.incidents[id]?.closedAt, nowAt(s.h).toISOString(), s.name);
-    if (s.reopenedNow) assert.equal(data.incidents[id]?.closedAt, undefined, s.name);
+    if (s.closedNow) assert.equal(b.record(id)?.closedAt, nowAt(s.h).toISOString(), s.name);
+    if (s.reopenedNow) assert.equal(b.record(id)?.closedAt, undefined, s.name);
   }
-  assert.equal(data.incidents[id]?.closedAt, nowAt(7).toISOString());
+  assert.equal(b.record(id)?.closedAt, nowAt(7).toISOString());
 });
 
 void test("a single ticket: arriving already closed is not 'closedNow'; closing later is (its own message says so)", () => {
@@ -223,10 +224,10 @@ function stored(ticket: Ticket, rooms: string[], extra: Partial<StoredTicket> = 
 void test("rebuilding from a store: tickets that carry an incident keep it", () => {
   const data = emptyStore();
   // Assigned by hand (e.g. moved by an earlier reference): not what correlation alone would say.
-  data.tickets.EXN_1 = stored(tk("EXN_1", 0, CIRCUIT), [ROOM_A], { incident: "INC-aaaaaaaaaaaa" });
-  data.tickets.EXN_2 = stored(tk("EXN_2", 200, { Network_Link_Circuit: ["OTHER"] }), [ROOM_B], { incident: "INC-aaaaaaaaaaaa" });
-  data.tickets.EXN_3 = stored(tk("EXN_3", 0.2, CIRCUIT), [SHARED], { incident: "INC-bbbbbbbbbbbb" });
-  data.incidents["INC-aaaaaaaaaaaa"] = { id: "INC-aaaaaaaaaaaa", thread: "INC-000000000001", createdAt: at(0.2), rooms: { [ROOM_A]: { id: "st-1", to: `${ROOM_A}/exn-bot` } } };
+  data.tickets.set("EXN_1", stored(tk("EXN_1", 0, CIRCUIT), [ROOM_A], { incident: "INC-aaaaaaaaaaaa" }));
+  data.tickets.set("EXN_2", stored(tk("EXN_2", 200, { Network_Link_Circuit: ["OTHER"] }), [ROOM_B], { incident: "INC-aaaaaaaaaaaa" }));
+  data.tickets.set("EXN_3", stored(tk("EXN_3", 0.2, CIRCUIT), [SHARED], { incident: "INC-bbbbbbbbbbbb" }));
+  data.incidents.set("INC-aaaaaaaaaaaa", { id: "INC-aaaaaaaaaaaa", thread: "INC-000000000001", createdAt: at(0.2), rooms: { [ROOM_A]: { id: "st-1", to: `${ROOM_A}/exn-bot` } } });
   const before = structuredClone(data);
   const b = book(data);
 
@@ -262,14 +263,15 @@ void test("rebuilding from a store: tickets without an incident are correlated o
   ];
   for (const c of cases) {
     const data = emptyStore();
-    for (const t of c.tickets) data.tickets[t.TT_ID] = stored(t, [ROOM_A]);
+    for (const t of c.tickets) data.tickets.set(t.TT_ID, stored(t, [ROOM_A]));
     const b = book(data);
     const id = newIncidentId(c.first);
     for (const t of c.tickets) {
-      assert.equal(data.tickets[t.TT_ID]?.incident, id, `${c.name}: ${t.TT_ID} is written back with its incident`);
-      assert.ok(data.tickets[t.TT_ID]?.correlation, `${c.name}: ${t.TT_ID} says why (for show)`);
+      assert.equal(b.startup.get("tickets", t.TT_ID)?.incident, id, `${c.name}: ${t.TT_ID} is written back with its incident`);
+      assert.ok(b.startup.get("tickets", t.TT_ID)?.correlation, `${c.name}: ${t.TT_ID} says why (for show)`);
     }
-    assert.deepEqual(Object.keys(data.incidents), [id], c.name);
+    assert.deepEqual(b.recordIds(), [id], c.name);
+    assert.deepEqual([...b.startup.puts("incidents")].map((r) => r.id), [id], `${c.name}: the new record is written too`);
     assert.deepEqual(b.roomsOf(id), [ROOM_A], c.name);
     assert.equal(b.statusOf(id), "open", c.name);
   }
@@ -282,8 +284,8 @@ void test("an archived ticket leaves the index; its incident goes when no member
   b.assign(tk("EXN_2", 0.5, { Network_Link_Circuit: ["C-1"] }), [ROOM_A], nowAt(0.6));
   b.forget("EXN_1");
   assert.equal(b.index.has("EXN_1"), false);
-  assert.ok(data.incidents[one.incidentId], "EXN_2 is still a member");
+  assert.ok(b.record(one.incidentId), "EXN_2 is still a member");
   b.forget("EXN_2");
-  assert.equal(data.incidents[one.incidentId], undefined);
+  assert.equal(b.record(one.incidentId), undefined);
   assert.equal(b.index.hasIncident(one.incidentId), false);
 });

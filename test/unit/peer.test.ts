@@ -5,9 +5,11 @@ import { nocActor, ticketActivity, type Actor, type TicketActivity } from "../..
 import type { Ticket } from "../../src/model/ticket.js";
 import { outboxId } from "../../src/intake/announce.js";
 import { IncidentBook } from "../../src/intake/incidents.js";
-import { MAX_PEER_JSON, planPeerActivity, type PeerContext, type PeerPlan } from "../../src/sources/peer/activity.js";
-import { changeHash } from "../../src/sources/feed/plan.js";
-import { emptyStore, type StoredTicket } from "../../src/store/types.js";
+import { MAX_PEER_JSON, readPeerActivity, type PeerContext } from "../../src/sources/peer/activity.js";
+import { changeHash, planIntake } from "../../src/intake/plan.js";
+import type { LogLine } from "../../src/log/logger.js";
+import type { RenderOptions } from "../../src/render/ticket-message.js";
+import { emptyStore, type OutboxEntry, type StoredTicket } from "../../src/store/types.js";
 import type { IncomingRoomMessage } from "../../src/xmpp/stanzas.js";
 import { ROOM_A, ROOM_B, SHARED, at, nowAt, tk, closed } from "../fixtures/incident-tickets.js";
 
@@ -17,7 +19,28 @@ const self = nocActor({ id: "EXN", name: "ExampleNet NOC" });
 const nord = nocActor({ id: "NORD", name: "NordNet NOC" });
 const NORD_URL = "https://noc.nordnet.example/tt/7";
 
-const ctxOf = (incidents: IncidentBook, now: Date): PeerContext => ({
+/** The peer source's context plus what the intake needs to take the version in. */
+type PeerTestContext = PeerContext & { actor: Actor; render: RenderOptions; incidents: IncidentBook; now: Date };
+
+type PeerPlan = { ticket?: StoredTicket; outbox: OutboxEntry[]; logs: LogLine[]; threadAdopted?: boolean };
+
+/** A peer's room message through the peer source and the intake, as the bot takes it in. */
+function planPeerActivity(ctx: PeerTestContext, m: IncomingRoomMessage, senderJid: string | undefined, known: (ttId: string) => StoredTicket | undefined): PeerPlan {
+  const reading = readPeerActivity(ctx, m, senderJid, known);
+  if (!reading.version) return { outbox: [], logs: reading.logs };
+  const plan = planIntake(
+    { routes: [], actor: ctx.actor, render: ctx.render, now: ctx.now, incidents: ctx.incidents, lookup: known },
+    { source: `peer:${m.room}`, versions: [reading.version], logFields: reading.who },
+  );
+  plan.applyIncidents();
+  const ticket = plan.tickets[0];
+  if (!ticket) return { outbox: plan.outbox, logs: [...reading.logs, ...plan.logs] };
+  const context = reading.version.context;
+  const threadAdopted = context !== undefined && context !== ticket.incident && ctx.incidents.record(ticket.incident ?? "")?.thread === context;
+  return { ticket, outbox: plan.outbox, logs: [...reading.logs, ...plan.logs], threadAdopted };
+}
+
+const ctxOf = (incidents: IncidentBook, now: Date): PeerTestContext => ({
   actor: self,
   self,
   ownPartners: new Set(["EXN"]),
@@ -83,10 +106,10 @@ void test("peer payloads that are ignored: one log line naming room, nick and re
     firstSeen: at(0.6),
     lastChange: at(0.6),
     rooms: [],
-    peer: { actor: nord.id, name: nord.name, room: SHARED, nick: "nord-bot" },
+    remote: { actor: nord.id, name: nord.name, room: SHARED, nick: "nord-bot" },
   };
   // NORD's public feed is also one of ours.
-  const fromOurFeed: StoredTicket = { ...knownPeer, source: "nord-public", peer: undefined };
+  const fromOurFeed: StoredTicket = { ...knownPeer, source: "nord-public", remote: undefined };
   const valid = json(peerActivity(nord7, 1));
   const cases: { name: string; json: string; known?: StoredTicket; level: "debug" | "warn"; reason: string | RegExp; ticket?: string }[] = [
     { name: "not JSON", json: "{\"type\": \"Create\",", level: "warn", reason: /^payload is not JSON \(.+\)$/ },
@@ -183,7 +206,8 @@ void test("a new peer ticket unrelated to ours: stored as the peer's, correlated
     rooms: [],
     incident: id,
     correlation: plan.ticket?.correlation,
-    peer: { actor: nord.id, name: "NordNet NOC", room: SHARED, nick: "nord-bot", jid: PEER_JID, published: nowAt(1).toISOString() },
+    remote: { actor: nord.id, name: "NordNet NOC", room: SHARED, nick: "nord-bot", jid: PEER_JID },
+    provenance: { source: `peer:${SHARED}`, item: activity.id, published: nowAt(1).toISOString() },
   });
   assert.match(plan.ticket?.correlation ?? "", /^opens new incident INC-f083de8e5c11: /);
   assert.equal(book.index.incidentOf("NORD_7"), id);
@@ -308,7 +332,8 @@ void test("peer activities are taken only from the configured bot's real JID, an
     firstSeen: at(2),
     lastChange: at(2),
     rooms: [],
-    peer: { actor: nord.id, name: nord.name, room: SHARED, jid: PEER_JID, published: nowAt(2).toISOString() },
+    remote: { actor: nord.id, name: nord.name, room: SHARED, jid: PEER_JID },
+    provenance: { source: `peer:${SHARED}`, published: nowAt(2).toISOString() },
   };
   const changed = { ...nord7, TT_Status: "Updated" as const, History: "x" };
   const cases: { name: string; jid: string | undefined; activity: TicketActivity; known?: StoredTicket; reason: RegExp }[] = [

@@ -5,7 +5,7 @@ import type { ProposedChange } from "../../src/dispatch/dispatch.js";
 import type { ChangeVerb } from "../../src/dispatch/ports.js";
 import type { Ticket } from "../../src/model/ticket.js";
 import { acknowledge, addUpdate, closeTicket, historyLine, reopen, type TransitionError } from "../../src/model/transitions.js";
-import type { RtWrite, StoredTicket } from "../../src/store/types.js";
+import type { StoredTicket, UpstreamWrite } from "../../src/store/types.js";
 import type { RtTransaction } from "../../src/ticket-systems/rt/client.js";
 import type { RtMapping, RtTicket } from "../../src/ticket-systems/rt/map.js";
 import {
@@ -217,7 +217,7 @@ void test("planRtPoll: a new RT ticket is a Create with the NOC's TT_ID, RT link
   assert.equal(s.source, "rt");
   assert.equal(s.link, "https://rt.noc.example.net/Ticket/Display.html?id=42", "trailing slash of the base URL dropped");
   assert.deepEqual(s.rooms, [IP_ROOM, RT_ROOM], "routes matching the service and the rt feed, not another feed's");
-  assert.deepEqual(s.rt, { id: 42, lastUpdated: "2026-11-28T09:58:00Z", lastTxn: 103 }, "the highest transaction id, whatever the order");
+  assert.deepEqual(s.upstream, { system: "rt", id: "42", cursor: { lastUpdated: "2026-11-28T09:58:00Z", lastTxn: 103 } }, "the highest transaction id, whatever the order");
   assert.equal(s.firstSeen, T0.toISOString());
   assert.equal(s.lastChange, T0.toISOString());
   assert.equal(s.hash, "", "the hash is left to the caller");
@@ -257,7 +257,7 @@ void test("planRtPoll: new transactions decide between silent (own), Update and 
   const later = "2026-11-28T10:01:30Z";
   type Case = { name: string; lastUpdated?: string; fresh: RtTransaction[]; expect: "own" | "Update" | "skip" };
   const cases: Case[] = [
-    { name: "LastUpdated unchanged", lastUpdated: before.rt?.lastUpdated, fresh: [txn(104, HUMAN, "Correspond")], expect: "skip" },
+    { name: "LastUpdated unchanged", lastUpdated: String(before.upstream?.cursor?.lastUpdated), fresh: [txn(104, HUMAN, "Correspond")], expect: "skip" },
     { name: "the bot's comment", fresh: [txn(104, BOT, "Comment")], expect: "own" },
     { name: "the bot's comment and RT's automatic status change", fresh: [txn(104, BOT, "Comment"), txn(105, "RT_System", "Status", { field: "Status", oldValue: "new", newValue: "open" })], expect: "own" },
     // RT_System alone (a scheduled or automatic change) is news, not an echo of ours.
@@ -279,13 +279,13 @@ void test("planRtPoll: new transactions decide between silent (own), Update and 
         break;
       case "own":
         // Recorded silently: the same ticket, only the RT position advanced (no echo of our own write).
-        assert.deepEqual(item, { kind: "own", stored: { ...before, rt: { id: 42, lastUpdated: later, lastTxn } } }, c.name);
+        assert.deepEqual(item, { kind: "own", stored: { ...before, upstream: { system: "rt", id: "42", cursor: { lastUpdated: later, lastTxn } } } }, c.name);
         break;
       case "Update": {
         const u = changeOf(item);
         assert.equal(u.type, "Update", c.name);
         assert.deepEqual(u.before, before.ticket, c.name);
-        assert.deepEqual(u.stored.rt, { id: 42, lastUpdated: later, lastTxn }, c.name);
+        assert.deepEqual(u.stored.upstream, { system: "rt", id: "42", cursor: { lastUpdated: later, lastTxn } }, c.name);
         assert.equal(u.stored.firstSeen, before.firstSeen, c.name);
         assert.equal(u.stored.lastChange, T1.toISOString(), c.name);
         assert.equal(u.stored.incident, "inc-1", `${c.name}: what the store knew is kept`);
@@ -395,8 +395,8 @@ void test("rtWritesForCommand: one internal comment with the History line, the R
   const stored = firstPolled();
   const opened = stored.ticket;
   const closed = unwrap(closeTicket(opened, ACTOR, { outcome: "closed" }, T0));
-  const notify: RtWrite["notify"] = { room: RT_ROOM, to: "alice" };
-  type Case = { name: string; change: ProposedChange; notify?: RtWrite["notify"]; line: string; status?: string };
+  const notify: UpstreamWrite["notify"] = { room: RT_ROOM, to: "alice" };
+  type Case = { name: string; change: ProposedChange; notify?: UpstreamWrite["notify"]; line: string; status?: string };
   const cases: Case[] = [
     { name: "close solved", change: proposed(opened, "solved", (t) => closeTicket(t, ACTOR, { outcome: "solved", reason: "fibre spliced" }, T1)), line: historyLine(T1, ACTOR, "solved: fibre spliced"), status: "resolved" },
     { name: "close closed", change: proposed(opened, "closed", (t) => closeTicket(t, ACTOR, { outcome: "closed" }, T1)), line: historyLine(T1, ACTOR, "closed"), status: "resolved" },
@@ -422,9 +422,10 @@ void test("rtWritesForCommand: one internal comment with the History line, the R
     assert.deepEqual(
       rest,
       {
+        system: "rt",
         ticketId: "GRNET_42",
         op: "comment",
-        rtId: 42,
+        ref: "42",
         text: `[ttrelay] ${c.line}`,
         ...(c.status === undefined ? {} : { status: c.status }),
         ...(c.notify === undefined ? {} : { notify: c.notify }),
@@ -439,7 +440,7 @@ void test("rtWritesForCommand: one internal comment with the History line, the R
 void test("rtWritesForCommand: nothing for a ticket not in RT; the reverse status map applies", () => {
   const stored = firstPolled();
   const change = proposed(stored.ticket, "solved", (t) => closeTicket(t, ACTOR, { outcome: "solved" }, T1));
-  const { rt: _rt, ...notInRt } = stored;
+  const { upstream: _upstream, ...notInRt } = stored;
   assert.deepEqual(rtWritesForCommand(change, notInRt, mapping, undefined, T1), []);
   assert.deepEqual(rtWritesForCommand(change, { ...notInRt, source: "exn" }, mapping, undefined, T1), []);
   const custom = unwrap(rtMapping(rtConfig({ mapping: { reverseStatusMap: { Solved: "monitoring" } } }), NOC));
@@ -471,7 +472,7 @@ function peerStored(ticket: Partial<Ticket> = {}, extra: Partial<StoredTicket> =
     firstSeen: T0.toISOString(),
     lastChange: T0.toISOString(),
     rooms: [],
-    peer: { actor: "https://noc.example.org/", name: "ExampleNet NOC", room: COORD_ROOM },
+    remote: { actor: "https://noc.example.org/", name: "ExampleNet NOC", room: COORD_ROOM },
     ...extra,
   };
 }
@@ -501,6 +502,7 @@ void test("rtWritesForPeer: first sight of a followed peer ticket creates one li
   assert.match(w.id, /^rtw-[0-9a-f]{20}$/);
   const { id: _id, ...rest } = w;
   assert.deepEqual(rest, {
+    system: "rt",
     ticketId: "EXN_7",
     op: "create",
     text: [
@@ -525,7 +527,7 @@ void test("rtWritesForPeer: the create's text leaves out what the peer did not s
     {
       name: "no circuits, nodes, link or description; no peer name",
       ticket: { Network_Link_Circuit: undefined, Network_Node: undefined, TT_Long_Description: undefined },
-      extra: { link: undefined, peer: undefined },
+      extra: { link: undefined, remote: undefined },
       text: ["EXN reports EXN_7: Forth Link Failure", "Status: Opened · Impact: No connectivity · Service: IP transit"],
     },
     {
@@ -552,10 +554,10 @@ void test("rtWritesForPeer: the create's text leaves out what the peer did not s
 void test("rtWritesForPeer: what each later sight of a peer ticket writes", () => {
   const createW = rtWritesForPeer(config, mapping, peerStored(), undefined, [], T0)[0] ?? assert.fail("no create");
   const opened = peerStored();
-  const linked = (t: Partial<Ticket> = {}): StoredTicket => ({ ...peerStored(t), rt: { id: 77 } });
+  const linked = (t: Partial<Ticket> = {}): StoredTicket => ({ ...peerStored(t), upstream: { system: "rt", id: "77" } });
   const updated = sampleTicket({ Partner_ID: "EXN", Original_ID: "7", Affected_Service: "IP transit", TT_Status: "Updated", History: "Link down, detected by monitoring\n2026-11-28T10:02:00Z EXN: splicing" });
   const closed = sampleClosedTicket({ Partner_ID: "EXN", Original_ID: "7", Affected_Service: "IP transit" });
-  type Case = { name: string; stored: StoredTicket; before: StoredTicket | undefined; pending?: RtWrite[]; expect: Partial<RtWrite>[] };
+  type Case = { name: string; stored: StoredTicket; before: StoredTicket | undefined; pending?: UpstreamWrite[]; expect: Partial<UpstreamWrite>[] };
   const cases: Case[] = [
     { name: "service not followed", stored: peerStored({ Affected_Service: "Optical" }), before: undefined, expect: [] },
     { name: "no service", stored: peerStored({ Affected_Service: undefined }), before: undefined, expect: [] },
@@ -572,7 +574,7 @@ void test("rtWritesForPeer: what each later sight of a peer ticket writes", () =
       expect: [
         {
           op: "comment",
-          rtId: 77,
+          ref: "77",
           status: "open",
           text: "[ttrelay] ExampleNet NOC: EXN_7 status Opened → Updated (2026-11-28T10:02:00Z EXN: splicing)",
         },
@@ -582,7 +584,7 @@ void test("rtWritesForPeer: what each later sight of a peer ticket writes", () =
       name: "linked, Updated → Closed",
       stored: { ...linked(), ticket: closed },
       before: { ...linked(), ticket: updated },
-      expect: [{ op: "comment", rtId: 77, status: "resolved", text: "[ttrelay] ExampleNet NOC: EXN_7 status Updated → Closed (Optical transmitter was changed)" }],
+      expect: [{ op: "comment", ref: "77", status: "resolved", text: "[ttrelay] ExampleNet NOC: EXN_7 status Updated → Closed (Optical transmitter was changed)" }],
     },
     {
       name: "linked but no longer a followed service",
@@ -595,7 +597,7 @@ void test("rtWritesForPeer: what each later sight of a peer ticket writes", () =
       stored: { ...peerStored(), ticket: closed },
       before: opened,
       pending: [createW],
-      expect: [{ op: "comment", rtId: undefined, status: "resolved" }],
+      expect: [{ op: "comment", ref: undefined, status: "resolved" }],
     },
   ];
   for (const c of cases) {
@@ -607,7 +609,7 @@ void test("rtWritesForPeer: what each later sight of a peer ticket writes", () =
       assert.equal(w.ticketId, "EXN_7", c.name);
       assert.equal(w.createdAt, T2.toISOString(), c.name);
       assert.equal(w.attempts, 0, c.name);
-      for (const [k, v] of Object.entries(e)) assert.deepEqual(w[k as keyof RtWrite], v, `${c.name}: ${k}`);
+      for (const [k, v] of Object.entries(e)) assert.deepEqual(w[k as keyof UpstreamWrite], v, `${c.name}: ${k}`);
     });
   }
   // Status comments at different times are different writes.
@@ -659,11 +661,11 @@ void test("rtRetryDelayMs: 5 s doubling per attempt, capped at 10 min", () => {
 });
 
 void test("rtWritesForPeer: a peer ticket back after archiving writes to the RT ticket made for it, never a new one", () => {
-  const back = { ...peerStored({ TT_Status: "Reopened", History: "fault is back" }), rt: { id: 31 } };
+  const back = { ...peerStored({ TT_Status: "Reopened", History: "fault is back" }), upstream: { system: "rt", id: "31" } };
   const writes = rtWritesForPeer(config, mapping, back, undefined, [], T1);
   assert.equal(writes.length, 1);
   assert.equal(writes[0]?.op, "comment");
-  assert.equal(writes[0]?.rtId, 31);
+  assert.equal(writes[0]?.ref, "31");
   assert.equal(writes[0]?.status, "open");
   assert.match(writes[0]?.text ?? "", /reported again, status Reopened \(fault is back\)/);
 });

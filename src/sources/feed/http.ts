@@ -17,13 +17,13 @@ export type FetchFailure = { readonly kind: "temporary" | "permanent"; readonly 
 
 export type FetchOptions = { timeoutMs: number; maxBytes: number; userAgent?: string };
 
-export interface FeedSource {
+export interface FeedFetcher {
   fetch(url: string, validators: Validators, options: FetchOptions): Promise<Result<Fetched, FetchFailure>>;
 }
 
 const MAX_REDIRECTS = 5;
 
-export const httpFeedSource: FeedSource = { fetch: fetchFeed };
+export const httpFeedFetcher: FeedFetcher = { fetch: fetchFeed };
 
 export async function fetchFeed(url: string, validators: Validators, options: FetchOptions): Promise<Result<Fetched, FetchFailure>> {
   if (url.startsWith("file:")) return readLocal(url, options.maxBytes);

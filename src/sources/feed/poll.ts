@@ -1,86 +1,132 @@
 /**
- * One poll of one feed, end to end: fetch → parse → plan (pure) → one store write → delivery.
- * Failures are logged with the feed's name and what went wrong; they never reach other feeds.
+ * Adapter: one feed as a ticket source. On its cron schedule (and on demand): fetch (conditional
+ * GET, backoff) → parse → plan the batch (pure, ./plan.ts) → hand it to the intake, which stores
+ * the feed's next state with the tickets in the same write. Failures are logged with the feed's
+ * name and what went wrong; they never reach other feeds.
  */
-import type { Config, FeedConfig } from "../../../config/schema.js";
-import type { FeedSource } from "./http.js";
-import { parseFeed } from "./parse.js";
-import { afterFailure, afterNotModified, isDue } from "./state.js";
+import cron, { type ScheduledTask } from "node-cron";
+import type { FeedConfig } from "../../../config/schema.js";
 import type { Logger } from "../../log/logger.js";
-import type { Actor } from "../../model/activity.js";
-import type { TicketStore } from "../../store/lowdb-store.js";
-import type { IncidentPort } from "../../intake/incidents.js";
-import { planPoll, type PollPlan } from "./plan.js";
-
-export type PollDeps = {
-  config: Config;
-  source: FeedSource;
-  store: TicketStore;
-  actor: Actor;
-  incidents?: IncidentPort | undefined;
-  log: Logger;
-  now: () => Date;
-};
+import type { IntakeResult, SourceHealth, SourceRuntime, TicketSource } from "../types.js";
+import type { FeedFetcher } from "./http.js";
+import { parseFeed } from "./parse.js";
+import { planFeedBatch } from "./plan.js";
+import { afterFailure, afterNotModified, emptyFeedState, isDue, readFeedState, type FeedState } from "./state.js";
 
 export type PollOutcome =
   | { kind: "skipped"; reason: string }
   | { kind: "failed"; reason: string }
   | { kind: "not-modified" }
-  | { kind: "polled"; plan: PollPlan };
+  | { kind: "polled"; result: IntakeResult };
 
-export async function pollFeed(feed: FeedConfig, deps: PollDeps): Promise<PollOutcome> {
-  const { store, log } = deps;
-  const state = store.feedState(feed.id);
-  const startedAt = deps.now();
-  if (!isDue(state, startedAt)) return { kind: "skipped", reason: `backing off until ${state.retryAfter}` };
+export type FeedPollerDeps = { fetcher: FeedFetcher; log: Logger; schedule: boolean };
 
-  const fetched = await deps.source.fetch(feed.url, state.validators, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes });
-  const now = deps.now();
-  if (!fetched.ok) {
-    const next = afterFailure(state, fetched.error, now);
-    store.update((d) => (d.feeds[feed.id] = next));
-    await store.commit();
-    log[fetched.error.kind === "temporary" ? "warn" : "error"](
-      { feed: feed.id, url: feed.url, failure: fetched.error.kind, reason: fetched.error.message, failures: next.failures, retryAfter: next.retryAfter },
-      "feed fetch failed",
-    );
-    return { kind: "failed", reason: fetched.error.message };
-  }
-  if (fetched.value.kind === "not-modified") {
-    store.update((d) => (d.feeds[feed.id] = afterNotModified(state, now)));
-    log.debug({ feed: feed.id }, "feed not modified");
-    return { kind: "not-modified" };
+export class FeedPoller implements TicketSource {
+  readonly id: string;
+  #runtime: SourceRuntime | undefined;
+  #task: ScheduledTask | undefined;
+  #running: Promise<PollOutcome> | undefined;
+  #health: SourceHealth = { ok: true };
+
+  constructor(
+    private readonly feed: FeedConfig,
+    private readonly deps: FeedPollerDeps,
+  ) {
+    this.id = feed.id;
   }
 
-  const parsed = await parseFeed(fetched.value.body, feed.maxItemChars);
-  if (!parsed.ok) {
-    const next = afterFailure(state, { kind: "permanent", message: parsed.error }, now);
-    store.update((d) => (d.feeds[feed.id] = next));
-    await store.commit();
-    log.error({ feed: feed.id, url: fetched.value.finalUrl, reason: parsed.error, retryAfter: next.retryAfter }, "feed document rejected");
-    return { kind: "failed", reason: parsed.error };
+  start(runtime: SourceRuntime): Promise<void> {
+    this.#runtime = runtime;
+    if (this.deps.schedule) {
+      this.#task = cron.schedule(this.feed.schedule, () => void this.pollNow(), { name: `feed:${this.feed.id}`, noOverlap: true });
+      void this.pollNow(); // do not wait for the first tick
+    }
+    return Promise.resolve();
   }
 
-  const plan = planPoll(
-    { feed, routes: deps.config.routes, actor: deps.actor, render: deps.config.render, now, incidents: deps.incidents },
-    state,
-    parsed.value.items,
-    parsed.value.problems,
-    fetched.value.validators,
-    (id) => store.ticket(id),
-  );
-  // One write carries the feed state, the tickets and the outbox: durable before anything is sent.
-  store.update((d) => {
-    d.feeds[feed.id] = plan.feedState;
-    for (const t of plan.tickets) d.tickets[t.ticket.TT_ID] = t;
-    const queued = new Set(d.outbox.map((e) => e.id));
-    d.outbox.push(...plan.outbox.filter((o) => !queued.has(o.id)));
-  });
-  await store.commit();
-  for (const line of plan.logs) log[line.level](line.fields, line.msg);
-  log.info(
-    { feed: feed.id, items: parsed.value.items.length, tickets: plan.tickets.length, posts: plan.outbox.length, firstPoll: !state.primed },
-    "feed polled",
-  );
-  return { kind: "polled", plan };
+  async stop(): Promise<void> {
+    await this.#task?.stop();
+    await this.#running;
+  }
+
+  health(): SourceHealth {
+    return this.#health;
+  }
+
+  /** Polls now (as the cron job would); one fetch at a time however often it is asked. */
+  pollNow(): Promise<PollOutcome> {
+    this.#running ??= this.#poll()
+      .catch((e: unknown): PollOutcome => {
+        this.deps.log.error({ feed: this.feed.id, err: e instanceof Error ? e.stack : String(e) }, "feed poll crashed");
+        return { kind: "failed", reason: String(e) };
+      })
+      .then((outcome) => {
+        const at = new Date().toISOString();
+        this.#health =
+          outcome.kind === "failed"
+            ? { ...this.#health, ok: false, lastAttempt: at, lastError: outcome.reason }
+            : outcome.kind === "skipped"
+              ? this.#health
+              : { ok: true, lastAttempt: at, lastSuccess: at };
+        return outcome;
+      })
+      .finally(() => (this.#running = undefined));
+    return this.#running;
+  }
+
+  async #poll(): Promise<PollOutcome> {
+    const runtime = this.#runtime;
+    if (!runtime) return { kind: "skipped", reason: "not started" };
+    const { feed } = this;
+    const { log } = this.deps;
+    const state = readFeedState(runtime.state(), (problem) => log.warn({ feed: feed.id, problem }, "stored feed state unreadable: starting the feed afresh"));
+    const startedAt = runtime.now();
+    if (!isDue(state, startedAt)) return { kind: "skipped", reason: `backing off until ${state.retryAfter}` };
+
+    const fetched = await this.deps.fetcher.fetch(feed.url, state.validators, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes });
+    const now = runtime.now();
+    if (!fetched.ok) {
+      const next = afterFailure(state, fetched.error, now);
+      await this.#saveState(runtime, next);
+      log[fetched.error.kind === "temporary" ? "warn" : "error"](
+        { feed: feed.id, url: feed.url, failure: fetched.error.kind, reason: fetched.error.message, failures: next.failures, retryAfter: next.retryAfter },
+        "feed fetch failed",
+      );
+      return { kind: "failed", reason: fetched.error.message };
+    }
+    if (fetched.value.kind === "not-modified") {
+      // Written only when it says something new (a recovery); a quiet 304 costs no write.
+      if (state.failures > 0 || state.lastError !== undefined || state.retryAfter !== undefined) await this.#saveState(runtime, afterNotModified(state, now));
+      log.debug({ feed: feed.id }, "feed not modified");
+      return { kind: "not-modified" };
+    }
+
+    const parsed = await parseFeed(fetched.value.body, feed.maxItemChars);
+    if (!parsed.ok) {
+      const next = afterFailure(state, { kind: "permanent", message: parsed.error }, now);
+      await this.#saveState(runtime, next);
+      log.error({ feed: feed.id, url: fetched.value.finalUrl, reason: parsed.error, retryAfter: next.retryAfter }, "feed document rejected");
+      return { kind: "failed", reason: parsed.error };
+    }
+
+    // One write carries the feed state, the tickets and the outbox: durable before anything is sent.
+    const batch = planFeedBatch(feed, state, parsed.value.items, parsed.value.problems, fetched.value.validators, now);
+    const result = await runtime.intake.submit(batch);
+    if (!result.committed) return { kind: "failed", reason: `not stored: ${result.error}` };
+    const changed = result.outcomes.filter((o) => o.outcome === "created" || o.outcome === "updated").length;
+    log.info({ feed: feed.id, items: parsed.value.items.length, tickets: changed, firstPoll: !state.primed }, "feed polled");
+    return { kind: "polled", result };
+  }
+
+  async #saveState(runtime: SourceRuntime, state: FeedState): Promise<void> {
+    const result = await runtime.intake.submit({ source: this.feed.id, versions: [], state });
+    if (!result.committed) this.deps.log.warn({ feed: this.feed.id, err: result.error }, "feed state not stored");
+  }
 }
+
+/** One source per configured feed. */
+export function feedSources(feeds: readonly FeedConfig[], deps: FeedPollerDeps): FeedPoller[] {
+  return feeds.map((f) => new FeedPoller(f, deps));
+}
+
+export { emptyFeedState };

@@ -2,6 +2,8 @@
  * Per-feed polling state and its pure transitions: what is new, what changed, when to try again.
  * The first poll of a feed only learns what is there (nothing is posted item by item).
  */
+import { z } from "zod";
+import { backoffMs as exponentialBackoff } from "../../util/backoff.js";
 import type { FeedItem } from "./parse.js";
 import type { FetchFailure, Validators } from "./http.js";
 
@@ -24,6 +26,26 @@ export const rejectedMarker = (fingerprint: string): string => `rejected:${finge
 
 export const emptyFeedState = (): FeedState => ({ primed: false, validators: {}, seen: {}, failures: 0 });
 
+const FeedStateSchema = z.object({
+  primed: z.boolean(),
+  validators: z.object({ etag: z.string().optional(), lastModified: z.string().optional() }),
+  seen: z.record(z.string(), z.object({ fp: z.string(), lastSeen: z.string() })),
+  failures: z.number().int().min(0),
+  retryAfter: z.string().optional(),
+  lastError: z.string().optional(),
+  lastSuccess: z.string().optional(),
+  mapping: z.string().optional(),
+});
+
+/** The feed's state as stored (unknown to the store): a new feed, or what was kept; unreadable state is reported. */
+export function readFeedState(stored: unknown, report: (problem: string) => void): FeedState {
+  if (stored === undefined) return emptyFeedState();
+  const parsed = FeedStateSchema.safeParse(stored);
+  if (parsed.success) return parsed.data;
+  report(parsed.error.issues[0]?.message ?? "invalid");
+  return emptyFeedState();
+}
+
 /** Items absent from the feed for this long are forgotten (feeds are windows over recent items). */
 export const SEEN_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
@@ -32,7 +54,7 @@ const MAX_DELAY_MS = 60 * 60_000;
 
 /** Exponential backoff: 30 s, 1 min, 2 min … capped at 1 h; a permanent failure waits at least 5 min. */
 export function backoffMs(failures: number, kind: FetchFailure["kind"]): number {
-  const delay = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, failures - 1));
+  const delay = exponentialBackoff(failures, { baseMs: BASE_DELAY_MS, maxMs: MAX_DELAY_MS });
   return kind === "permanent" ? Math.max(delay, 5 * 60_000) : delay;
 }
 

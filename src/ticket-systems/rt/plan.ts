@@ -4,11 +4,12 @@
  */
 import { createHash } from "node:crypto";
 import type { RtConfig } from "../../../config/schema.js";
-import type { ProposedChange } from "../../dispatch/dispatch.js";
 import { keepLocalChanges } from "../../model/merge.js";
 import { makeTicketId, OpenTicketSchema, type Ticket } from "../../model/ticket.js";
 import { routeTicket } from "../../route/route.js";
-import type { RtWrite, StoredTicket } from "../../store/types.js";
+import type { StoredTicket, UpstreamWrite } from "../../store/types.js";
+import type { UpstreamRef } from "../../sources/types.js";
+import { backoffMs } from "../../util/backoff.js";
 import { wildcardMatch } from "../../route/route.js";
 import { ok, err, type Result } from "../../util/result.js";
 import type { RtTransaction } from "./client.js";
@@ -61,6 +62,31 @@ export function historyFromTransactions(txns: readonly RtTransaction[]): string 
 
 export type PolledRtTicket = { rt: RtTicket; history: readonly RtTransaction[] };
 
+/** Where the bot's view of an RT ticket stands: RT's id, its LastUpdated and last transaction seen. */
+export type RtCursor = { id: number; lastUpdated?: string | undefined; lastTxn?: number | undefined };
+
+/** The RT cursor of a stored ticket, if it has an RT ticket behind it or made for it. */
+export function rtCursor(stored: Pick<StoredTicket, "upstream"> | undefined): RtCursor | undefined {
+  const up = stored?.upstream;
+  if (up?.system !== RT_SOURCE) return undefined;
+  const id = Number(up.id);
+  if (!Number.isInteger(id) || id <= 0) return undefined;
+  const lastUpdated = up.cursor?.lastUpdated;
+  const lastTxn = up.cursor?.lastTxn;
+  return { id, ...(typeof lastUpdated === "string" ? { lastUpdated } : {}), ...(typeof lastTxn === "number" ? { lastTxn } : {}) };
+}
+
+/** The stored form of an RT cursor. */
+export function rtUpstream(c: RtCursor): UpstreamRef {
+  const cursor: Record<string, string | number> = {};
+  if (c.lastUpdated !== undefined) cursor.lastUpdated = c.lastUpdated;
+  if (c.lastTxn !== undefined) cursor.lastTxn = c.lastTxn;
+  return { system: RT_SOURCE, id: String(c.id), ...(Object.keys(cursor).length > 0 ? { cursor } : {}) };
+}
+
+/** A change made from chat, as RT write-back needs it. */
+export type CommandChange = { ticket: Ticket; previous: Ticket; verb: string; actor: string };
+
 export type RtPollItem =
   | { kind: "skip"; ttId: string; why: string }
   /** Only the bot's own changes since last time: recorded silently (no echo). */
@@ -82,18 +108,19 @@ export function planRtPoll(
     if (remoteField && rt.creator === ctx.config.user && (rt.customFields[remoteField] ?? []).some((v) => v.trim() !== ""))
       return { kind: "skip", ttId, why: "created by the bot for a peer's ticket" };
     const before = known(ttId);
-    if (before?.rt?.lastUpdated === rt.lastUpdated) return { kind: "skip", ttId, why: "unchanged since the last poll" };
+    const seen = rtCursor(before);
+    if (seen?.lastUpdated === rt.lastUpdated) return { kind: "skip", ttId, why: "unchanged since the last poll" };
     // Our own writes for it are still queued (RT was down): RT's view is older than ours. Looked at
     // again once they are delivered, when the human's change and ours are both in RT.
     if (before && ctx.pending?.has(ttId)) return { kind: "skip", ttId, why: "RT writes for it are still queued" };
-    const lastTxn = history.reduce((m, t) => Math.max(m, t.id), before?.rt?.lastTxn ?? 0);
-    const fresh = history.filter((t) => t.id > (before?.rt?.lastTxn ?? 0));
-    const rtLink = { id: rt.id, lastUpdated: rt.lastUpdated, lastTxn };
+    const lastTxn = history.reduce((m, t) => Math.max(m, t.id), seen?.lastTxn ?? 0);
+    const fresh = history.filter((t) => t.id > (seen?.lastTxn ?? 0));
+    const rtLink = rtUpstream({ id: rt.id, lastUpdated: rt.lastUpdated, lastTxn });
     // Our own writes coming back: every new transaction is the bot's, or RT's automatic follow-up
     // to one of ours (RT_System alone, e.g. a scheduled change, is news).
     const ours = (t: RtTransaction): boolean => t.creator === ctx.config.user;
     if (before && fresh.length > 0 && fresh.some(ours) && fresh.every((t) => ours(t) || SYSTEM_USERS.has(t.creator)))
-      return { kind: "own", stored: { ...before, rt: rtLink } };
+      return { kind: "own", stored: { ...before, upstream: rtLink } };
     const mapped = rtToTicket(rt, ctx.mapping, { previous: before?.ticket.TT_Status, history: historyFromTransactions(history) });
     if (!mapped.ok) return { kind: "invalid", ttId, problems: mapped.error.map((i) => `${i.path || "ticket"}: ${i.message}`) };
     const ticket = before ? keepWhatRtCannotHold(mapped.value, before.ticket, rt, ctx.mapping) : mapped.value;
@@ -107,7 +134,7 @@ export function planRtPoll(
       firstSeen: before?.firstSeen ?? nowIso,
       lastChange: nowIso,
       rooms: [...new Set([...(before?.rooms ?? []), ...rooms])],
-      rt: rtLink,
+      upstream: rtLink,
     };
     return { kind: "change", type: before ? "Update" : "Create", stored, before: before?.ticket };
   });
@@ -132,13 +159,14 @@ const lastLine = (text: string): string => text.trim().split(/\r?\n/).filter((l)
  * History line the command wrote (who, when, what), with the RT status the new TT_Status maps to.
  */
 export function rtWritesForCommand(
-  change: ProposedChange,
+  change: CommandChange,
   stored: StoredTicket,
   mapping: RtMapping,
-  notify: RtWrite["notify"],
+  notify: UpstreamWrite["notify"],
   now: Date,
-): RtWrite[] {
-  if (!stored.rt) return [];
+): UpstreamWrite[] {
+  const rt = rtCursor(stored);
+  if (!rt) return [];
   const statusChanged = change.previous.TT_Status !== change.ticket.TT_Status;
   const line = lastLine(change.ticket.History) || `${change.verb} by ${change.actor}`;
   return [
@@ -146,7 +174,8 @@ export function rtWritesForCommand(
       id: writeId(change.ticket.TT_ID, change.verb, now.toISOString(), line),
       ticketId: change.ticket.TT_ID,
       op: "comment",
-      rtId: stored.rt.id,
+      system: RT_SOURCE,
+      ref: String(rt.id),
       text: `[ttrelay] ${line}`,
       ...(statusChanged ? { status: ttStatusToRtStatus(change.ticket.TT_Status, mapping) } : {}),
       ...(notify ? { notify } : {}),
@@ -171,17 +200,18 @@ export function rtWritesForPeer(
   mapping: RtMapping,
   stored: StoredTicket,
   before: StoredTicket | undefined,
-  pending: readonly RtWrite[],
+  pending: readonly UpstreamWrite[],
   now: Date,
-): RtWrite[] {
+): UpstreamWrite[] {
   const peers = config.peers;
   if (!peers || !followsPeerTicket(config, stored.ticket)) return [];
   const t = stored.ticket;
   const createPending = pending.some((w) => w.ticketId === t.TT_ID && w.op === "create" && !w.failed);
   const nowIso = now.toISOString();
-  if (!stored.rt && !createPending) {
+  const rt = rtCursor(stored);
+  if (!rt && !createPending) {
     const head = [
-      `${stored.peer?.name ?? t.Partner_ID} reports ${t.TT_ID}: ${t.TT_Title}`,
+      `${stored.remote?.name ?? t.Partner_ID} reports ${t.TT_ID}: ${t.TT_Title}`,
       `Status: ${t.TT_Status} · Impact: ${t.TT_Impact_Assessment} · Service: ${t.Affected_Service ?? "—"}`,
       t.Network_Link_Circuit?.length ? `Circuits: ${t.Network_Link_Circuit.join(", ")}` : "",
       t.Network_Node?.length ? `Nodes: ${t.Network_Node.join(", ")}` : "",
@@ -193,6 +223,7 @@ export function rtWritesForPeer(
     return [
       {
         id: writeId(t.TT_ID, "create"),
+        system: RT_SOURCE,
         ticketId: t.TT_ID,
         op: "create",
         text: content,
@@ -205,15 +236,16 @@ export function rtWritesForPeer(
     ];
   }
   // Known and unchanged: nothing to say. Not known but linked: it came back after being archived.
-  if (before ? before.ticket.TT_Status === t.TT_Status : !stored.rt) return [];
+  if (before ? before.ticket.TT_Status === t.TT_Status : !rt) return [];
   const change = before ? `status ${before.ticket.TT_Status} → ${t.TT_Status}` : `reported again, status ${t.TT_Status}`;
   return [
     {
       id: writeId(t.TT_ID, "status", t.TT_Status, nowIso),
       ticketId: t.TT_ID,
       op: "comment",
-      ...(stored.rt ? { rtId: stored.rt.id } : {}),
-      text: `[ttrelay] ${stored.peer?.name ?? t.Partner_ID}: ${t.TT_ID} ${change}${lastLine(t.History) ? ` (${lastLine(t.History)})` : ""}`,
+      system: RT_SOURCE,
+      ...(rt ? { ref: String(rt.id) } : {}),
+      text: `[ttrelay] ${stored.remote?.name ?? t.Partner_ID}: ${t.TT_ID} ${change}${lastLine(t.History) ? ` (${lastLine(t.History)})` : ""}`,
       status: ttStatusToRtStatus(t.TT_Status, mapping),
       createdAt: nowIso,
       attempts: 0,
@@ -222,4 +254,4 @@ export function rtWritesForPeer(
 }
 
 /** Backoff for RT writes: 5 s, 10 s, 20 s … capped at 10 min. */
-export const rtRetryDelayMs = (attempts: number): number => Math.min(600_000, 5_000 * 2 ** Math.max(0, attempts - 1));
+export const rtRetryDelayMs = (attempts: number): number => backoffMs(attempts, { baseMs: 5_000, maxMs: 600_000 });

@@ -1,0 +1,77 @@
+/**
+ * The room inbox: where each incoming stanza goes (pure routing over small ports). In a room:
+ *
+ *   own echo (live or replayed) → the outbox entry is delivered
+ *   a payload from someone else → the peer source (history replays too: peers post while we are away)
+ *   a body from someone else, live → a command, as the real JID the room reported for the nick
+ *   a message with a thread and a stanza-id → maybe the incident's first message there
+ *
+ * Direct and MUC-private messages are commands (never when delayed: offline messages from long ago).
+ */
+import { bareJid } from "../dispatch/authorize.js";
+import type { ActorIdentity } from "../dispatch/authorize.js";
+import type { OutboxEntry } from "../store/types.js";
+import type { IncomingChat, RoomEvents } from "../xmpp/room-client.js";
+import type { IncomingRoomMessage, Occupant } from "../xmpp/stanzas.js";
+import { asAffiliation, type Reply } from "./commands.js";
+
+export type InboxPorts = {
+  /** The room echoed our message: the outbox entry, if it was one. */
+  delivered(originId: string): OutboxEntry | undefined;
+  refused(id: string, room: string, reason: string): void;
+  peerActivity(msg: IncomingRoomMessage, senderJid: string | undefined): void;
+  command(text: string, identity: ActorIdentity, reply: Reply, botNick?: string): void;
+  firstMessage(thread: string, room: string, stanzaId: string, from: string): void;
+  joined(room: string): void;
+  /** Who is in a room, as the room told us (the only source of real JIDs). */
+  occupant(room: string, nick: string): Occupant | undefined;
+  nickIn(room: string): string | undefined;
+  sendRoom(room: string, body: string, thread: string | undefined): Promise<void>;
+  sendChat(to: string, body: string, thread: string | undefined): Promise<void>;
+};
+
+export function createInbox(ports: InboxPorts): RoomEvents {
+  return {
+    message(msg, ownNick) {
+      // Our own echo, live or replayed from history: the outbox entry is delivered. Only our own
+      // nick counts: origin-ids are derivable, and another occupant must not cancel our posts.
+      const echoed = ownNick && msg.originId ? ports.delivered(msg.originId) : undefined;
+      // A peer's activity is handed over before its thread is looked at below, so that its
+      // incident exists when the first message is noted (both go through the intake in order).
+      if (!ownNick && msg.json !== undefined && msg.nick !== undefined) ports.peerActivity(msg, ports.occupant(msg.room, msg.nick)?.jid);
+      // Commands: never from history replays or from ourselves; the sender is known by the real
+      // JID the room reported for that nick (never by the nick itself).
+      if (!ownNick && !msg.delayed && msg.body !== undefined && msg.nick !== undefined) {
+        const nick = msg.nick;
+        const occupant = ports.occupant(msg.room, nick);
+        ports.command(
+          msg.body,
+          { jid: occupant?.jid, via: "groupchat", room: msg.room, affiliation: asAffiliation(occupant?.affiliation), nick },
+          (body, thread) => ports.sendRoom(msg.room, `${nick}: ${body}`, thread),
+          ports.nickIn(msg.room),
+        );
+      }
+      // The first message of an incident in a room (ours or a peer's) is what later ones reply to.
+      const thread = echoed?.incident ?? msg.thread;
+      if (thread && msg.stanzaId && msg.nick) ports.firstMessage(thread, msg.room, msg.stanzaId, `${msg.room}/${msg.nick}`);
+    },
+    direct(chat: IncomingChat) {
+      if (chat.delayed) return; // offline messages from long ago are not commands
+      ports.command(chat.body, { jid: bareJid(chat.from), via: "direct" }, (body, thread) => ports.sendChat(chat.from, body, thread));
+    },
+    privateMessage(room: string, occupant: Occupant | undefined, nick: string, chat: IncomingChat) {
+      if (chat.delayed) return;
+      ports.command(
+        chat.body,
+        { jid: occupant?.jid, via: "muc-private", room, affiliation: asAffiliation(occupant?.affiliation), nick },
+        (body, thread) => ports.sendChat(chat.from, body, thread),
+      );
+    },
+    sendError(id, room, reason) {
+      ports.refused(id, room, reason);
+    },
+    joined(room) {
+      ports.joined(room);
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The intake step, the adapter half: every source and every chat command hands its batch here.
+ * One batch at a time: plan (pure, src/intake/plan.ts) → one store commit → only then apply the
+ * plan to the correlation index and incident records, log, and wake the outbox and ticket-system
+ * queues. A failed commit changes nothing at all, so the caller can say so truthfully.
+ */
+import type { Config } from "../../config/schema.js";
+import type { Logger } from "../log/logger.js";
+import type { Actor } from "../model/activity.js";
+import { isFinalStatus } from "../model/ticket.js";
+import type { Intake, IntakeResult, SourceBatch } from "../sources/types.js";
+import { ChangeSet, type IncidentRecord, type TicketStore, type UpstreamLink, type UpstreamWrite } from "../store/types.js";
+import { linkKey, type TicketSystem } from "../ticket-systems/port.js";
+import type { IncidentBook } from "./incidents.js";
+import { planIntake, type IntakePlan } from "./plan.js";
+
+export type IntakeDeps = {
+  store: TicketStore;
+  incidents: IncidentBook;
+  routes: Config["routes"];
+  render: Config["render"];
+  actor: Actor;
+  systems: readonly TicketSystem[];
+  log: Logger;
+  now: () => Date;
+  /** After a commit that queued room messages or ticket-system writes (wakes their delivery). */
+  queued?: ((what: { outbox: number; writes: number }) => void) | undefined;
+};
+
+export class IntakeService implements Intake {
+  /** Batches are planned and committed one at a time: each plan sees every earlier one applied. */
+  #chain: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: IntakeDeps) {}
+
+  submit(batch: SourceBatch): Promise<IntakeResult> {
+    return this.#serial(() => this.#submit(batch));
+  }
+
+  /**
+   * Runs `step` with the intake to itself: what it reads is the latest committed state, and what it
+   * submits (with the `submit` it is given) is planned on exactly that. For chat commands, which
+   * make their change from the stored ticket: two commands in a row must not see the same version.
+   */
+  exclusive<T>(step: (submit: (batch: SourceBatch) => Promise<IntakeResult>) => Promise<T>): Promise<T> {
+    return this.#serial(() => step((batch) => this.#submit(batch)));
+  }
+
+  /** Runs `step` after every earlier step (their failures do not stop it). */
+  #serial<T>(step: () => Promise<T>): Promise<T> {
+    const run = this.#chain.then(step, step);
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Plans without committing (for `replay` and tests: what a batch would do now). */
+  plan(batch: SourceBatch): IntakePlan {
+    const { store, incidents } = this.deps;
+    const linkOf = (ttId: string): UpstreamLink | undefined => {
+      for (const s of this.deps.systems) {
+        const l = store.get("links", linkKey(s.id, ttId));
+        if (l) return l;
+      }
+      return undefined;
+    };
+    return planIntake(
+      {
+        routes: this.deps.routes,
+        actor: this.deps.actor,
+        render: this.deps.render,
+        now: this.deps.now(),
+        incidents,
+        lookup: (id) => store.ticket(id),
+        systems: this.deps.systems,
+        pendingWrites: (ttId) => this.#pendingWrites(ttId),
+        link: linkOf,
+        queued: (id) => store.get("outbox", id) !== undefined,
+      },
+      batch,
+    );
+  }
+
+  #pendingWrites(ttId: string): UpstreamWrite[] {
+    const out: UpstreamWrite[] = [];
+    for (const w of this.deps.store.values("writes")) if (w.ticketId === ttId && !w.failed) out.push(w);
+    return out;
+  }
+
+  async #submit(batch: SourceBatch): Promise<IntakeResult> {
+    const { store, log } = this.deps;
+    let plan: IntakePlan;
+    try {
+      plan = this.plan(batch);
+    } catch (e) {
+      log.error({ source: batch.source, err: e instanceof Error ? e.stack : String(e) }, "intake planning crashed: nothing was changed");
+      return { committed: false, error: "the change could not be planned (the error has been logged)" };
+    }
+    try {
+      await store.commit(plan.changes);
+    } catch (e) {
+      log.error({ source: batch.source, versions: batch.versions.length, err: (e as Error).message }, "store write failed: nothing was changed");
+      return { committed: false, error: (e as Error).message };
+    }
+    plan.applyIncidents();
+    for (const line of plan.logs) log[line.level](line.fields, line.msg);
+    if (plan.outbox.length > 0 || plan.writes.length > 0) this.deps.queued?.({ outbox: plan.outbox.length, writes: plan.writes.length });
+    return { committed: true, outcomes: plan.outcomes };
+  }
+
+  /**
+   * The room showed the first message of an incident there (ours or a peer's): later messages of
+   * the incident reply to it (XEP-0461). Recorded like any other change.
+   */
+  noteFirstMessage(thread: string, room: string, stanzaId: string, from: string): Promise<boolean> {
+    return this.#serial(async () => {
+      const planned = this.deps.incidents.plan(() => this.deps.incidents.noteFirstMessage(thread, room, stanzaId, from));
+      return this.#commitIncidents(planned.records, new ChangeSet(), planned.apply);
+    });
+  }
+
+  /** The room was created anew: its earlier messages are gone, so replies there start again. */
+  forgetRoom(room: string): Promise<boolean> {
+    return this.#serial(async () => {
+      const planned = this.deps.incidents.plan(() => this.deps.incidents.forgetRoom(room));
+      const changes = new ChangeSet();
+      for (const t of this.deps.store.values("tickets")) {
+        if (!t.posts || !Object.hasOwn(t.posts, room)) continue;
+        const posts = { ...t.posts };
+        delete posts[room];
+        changes.put("tickets", t.ticket.TT_ID, { ...t, posts });
+      }
+      return this.#commitIncidents(planned.records, changes, planned.apply);
+    });
+  }
+
+  async #commitIncidents(records: ReadonlyMap<string, IncidentRecord | null>, changes: ChangeSet, apply: () => void): Promise<boolean> {
+    putRecords(changes, records);
+    if (changes.isEmpty) return true;
+    try {
+      await this.deps.store.commit(changes);
+    } catch (e) {
+      this.deps.log.warn({ err: (e as Error).message }, "store write failed: a reply target was not recorded");
+      return false;
+    }
+    apply();
+    return true;
+  }
+
+  /**
+   * Moves tickets final for `afterHours` to the archive: appended to the archive file first (a
+   * crash in between can only duplicate, never lose), then taken out of the live store, the
+   * correlation index and the incident records in one commit. Resolves with the TT_IDs archived.
+   */
+  archive(afterHours: number): Promise<string[]> {
+    return this.#serial(async () => {
+      const { store, incidents } = this.deps;
+      const now = this.deps.now();
+      const cutoff = now.getTime() - afterHours * 3600_000;
+      const done = [...store.values("tickets")].filter((s) => isFinalStatus(s.ticket.TT_Status) && Date.parse(s.lastChange) <= cutoff);
+      if (done.length === 0) return [];
+      await store.archive(done.map((s) => ({ archivedAt: now.toISOString(), ...s })));
+      const changes = new ChangeSet();
+      const planned = incidents.plan(() => {
+        for (const s of done) {
+          changes.delete("tickets", s.ticket.TT_ID);
+          // A record made in a ticket system for a peer's ticket outlives it: a reopen writes to it again.
+          if (s.remote && s.upstream) changes.put("links", linkKey(s.upstream.system, s.ticket.TT_ID), { system: s.upstream.system, id: s.upstream.id });
+          incidents.forget(s.ticket.TT_ID);
+        }
+      });
+      putRecords(changes, planned.records);
+      await store.commit(changes);
+      planned.apply();
+      return done.map((s) => s.ticket.TT_ID);
+    });
+  }
+}
+
+function putRecords(changes: ChangeSet, records: ReadonlyMap<string, IncidentRecord | null>): void {
+  for (const [id, rec] of records) {
+    if (rec === null) changes.delete("incidents", id);
+    else changes.put("incidents", id, rec);
+  }
+}
