@@ -235,7 +235,6 @@ export const ConfigSchema = z
       .default({ level: "info" }),
   })
   .superRefine((cfg, ctx) => {
-    const roomJids = new Set(cfg.rooms.map((r) => r.jid));
     const seenRooms = new Set<string>();
     cfg.rooms.forEach((r, i) => {
       if (seenRooms.has(r.jid)) ctx.addIssue({ code: "custom", path: ["rooms", i, "jid"], message: `room ${r.jid} is listed twice` });
@@ -251,17 +250,34 @@ export const ConfigSchema = z
       feedIds.add(f.id);
       feedUrls.add(f.url);
     });
-    cfg.routes.forEach((route, i) => {
-      route.rooms.forEach((room, j) => {
-        if (!roomJids.has(room))
-          ctx.addIssue({ code: "custom", path: ["routes", i, "rooms", j], message: `room ${room} is not in "rooms"` });
-      });
-      route.when.feeds?.forEach((feed, j) => {
-        if (!feedIds.has(feed))
-          ctx.addIssue({ code: "custom", path: ["routes", i, "when", "feeds", j], message: `feed ${feed} is not in "feeds"` });
-      });
+    for (const issue of routeReferenceIssues(cfg)) ctx.addIssue({ code: "custom", ...issue });
+  });
+
+/**
+ * Routes naming rooms or sources that are not configured. Reads the document loosely, so the same
+ * check runs on a valid config (in the schema) and on one zod rejected for other reasons (so every
+ * problem is reported at once, see src/config/load.ts).
+ */
+export function routeReferenceIssues(raw: unknown): { path: (string | number)[]; message: string }[] {
+  const at = (v: unknown, key: string | number): unknown => (v !== null && typeof v === "object" && Object.hasOwn(v, key) ? (v as Record<string | number, unknown>)[key] : undefined);
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+  const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+  const rooms = new Set(list(at(raw, "rooms")).map((r) => str(at(r, "jid"))?.toLowerCase()));
+  const sources = new Set(list(at(raw, "feeds")).map((f) => str(at(f, "id"))));
+  if (at(raw, "rt") !== undefined) sources.add("rt");
+  const issues: { path: (string | number)[]; message: string }[] = [];
+  list(at(raw, "routes")).forEach((route, i) => {
+    list(at(route, "rooms")).forEach((room, j) => {
+      const jid = str(room)?.toLowerCase();
+      if (jid !== undefined && !rooms.has(jid)) issues.push({ path: ["routes", i, "rooms", j], message: `room ${jid} is not in "rooms"` });
+    });
+    list(at(at(route, "when"), "feeds")).forEach((feed, j) => {
+      const id = str(feed);
+      if (id !== undefined && !sources.has(id)) issues.push({ path: ["routes", i, "when", "feeds", j], message: `feed ${id} is not in "feeds"` });
     });
   });
+  return issues;
+}
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;

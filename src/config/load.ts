@@ -1,7 +1,7 @@
 /** Reads, parses and validates the config file once; every problem is reported with its JSON path. */
 import { readFile } from "node:fs/promises";
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
-import { ConfigSchema, type Config, type Secret } from "../../config/schema.js";
+import { ConfigSchema, routeReferenceIssues, type Config, type Secret } from "../../config/schema.js";
 import { ok, err, type Result } from "../util/result.js";
 
 export type ConfigProblem = { path: string; message: string };
@@ -64,23 +64,7 @@ function humanMessage(issue: { code: string; message: string; path: readonly Pro
 
 /** Routes naming rooms or feeds that are not configured, read from the raw document. */
 export function referenceProblems(raw: unknown): ConfigProblem[] {
-  const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-  const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-  const rooms = new Set(list(valueAt(raw, ["rooms"])).map((r) => str(valueAt(r, ["jid"]))?.toLowerCase()));
-  const feeds = new Set(list(valueAt(raw, ["feeds"])).map((f) => str(valueAt(f, ["id"]))));
-  if (valueAt(raw, ["rt"]) !== undefined) feeds.add("rt");
-  const problems: ConfigProblem[] = [];
-  list(valueAt(raw, ["routes"])).forEach((route, i) => {
-    list(valueAt(route, ["rooms"])).forEach((room, j) => {
-      const jid = str(room)?.toLowerCase();
-      if (jid !== undefined && !rooms.has(jid)) problems.push({ path: `$.routes[${i}].rooms[${j}]`, message: `room ${jid} is not in "rooms"` });
-    });
-    list(valueAt(route, ["when", "feeds"])).forEach((feed, j) => {
-      const id = str(feed);
-      if (id !== undefined && !feeds.has(id)) problems.push({ path: `$.routes[${i}].when.feeds[${j}]`, message: `feed ${id} is not in "feeds"` });
-    });
-  });
-  return problems;
+  return routeReferenceIssues(raw).map((i) => ({ path: formatPath(i.path), message: i.message }));
 }
 
 /** Secrets that cannot be resolved now (check-config warns; start refuses). */
@@ -123,7 +107,7 @@ export async function loadConfig(file: string): Promise<Result<Config, ConfigPro
 export async function resolveSecret(secret: Secret, path: string, env: NodeJS.ProcessEnv = process.env): Promise<Result<string, ConfigProblem>> {
   if ("value" in secret) return ok(secret.value);
   if ("env" in secret) {
-    const v = env[secret.env];
+    const v = Object.hasOwn(env, secret.env) ? env[secret.env] : undefined;
     return v ? ok(v) : err({ path, message: `environment variable ${secret.env} is not set` });
   }
   try {

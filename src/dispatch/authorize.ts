@@ -21,6 +21,7 @@
  * (`*@noc.example.net`; `*@*.example.net` matches subdomains, not example.net itself).
  */
 import { z } from "zod";
+import { bareJid, matchJid } from "../util/jid.js";
 
 export const Roles = ["customer", "engineer", "admin"] as const;
 export type Role = (typeof Roles)[number];
@@ -124,27 +125,7 @@ export type AuthDecision =
 
 export type Grant = { role: Role; nocs: NocScope };
 
-/** Bare JID, lower-cased (`Alice@X.org/phone` → `alice@x.org`). */
-export function bareJid(jid: string): string {
-  return (jid.split("/")[0] ?? "").trim().toLowerCase();
-}
-
-const patternCache = new Map<string, RegExp>();
-
-/** `local@domain` pattern match, `*` = any run of non-"@" characters, case-insensitive. */
-export function matchJid(pattern: string, jid: string): boolean {
-  let re = patternCache.get(pattern);
-  if (re === undefined) {
-    const body = pattern
-      .toLowerCase()
-      .split("*")
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/gu, "\\$&"))
-      .join("[^@]*");
-    re = new RegExp(`^${body}$`, "u");
-    patternCache.set(pattern, re);
-  }
-  return jid.includes("@") && re.test(jid.toLowerCase());
-}
+export { bareJid, matchJid } from "../util/jid.js";
 
 const anyMatch = (patterns: readonly string[], jid: string): boolean => patterns.some((p) => matchJid(p, jid));
 

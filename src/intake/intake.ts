@@ -98,7 +98,8 @@ export class IntakeService implements Intake {
     try {
       await store.commit(plan.changes);
     } catch (e) {
-      log.error({ source: batch.source, versions: batch.versions.length, err: (e as Error).message }, "store write failed: nothing was changed");
+      // The store says it once (and again when writes work); the submitter retries or tells its user.
+      log.debug({ source: batch.source, versions: batch.versions.length, err: (e as Error).message }, "batch not stored: nothing was changed");
       return { committed: false, error: (e as Error).message };
     }
     plan.applyIncidents();

@@ -68,7 +68,6 @@ export class FileStore implements TicketStore {
   readonly #log: Logger | undefined;
   readonly #compactAt: number | undefined;
   #seq: number;
-  #journal: FileHandle | undefined;
   /** Where the journal's last complete line ends: a failed append is cut back to here. */
   #journalEnd: number;
   #snapshotBytes: number;
@@ -190,6 +189,11 @@ export class FileStore implements TicketStore {
     }
   }
 
+  /**
+   * Appends at the journal's last good end. The file is opened for each write (microseconds next
+   * to the fsync), so a journal an admin moved or replaced (or a disk that was full) is simply
+   * picked up again by the next write.
+   */
   async #append(text: string): Promise<void> {
     const fh = await this.#openJournal();
     try {
@@ -199,15 +203,15 @@ export class FileStore implements TicketStore {
     } catch (e) {
       // Cut back what a partial write (a full disk) may have left, so the next line starts clean.
       await fh.truncate(this.#journalEnd).catch(() => undefined);
-      await this.#closeJournal();
       throw e;
+    } finally {
+      await fh.close().catch(() => undefined);
     }
   }
 
-  /** Opened on first use (and again after a failed write), positioned at the last good end. */
+  /** The journal, created if missing, with anything past the last good end cut off. */
   async #openJournal(): Promise<FileHandle> {
-    if (this.#journal) return this.#journal;
-    // Created if missing; positioned writes need "r+" ("a" would append wherever we write).
+    // Positioned writes need "r+" ("a" would append wherever we write); "a" only creates it.
     await (await open(this.#journalPath, "a")).close();
     const rw = await open(this.#journalPath, "r+");
     try {
@@ -217,14 +221,7 @@ export class FileStore implements TicketStore {
       await rw.close().catch(() => undefined);
       throw e;
     }
-    this.#journal = rw;
     return rw;
-  }
-
-  async #closeJournal(): Promise<void> {
-    const fh = this.#journal;
-    this.#journal = undefined;
-    await fh?.close().catch(() => undefined);
   }
 
   #failed(e: Error): void {
@@ -249,15 +246,18 @@ export class FileStore implements TicketStore {
     await db.write();
     this.#snapshotBytes = Buffer.byteLength(json, "utf8");
     const fh = await this.#openJournal();
-    await fh.truncate(0);
-    this.#journalEnd = 0;
+    try {
+      await fh.truncate(0);
+      this.#journalEnd = 0;
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Waits for queued commits; later commits are refused. */
   async close(): Promise<void> {
     while (this.#flushing) await this.#flushing;
     this.#closed = true;
-    await this.#closeJournal();
   }
 
   // -------------------------------------------------------------------------------------------

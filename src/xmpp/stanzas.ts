@@ -1,6 +1,7 @@
 /** Stanza builders and readers (pure). Each cites the XEP that defines the element. */
 import { xml } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
+import { bareJid } from "../util/jid.js";
 
 export const NS = {
   muc: "http://jabber.org/protocol/muc",
@@ -24,7 +25,8 @@ export function attr(el: Element, name: string): string | undefined {
 }
 
 /** Bare JID of a full JID (`room@host/nick` → `room@host`), lower-cased for comparison. */
-export const bare = (jid: string): string => (jid.split("/")[0] ?? jid).toLowerCase();
+/** The bare JID of an address (one helper for the bot: src/util/jid.ts). */
+export const bare = (address: string): string => bareJid(address);
 export const resourceOf = (jid: string): string | undefined => {
   const i = jid.indexOf("/");
   return i < 0 ? undefined : jid.slice(i + 1);

@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
+import { classifyFetchError } from "../../util/net-error.js";
 import { ok, err, type Result } from "../../util/result.js";
 
 export type Validators = { etag?: string | undefined; lastModified?: string | undefined };
@@ -105,11 +106,6 @@ async function readLocal(url: string, maxBytes: number): Promise<Result<Fetched,
 }
 
 function describeNetworkError(e: unknown, timeoutMs: number): string {
-  if (e instanceof DOMException && (e.name === "TimeoutError" || e.name === "AbortError")) return `no complete answer within ${timeoutMs} ms`;
-  if (e instanceof Error) {
-    const cause = (e as Error & { cause?: unknown }).cause;
-    const code = cause instanceof Error ? ((cause as Error & { code?: string }).code ?? cause.message) : undefined;
-    return code ? `${e.message} (${code})` : e.message;
-  }
-  return String(e);
+  const failure = classifyFetchError(e);
+  return failure.kind === "timeout" ? `no complete answer within ${timeoutMs} ms` : failure.detail;
 }

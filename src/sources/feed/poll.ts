@@ -7,6 +7,7 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { FeedConfig } from "../../../config/schema.js";
 import type { Logger } from "../../log/logger.js";
+import { backoffMs } from "../../util/backoff.js";
 import type { IntakeResult, SourceHealth, SourceRuntime, TicketSource } from "../types.js";
 import type { FeedFetcher } from "./http.js";
 import { parseFeed } from "./parse.js";
@@ -27,6 +28,10 @@ export class FeedPoller implements TicketSource {
   #task: ScheduledTask | undefined;
   #running: Promise<PollOutcome> | undefined;
   #health: SourceHealth = { ok: true };
+  /** A poll whose result could not be stored is tried again soon, not at the next scheduled poll. */
+  #retryTimer: NodeJS.Timeout | undefined;
+  #storeFailures = 0;
+  #stopped = false;
 
   constructor(
     private readonly feed: FeedConfig,
@@ -45,8 +50,22 @@ export class FeedPoller implements TicketSource {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#retryTimer);
     await this.#task?.stop();
     await this.#running;
+  }
+
+  #notStored(): void {
+    this.#storeFailures++;
+    if (this.#retryTimer || this.#stopped) return;
+    const delay = backoffMs(this.#storeFailures, { baseMs: 1_000, maxMs: 60_000 });
+    this.deps.log.debug({ feed: this.feed.id, retryInMs: delay }, "feed poll not stored; polling again soon");
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      void this.pollNow();
+    }, delay);
+    this.#retryTimer.unref();
   }
 
   health(): SourceHealth {
@@ -112,7 +131,11 @@ export class FeedPoller implements TicketSource {
     // One write carries the feed state, the tickets and the outbox: durable before anything is sent.
     const batch = planFeedBatch(feed, state, parsed.value.items, parsed.value.problems, fetched.value.validators, now);
     const result = await runtime.intake.submit(batch);
-    if (!result.committed) return { kind: "failed", reason: `not stored: ${result.error}` };
+    if (!result.committed) {
+      this.#notStored();
+      return { kind: "failed", reason: `not stored: ${result.error}` };
+    }
+    this.#storeFailures = 0;
     const changed = result.outcomes.filter((o) => o.outcome === "created" || o.outcome === "updated").length;
     log.info({ feed: feed.id, items: parsed.value.items.length, tickets: changed, firstPoll: !state.primed }, "feed polled");
     return { kind: "polled", result };
@@ -120,7 +143,7 @@ export class FeedPoller implements TicketSource {
 
   async #saveState(runtime: SourceRuntime, state: FeedState): Promise<void> {
     const result = await runtime.intake.submit({ source: this.feed.id, versions: [], state });
-    if (!result.committed) this.deps.log.warn({ feed: this.feed.id, err: result.error }, "feed state not stored");
+    if (!result.committed) this.#notStored();
   }
 }
 

@@ -27,6 +27,7 @@
  *   (see `ticketSqlDatetime` in map.ts): give the client that zone (`timeZone`, default UTC).
  */
 import { z } from "zod";
+import { classifyFetchError } from "../../util/net-error.js";
 import { err, ok, type Result } from "../../util/result.js";
 import { updatedSinceQuery, type RtTicket, type RtUpdate } from "./map.js";
 
@@ -350,13 +351,9 @@ export function createRtClient(opts: RtClientOptions): RtPort {
       });
       text = await res.text();
     } catch (e) {
-      if (e instanceof Error && (e.name === "TimeoutError" || e.name === "AbortError")) {
-        return err({ kind: "timeout", message: `RT did not answer ${what} within ${String(timeoutMs)} ms` });
-      }
-      const cause = e instanceof Error && e.cause instanceof Error ? e.cause : undefined;
-      const code = cause !== undefined && "code" in cause && typeof cause.code === "string" ? cause.code : undefined;
-      const detail = code ?? cause?.message ?? (e instanceof Error ? e.message : String(e));
-      return err({ kind: "unreachable", message: `RT unreachable for ${what}: ${detail}` });
+      const failure = classifyFetchError(e);
+      if (failure.kind === "timeout") return err({ kind: "timeout", message: `RT did not answer ${what} within ${String(timeoutMs)} ms` });
+      return err({ kind: "unreachable", message: `RT unreachable for ${what}: ${failure.detail}` });
     }
 
     const type = res.headers.get("content-type") ?? "";

@@ -1,0 +1,27 @@
+/** JIDs (RFC 7622) through @xmpp/jid, the client library's own parser: one helper for the whole bot. */
+import { jid } from "@xmpp/jid";
+import { wildcardMatch } from "./glob.js";
+
+/** The bare JID, lower-cased (`Alice@X.org/phone` → `alice@x.org`); "" for what is no JID at all. */
+export function bareJid(address: string): string {
+  const trimmed = address.trim();
+  if (trimmed === "") return "";
+  try {
+    // Unescaped (XEP-0106): "o'brien@x" and "o\\27brien@x" are the same person to an ACL.
+    return jid(trimmed).bare().toString(true);
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * A `local@domain` pattern against a bare JID, case-insensitive; `*` matches any run of characters
+ * within its part (it never crosses the "@"). Linear in the JID's length whatever the pattern.
+ */
+export function matchJid(pattern: string, address: string): boolean {
+  const at = pattern.indexOf("@");
+  const bare = address.toLowerCase();
+  const split = bare.indexOf("@");
+  if (at < 0 || split < 0 || bare.indexOf("@", split + 1) >= 0) return false;
+  return wildcardMatch(pattern.slice(0, at), bare.slice(0, split)) && wildcardMatch(pattern.slice(at + 1), bare.slice(split + 1));
+}
