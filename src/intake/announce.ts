@@ -105,7 +105,11 @@ export function incidentStatusNotices(ctx: AnnounceContext, assignment: Assignme
     ? `Incident **${escapeMarkdown(assignment.thread)}** closed: all ${members.length} tickets are final: ${escapeMarkdown(list)}.`
     : `Incident **${escapeMarkdown(assignment.thread)}** reopened by ${escapeMarkdown(causeTicket)}: ${escapeMarkdown(list)}.`;
   const body = markdownToStyled(markdown);
-  return ctx.incidents.roomsOf(assignment.incidentId).map((room) => {
+  // In a room shared with the peer NOC whose ticket opened the incident, that peer's bot says it:
+  // both bots order the members alike (oldest first), so exactly one of them posts the line there.
+  const first = members[0];
+  const rooms = ctx.incidents.roomsOf(assignment.incidentId).filter((room) => first?.remoteRoom === undefined || room !== first.remoteRoom);
+  return rooms.map((room) => {
     const t = ctx.incidents?.threading(assignment.incidentId, room);
     const event = `${assignment.closedNow ? "closed" : "reopened"}:${assignment.incidentId}:${ctx.now.toISOString()}`;
     return {

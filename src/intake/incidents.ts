@@ -36,11 +36,15 @@ export type Assignment = {
 
 export type Threading = { thread: string; incident: string; replyTo?: { id: string; to: string } | undefined };
 
+/** A member of an incident: its status, and for a peer's ticket the room the peer posted it in. */
+export type Member = { status: TicketStatus; remoteRoom?: string | undefined };
+
 export interface IncidentPort {
-  assign(ticket: Ticket, rooms: readonly string[], now: Date): Assignment;
+  assign(ticket: Ticket, rooms: readonly string[], now: Date, remoteRoom?: string): Assignment;
   threading(incidentId: string, room: string): Threading;
   roomsOf(incidentId: string): string[];
-  members(incidentId: string): { ttId: string; status: TicketStatus }[];
+  /** Oldest first (by TT_Open_Datetime, then TT_ID): every bot orders an incident's members alike. */
+  members(incidentId: string): ({ ttId: string } & Member)[];
 }
 
 /** Planned incident changes: the records to write with the rest, and the in-memory side to apply after. */
@@ -49,14 +53,14 @@ export type PlannedIncidents<T> = { result: T; records: Map<string, IncidentReco
 /** The first value of every key a plan touched, to put back. */
 type Undo = {
   entries: Map<string, SavedEntry | undefined>;
-  status: Map<string, TicketStatus | undefined>;
+  status: Map<string, Member | undefined>;
   rooms: Map<string, ReadonlySet<string> | undefined>;
   records: Map<string, IncidentRecord | undefined>;
 };
 
 type Afters = {
   entries: Map<string, SavedEntry | undefined>;
-  status: Map<string, TicketStatus | undefined>;
+  status: Map<string, Member | undefined>;
   rooms: Map<string, ReadonlySet<string> | undefined>;
   records: Map<string, IncidentRecord | undefined>;
 };
@@ -65,7 +69,8 @@ export type IncidentSource = { tickets: ReadonlyMap<string, StoredTicket>; incid
 
 export class IncidentBook implements IncidentPort {
   readonly #index = new CorrelationIndex();
-  readonly #status = new Map<string, TicketStatus>();
+  /** Per ticket: its status, and for a peer's ticket the room it came from. */
+  readonly #status = new Map<string, Member>();
   readonly #rooms = new Map<string, ReadonlySet<string>>();
   readonly #records = new Map<string, IncidentRecord>();
   /** Thread id → incident id, for lookups by the id rooms show. */
@@ -89,9 +94,9 @@ export class IncidentBook implements IncidentPort {
     for (const s of stored) {
       if (s.incident) {
         this.#index.add(s.ticket, s.incident);
-        this.#track(s.ticket, s.rooms, s.incident);
+        this.#track(s.ticket, s.rooms, s.incident, s.remote?.room);
       } else {
-        const assignment = this.assign(s.ticket, s.rooms, new Date(s.lastChange));
+        const assignment = this.assign(s.ticket, s.rooms, new Date(s.lastChange), s.remote?.room);
         this.startup.put("tickets", s.ticket.TT_ID, { ...s, incident: assignment.incidentId, correlation: assignment.explanation });
       }
     }
@@ -233,8 +238,11 @@ export class IncidentBook implements IncidentPort {
     return incidentStatus(this.members(incidentId).map((m) => ({ TT_Status: m.status })));
   }
 
-  members(incidentId: string): { ttId: string; status: TicketStatus }[] {
-    return (this.#index.incident(incidentId)?.tickets ?? []).map((ttId) => ({ ttId, status: this.#status.get(ttId) ?? "Opened" }));
+  members(incidentId: string): ({ ttId: string } & Member)[] {
+    return (this.#index.incident(incidentId)?.tickets ?? []).map((ttId) => {
+      const m = this.#status.get(ttId);
+      return { ttId, status: m?.status ?? "Opened", ...(m?.remoteRoom !== undefined ? { remoteRoom: m.remoteRoom } : {}) };
+    });
   }
 
   roomsOf(incidentId: string): string[] {
@@ -250,9 +258,9 @@ export class IncidentBook implements IncidentPort {
   // Changing
   // -------------------------------------------------------------------------------------------
 
-  #track(ticket: Ticket, rooms: readonly string[], incidentId: string): void {
+  #track(ticket: Ticket, rooms: readonly string[], incidentId: string, remoteRoom: string | undefined): void {
     this.#touchStatus(ticket.TT_ID);
-    this.#status.set(ticket.TT_ID, ticket.TT_Status);
+    this.#status.set(ticket.TT_ID, { status: ticket.TT_Status, ...(remoteRoom !== undefined ? { remoteRoom } : {}) });
     const missing = rooms.some((r) => !this.#rooms.get(incidentId)?.has(r));
     if (!this.#rooms.has(incidentId) || missing) {
       const set = this.#writableRooms(incidentId);
@@ -260,7 +268,8 @@ export class IncidentBook implements IncidentPort {
     }
   }
 
-  assign(ticket: Ticket, rooms: readonly string[], now: Date): Assignment {
+  /** `remoteRoom`: for a peer's ticket, the room it was posted in. */
+  assign(ticket: Ticket, rooms: readonly string[], now: Date, remoteRoom?: string): Assignment {
     const previousIncident = this.#index.incidentOf(ticket.TT_ID);
     const decision = correlate(this.#index, ticket, this.config, now);
     const incidentId = decision.incidentId;
@@ -268,7 +277,7 @@ export class IncidentBook implements IncidentPort {
     this.#touchEntry(ticket.TT_ID);
     applyDecision(this.#index, ticket, decision);
     if (previousIncident && previousIncident !== incidentId && !this.#index.hasIncident(previousIncident)) this.#deleteRooms(previousIncident);
-    this.#track(ticket, rooms, incidentId);
+    this.#track(ticket, rooms, incidentId, remoteRoom ?? this.#status.get(ticket.TT_ID)?.remoteRoom);
     if (!this.#records.has(incidentId)) this.#createRecord({ id: incidentId, thread: incidentId, createdAt: now.toISOString(), rooms: {} });
     const after = this.statusOf(incidentId);
     // A new incident whose only ticket arrives already final is not "closed now": its own message says so.

@@ -149,7 +149,7 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch): Omit<IntakePlan, 
     const source = remote ? batch.source : (before?.source ?? batch.source);
     const routed = remote ? [] : routeTicket(ticket, source, ctx.routes);
     const rooms = remote ? [] : [...new Set([...(before?.rooms ?? []), ...routed])];
-    const assignment = ctx.incidents.assign(ticket, rooms, now);
+    const assignment = ctx.incidents.assign(ticket, rooms, now, remote?.room);
     const link = version.link ?? before?.link;
     const stored: StoredTicket = {
       ...(before?.posts ? { posts: before.posts } : {}),

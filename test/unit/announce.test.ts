@@ -255,3 +255,38 @@ void test("incidentStatusNotices: only for incidents of two or more members, in 
     assert.deepEqual(incidentStatusNotices(ctx, assignment, c.ticket.TT_ID).map((n) => n.id), notices.map((n) => n.id), `${c.name}: stable ids`);
   }
 });
+
+void test("an incident of two NOCs' tickets closes with one line in the room both bots share: the bot whose ticket opened it says it", () => {
+  // Bot E (ExampleNet) posts EXN_1 in its room A and in SHARED; bot N (NordNet) posts NORD_7 in its
+  // room B and in SHARED. Each keeps the other's ticket as a remote one, seen in SHARED.
+  const exn1 = tk("EXN_1", 0, CIRCUIT);
+  const nord7 = tk("NORD_7", 0.5, CIRCUIT);
+  const bot = (own: Ticket, ownRooms: string[], peer: Ticket): IncidentBook => {
+    const b = new IncidentBook(emptyStore(), defaultCorrelationConfig);
+    // In open-time order, as both bots first saw them.
+    for (const t of [exn1, nord7]) {
+      if (t === own) b.assign(own, ownRooms, nowAt(1));
+      else b.assign(peer, [], nowAt(1), SHARED);
+    }
+    return b;
+  };
+  const cases: { name: string; first: Ticket; second: Ticket }[] = [
+    { name: "EXN_1 (opened first) closes first", first: exn1, second: nord7 },
+    { name: "NORD_7 closes first", first: nord7, second: exn1 },
+  ];
+  for (const c of cases) {
+    const e = bot(exn1, [ROOM_A, SHARED], nord7);
+    const n = bot(nord7, [ROOM_B, SHARED], exn1);
+    const roomsSaying = (b: IncidentBook, last: Ticket, lastRemote: boolean): string[] => {
+      b.assign(closed(c.first, 2), [], nowAt(2));
+      const a = b.assign(closed(last, 3), [], nowAt(3), lastRemote ? SHARED : undefined);
+      return incidentStatusNotices(ctxOf(nowAt(3), b), a, last.TT_ID).map((x) => x.room);
+    };
+    // Each bot sees both closures; the assignment that closes the incident plans the notices.
+    const fromE = roomsSaying(e, c.second, c.second === nord7);
+    const fromN = roomsSaying(n, c.second, c.second === exn1);
+    assert.deepEqual(fromE, [ROOM_A, SHARED], `${c.name}: ExampleNet's ticket opened the incident, its bot says it everywhere`);
+    assert.deepEqual(fromN, [ROOM_B], `${c.name}: NordNet's bot says it in its own room only`);
+    assert.equal([...fromE, ...fromN].filter((r) => r === SHARED).length, 1, `${c.name}: one line in the shared room`);
+  }
+});

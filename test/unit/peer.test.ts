@@ -20,7 +20,7 @@ const nord = nocActor({ id: "NORD", name: "NordNet NOC" });
 const NORD_URL = "https://noc.nordnet.example/tt/7";
 
 /** The peer source's context plus what the intake needs to take the version in. */
-type PeerTestContext = PeerContext & { actor: Actor; render: RenderOptions; incidents: IncidentBook; now: Date };
+type PeerTestContext = PeerContext & { actor: Actor; render: RenderOptions; incidents: IncidentBook; at: Date };
 
 type PeerPlan = { ticket?: StoredTicket; outbox: OutboxEntry[]; logs: LogLine[]; threadAdopted?: boolean };
 
@@ -29,7 +29,7 @@ function planPeerActivity(ctx: PeerTestContext, m: IncomingRoomMessage, senderJi
   const reading = readPeerActivity(ctx, m, senderJid, known);
   if (!reading.version) return { outbox: [], logs: reading.logs };
   const plan = planIntake(
-    { routes: [], actor: ctx.actor, render: ctx.render, now: ctx.now, incidents: ctx.incidents, lookup: known },
+    { routes: [], actor: ctx.actor, render: ctx.render, now: ctx.at, incidents: ctx.incidents, lookup: known },
     { source: `peer:${m.room}`, versions: [reading.version], logFields: reading.who },
   );
   plan.applyIncidents();
@@ -41,14 +41,16 @@ function planPeerActivity(ctx: PeerTestContext, m: IncomingRoomMessage, senderJi
 }
 
 const ctxOf = (incidents: IncidentBook, now: Date): PeerTestContext => ({
+  now: () => now,
   actor: self,
   self,
   ownPartners: new Set(["EXN"]),
   render: { maxLongDescription: 600, timeZone: "UTC" },
   incidents,
-  now,
+  at: now,
   // Only NordNet's bot may speak for NORD (config `peerBots`).
   trusted: (jid, partner) => jid === PEER_JID && partner === "NORD",
+  knownBot: (jid) => jid === PEER_JID,
 });
 
 const PEER_JID = "ttrelay@noc.nordnet.example";
@@ -170,7 +172,8 @@ void test("peer payloads that are ignored: one log line naming room, nick and re
   for (const c of cases) {
     const { book } = ourIncident();
     const size = book.index.size;
-    const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(c.json), PEER_JID, storeOf(...(c.known ? [c.known] : [])));
+    // The bot's clock is past every activity's date (none is from the future).
+    const plan = planPeerActivity(ctxOf(book, nowAt(3)), msg(c.json), PEER_JID, storeOf(...(c.known ? [c.known] : [])));
     assert.equal(plan.ticket, undefined, c.name);
     assert.deepEqual(plan.outbox, [], c.name);
     assert.equal(plan.threadAdopted, undefined, c.name);
@@ -357,4 +360,48 @@ void test("a peer cannot make the bot keep unbounded tickets: new ones past the 
   const plan = planPeerActivity(full, msg(json(peerActivity(tk("NORD_9", 0.5), 1))), PEER_JID, storeOf());
   assert.equal(plan.ticket, undefined);
   assert.match(String(plan.logs[0]?.fields.reason), /NORD already has 5000 live tickets here/);
+});
+
+void test("an activity dated in the future is refused, so it cannot freeze the ticket; a few minutes of clock drift are fine", () => {
+  const nord7 = tk("NORD_7", 0.5, CIRCUIT);
+  const cases: { name: string; published: string; taken: boolean }[] = [
+    { name: "year 9999", published: "9999-12-31T23:59:59Z", taken: false },
+    { name: "an hour ahead", published: nowAt(2).toISOString(), taken: false },
+    { name: "two minutes ahead (clock drift)", published: new Date(nowAt(1).getTime() + 120_000).toISOString(), taken: true },
+    { name: "now", published: nowAt(1).toISOString(), taken: true },
+  ];
+  for (const c of cases) {
+    const book = new IncidentBook(emptyStore(), defaultCorrelationConfig);
+    const activity = { ...peerActivity(nord7, 1), published: c.published };
+    const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(activity)), PEER_JID, storeOf());
+    assert.equal(plan.ticket !== undefined, c.taken, c.name);
+    if (!c.taken) {
+      assert.equal(plan.logs[0]?.level, "warn", c.name);
+      assert.match(String(plan.logs[0]?.fields.reason), /ahead of this bot's clock/, c.name);
+    }
+  }
+  // After a refused far-future version, the real next version is still taken.
+  const book = new IncidentBook(emptyStore(), defaultCorrelationConfig);
+  const first = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(peerActivity(nord7, 1))), PEER_JID, storeOf());
+  assert.ok(first.ticket);
+  planPeerActivity(ctxOf(book, nowAt(2)), msg(json({ ...peerActivity({ ...nord7, TT_Status: "Updated", History: "x" }, 2, { type: "Update" }), published: "9999-12-31T23:59:59Z" })), PEER_JID, storeOf(first.ticket));
+  const real = planPeerActivity(ctxOf(book, nowAt(3)), msg(json(peerActivity({ ...nord7, TT_Status: "Updated", History: "y" }, 3, { type: "Update" }))), PEER_JID, storeOf(first.ticket));
+  assert.equal(real.ticket?.ticket.History, "y");
+});
+
+void test("someone who is not a configured bot posting as this NOC is a warning naming them; a peer bot quoting us is not", () => {
+  const ours = json(peerActivity(tk("EXN_1", 0, CIRCUIT), 1));
+  const asUs = json(peerActivity(tk("NORD_7", 0.5, CIRCUIT), 1, { actor: self }));
+  const cases: { name: string; payload: string; jid: string | undefined; level: "debug" | "warn"; reason: RegExp }[] = [
+    { name: "a peer bot quoting our ticket", payload: ours, jid: PEER_JID, level: "debug", reason: /this NOC's own ticket/ },
+    { name: "a stranger posting our ticket", payload: ours, jid: "mallory@evil.example", level: "warn", reason: /mallory@evil\.example posted an activity as this NOC \(EXN\) and is not a configured peer bot/ },
+    { name: "a stranger using our actor", payload: asUs, jid: "mallory@evil.example", level: "warn", reason: /mallory@evil\.example posted an activity as this NOC/ },
+    { name: "a hidden sender posting our ticket", payload: ours, jid: undefined, level: "warn", reason: /a sender whose real JID the room hides posted an activity as this NOC/ },
+  ];
+  for (const c of cases) {
+    const plan = planPeerActivity(ctxOf(new IncidentBook(emptyStore(), defaultCorrelationConfig), nowAt(1)), msg(c.payload), c.jid, storeOf());
+    assert.equal(plan.ticket, undefined, c.name);
+    assert.equal(plan.logs[0]?.level, c.level, c.name);
+    assert.match(String(plan.logs[0]?.fields.reason), c.reason, c.name);
+  }
 });

@@ -13,6 +13,9 @@ import type { TicketVersion } from "../types.js";
 /** Live tickets kept per peer NOC at most. */
 export const MAX_PEER_TICKETS = 5000;
 
+/** How far ahead of our clock a peer's timestamp may be (clocks drift; a date years ahead is not drift). */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
 /** Largest payload read from a room message; an AS2 ticket activity is a few KB. */
 export const MAX_PEER_JSON = 256 * 1024;
 
@@ -22,8 +25,11 @@ export type PeerContext = {
   ownPartners: ReadonlySet<string>;
   /** May this real JID speak for this Partner_ID? (config `peerBots`; deny when in doubt) */
   trusted: (jid: string, partner: string) => boolean;
+  /** Is this real JID one of the configured peer bots (for any NOC), or this bot's own account? */
+  knownBot: (jid: string) => boolean;
   /** How many live tickets of this Partner_ID the store holds (for the per-peer bound). */
   peerTicketCount?: (partner: string) => number;
+  now: () => Date;
 };
 
 export type PeerReading = { version?: TicketVersion | undefined; logs: LogLine[]; who: Record<string, unknown> };
@@ -49,11 +55,18 @@ export function readPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, sen
   }
   const activity: TicketActivity = parsed.data;
   const ticket = activity.object["nttdm:ticket"];
-  // Our own tickets coming back (another instance, or a peer quoting us) are not news.
-  if (activity.actor.id === ctx.self.id || ctx.ownPartners.has(ticket.Partner_ID))
-    return ignore("debug", "the activity is about this NOC's own ticket", { ticket: ticket.TT_ID });
+  // Our own tickets coming back (another instance, or a peer bot quoting us) are not news; anyone
+  // else posting them is impersonating this NOC, and an admin must hear of it.
+  if (activity.actor.id === ctx.self.id || ctx.ownPartners.has(ticket.Partner_ID)) {
+    if (senderJid !== undefined && ctx.knownBot(senderJid)) return ignore("debug", "the activity is about this NOC's own ticket", { ticket: ticket.TT_ID });
+    return ignore("warn", `${senderJid ?? "a sender whose real JID the room hides"} posted an activity as this NOC (${ticket.Partner_ID}) and is not a configured peer bot`, { ticket: ticket.TT_ID });
+  }
   // Who may speak for a NOC is configured by real JID; the activity's own claims are not enough.
   if (senderJid === undefined) return ignore("warn", "the room does not show the sender's real JID, so it cannot be trusted", { ticket: ticket.TT_ID });
+  // A date in the future would freeze the ticket: every later real version would be "not newer".
+  const ahead = Date.parse(activity.published) - ctx.now().getTime();
+  if (ahead > MAX_CLOCK_SKEW_MS)
+    return ignore("warn", `published ${activity.published}, ${Math.round(ahead / 60_000)} min ahead of this bot's clock (more than ${MAX_CLOCK_SKEW_MS / 60_000} min)`, { ticket: ticket.TT_ID });
   if (!ctx.trusted(senderJid, ticket.Partner_ID))
     return ignore("warn", `${senderJid} is not configured (peerBots) to speak for ${ticket.Partner_ID}`, { ticket: ticket.TT_ID });
   const before = known(ticket.TT_ID);

@@ -24,6 +24,7 @@ export class PeerSource implements TicketSource {
   constructor(
     config: Pick<Config, "peerBots">,
     self: Actor,
+    selfJid: string,
     ownPartners: ReadonlySet<string>,
     private readonly log: Logger,
     peerTicketCount: (partner: string) => number,
@@ -32,7 +33,9 @@ export class PeerSource implements TicketSource {
       self,
       ownPartners,
       trusted: (jid, partner) => config.peerBots.some((p) => p.partners.includes(partner) && p.jids.some((pattern) => matchJid(pattern, jid))),
+      knownBot: (jid) => jid === selfJid || config.peerBots.some((p) => p.jids.some((pattern) => matchJid(pattern, jid))),
       peerTicketCount,
+      now: () => this.#runtime?.now() ?? new Date(),
     };
   }
 
@@ -69,7 +72,7 @@ export class PeerSource implements TicketSource {
 }
 
 /** The peer source for this bot: every Partner_ID it publishes itself is its own (peers quoting them are not news). */
-export function peerSourceFor(config: Pick<Config, "peerBots" | "noc" | "feeds">, extraOwnPartners: readonly string[], store: StoreReader, log: Logger): PeerSource {
+export function peerSourceFor(config: Pick<Config, "peerBots" | "noc" | "feeds" | "xmpp">, extraOwnPartners: readonly string[], store: StoreReader, log: Logger): PeerSource {
   const self = nocActor(config.noc);
   const own = new Set([config.noc.id, ...config.feeds.map((f) => f.partnerId), ...extraOwnPartners]);
   const count = (partner: string): number => {
@@ -77,5 +80,5 @@ export function peerSourceFor(config: Pick<Config, "peerBots" | "noc" | "feeds">
     for (const t of store.values("tickets")) if (t.remote && t.ticket.Partner_ID === partner) n++;
     return n;
   };
-  return new PeerSource(config, self, own, log, count);
+  return new PeerSource(config, self, config.xmpp.jid, own, log, count);
 }
