@@ -69,6 +69,7 @@ export function referenceProblems(raw: unknown): ConfigProblem[] {
   const rooms = new Set(list(valueAt(raw, ["rooms"])).map((r) => str(valueAt(r, ["jid"]))?.toLowerCase()));
   const feeds = new Set(list(valueAt(raw, ["feeds"])).map((f) => str(valueAt(f, ["id"]))));
   if (valueAt(raw, ["rt"]) !== undefined) feeds.add("rt");
+  for (const key of ["mail", "webhooks"]) for (const source of list(valueAt(raw, [key]))) feeds.add(str(valueAt(source, ["id"])));
   const problems: ConfigProblem[] = [];
   list(valueAt(raw, ["routes"])).forEach((route, i) => {
     list(valueAt(route, ["rooms"])).forEach((room, j) => {
@@ -88,6 +89,10 @@ export async function secretProblems(cfg: Config, env: NodeJS.ProcessEnv = proce
   const secrets: [Secret, string][] = [[cfg.xmpp.password, "$.xmpp.password"]];
   cfg.rooms.forEach((r, i) => r.password && secrets.push([r.password, `$.rooms[${i}].password`]));
   if (cfg.rt) secrets.push([cfg.rt.auth.secret, "$.rt.auth.secret"]);
+  cfg.mail.forEach((m, i) => m.imap && secrets.push([m.imap.password, `$.mail[${i}].imap.password`]));
+  cfg.webhooks.forEach((w, i) =>
+    secrets.push("bearer" in w.auth ? [w.auth.bearer, `$.webhooks[${i}].auth.bearer`] : [w.auth.hmac.secret, `$.webhooks[${i}].auth.hmac.secret`]),
+  );
   const problems: ConfigProblem[] = [];
   for (const [secret, path] of secrets) {
     const r = await resolveSecret(secret, path, env);
