@@ -115,12 +115,13 @@ void test("processed messages are moved to the configured folder; a failed commi
   await append("Move", faultMail({ ticket: "NL-T-10", messageId: "m10@nordlink.example" }));
   const intake = new RecordingIntake();
   intake.failNext(1);
-  const { log, find } = captureLogger();
+  const captured = captureLogger();
+  const { log } = captured;
   const source = await running(sourceConfig("Move", { imap: { host: dovecot.host, port: dovecot.port, secure: false, user: "noc", password: { env: "UNUSED" }, mailbox: "Move", moveTo: "Move/Done", pollSeconds: 3600 } }), intake, log);
   try {
     await source.checkNow();
     assert.equal(intake.batches.length, 0, "the first commit failed: nothing recorded");
-    assert.ok(find("mail not taken in: the store write failed; it is tried again"));
+    assert.ok(captured.find("mail not taken in: the store write failed; it is tried again"));
     assert.equal((await uidsIn("Move")).length, 1, "not moved while not committed");
     await source.checkNow();
     assert.equal(intake.batches.length, 1);
@@ -141,7 +142,8 @@ void test("mails from anyone but a configured sender, too large or malformed are
     faultMail({ messageId: "nofields@nordlink.example", text: "Nothing to see\r\n" }),
   );
   const intake = new RecordingIntake();
-  const { log, find } = captureLogger();
+  const captured = captureLogger();
+  const { log } = captured;
   const source = await running(sourceConfig("Refuse", { maxBytes: 3000 }), intake, log);
   try {
     await intake.untilBatches(4);
@@ -154,7 +156,7 @@ void test("mails from anyone but a configured sender, too large or malformed are
     assert.match(String(refused?.fields.reason), /noc@evil\.example is not a configured sender/);
     const codes = logs.filter((l) => l.msg === "mail not used").map((l) => l.fields.code);
     assert.deepEqual(codes, ["too-large", "malformed-mime", "missing-fields"]);
-    assert.equal(find("mail refused"), undefined, "logged by the intake once committed, not before");
+    assert.equal(captured.find("mail refused"), undefined, "logged by the intake once committed, not before");
     const state = intake.states.get("nordlink-mail") as { imap: { lastUid: number } };
     assert.equal(state.imap.lastUid, 4);
   } finally {
@@ -164,13 +166,14 @@ void test("mails from anyone but a configured sender, too large or malformed are
 
 void test("a wrong password or an unreachable server is reported in health and retried, not thrown", { timeout: 30_000 }, async () => {
   const intake = new RecordingIntake();
-  const { log, find } = captureLogger();
+  const captured = captureLogger();
+  const { log } = captured;
   const source = createImapMailSource(sourceConfig("INBOX"), { password: "wrong", log });
   await source.start(intake.runtime("nordlink-mail"));
   try {
     const deadline = Date.now() + 10_000;
-    while (!find("IMAP session failed; reconnecting") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    assert.ok(find("IMAP session failed; reconnecting"));
+    while (!captured.find("IMAP session failed; reconnecting") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(captured.find("IMAP session failed; reconnecting"));
     assert.equal(source.health?.().ok, false);
     assert.ok(source.health?.().lastError);
   } finally {
