@@ -67,6 +67,8 @@ export type ValuesToTicketInput = {
   defaults: Partial<Record<TicketField, ValueRule[]>>;
   /** Set by the source whatever the rules say (e.g. Alertmanager's firing/resolved → status). */
   overrides?: Partial<Record<TicketField, RuleValue>> | undefined;
+  /** Fields left out whatever `base` had (a reopened alert's old close times). */
+  omit?: readonly TicketField[] | undefined;
   partnerId: string;
   /** The stored ticket this item updates: fields the item does not give are kept from it. */
   base?: Ticket | undefined;
@@ -102,6 +104,7 @@ export function valuesToTicket(input: ValuesToTicketInput): Result<Ticket, Trans
     else if (value.value !== undefined) candidate[field] = value.value;
   }
 
+  for (const f of input.omit ?? []) delete candidate[f];
   const nowIso = input.now.toISOString().replace(/\.\d{3}Z$/, "Z");
   candidate.TT_Open_Datetime ??= nowIso;
   candidate.TT_Last_Update_Time ??= candidate.TT_Open_Datetime;
