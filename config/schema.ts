@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { validate as validateCron } from "node-cron";
-import { TicketFields, type TicketField } from "../src/model/ticket.js";
+import { TicketFields, TicketShortDescriptions, TicketTypes, type TicketField } from "../src/model/ticket.js";
 import { CorrelationConfigSchema, defaultCorrelationConfig } from "../src/correlate/rules.js";
 import { AclConfigSchema } from "../src/dispatch/authorize.js";
 
@@ -146,6 +146,190 @@ const FeedConfig = z.strictObject({
 });
 export type FeedConfig = z.infer<typeof FeedConfig>;
 
+// ---------------------------------------------------------------------------------------------
+// E-mail and webhook sources, and the bot's one HTTP listener (issue 12).
+// ---------------------------------------------------------------------------------------------
+
+const SourceId = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-' only")
+  .describe("short name used in logs, routes (`when.feeds`) and, for webhooks, the URL /hooks/<id>");
+
+const PartnerId = z.string().regex(/^[^_\s]+$/, "may not contain '_' or spaces (RFC 6137 §3.2.4.1: TT_ID = Partner_ID_Original_ID)");
+
+/**
+ * Where a rule over named values reads from: for mail `subject`, `from`, `date`, `text`, `html`
+ * (the HTML body as text), `messageId`, `header:<name>`; for webhooks the names the source defines
+ * (`labels.<name>`, `annotations.<name>`, a generic JSON field's name).
+ */
+export const ValueRule = z
+  .strictObject({
+    from: z.string().min(1).optional().describe("named value to read"),
+    regex: z
+      .string()
+      .refine(isValidRegex, "is not a valid JavaScript regular expression")
+      .optional()
+      .describe("regular expression applied to the value; the capture group gives the field"),
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/, "may only contain the flags i, m, s, u")
+      .default("i"),
+    group: z.union([z.number().int().min(0), z.string().min(1)]).default(1).describe("capture group number or name"),
+    all: z.boolean().default(false).describe("collect every match (for list fields)"),
+    map: z.record(z.string(), z.string()).optional().describe("translate the captured text (case-insensitive key) into the field's value"),
+    value: z.union([z.string(), z.array(z.string())]).optional().describe("a static value"),
+  })
+  .refine((r) => r.from !== undefined || r.value !== undefined, { message: "a rule needs `from` (a named value) or `value` (a static value)" })
+  .refine((r) => r.regex === undefined || r.from !== undefined, { message: "`regex` needs `from`: the value it is applied to", path: ["regex"] });
+export type ValueRule = z.infer<typeof ValueRule>;
+
+export const ValueMapping = z
+  .partialRecord(z.enum(MappableFields), z.union([ValueRule, z.array(ValueRule).min(1)]))
+  .describe("NTTDM field name → rule(s) over the source's named values");
+export type ValueMapping = z.infer<typeof ValueMapping>;
+
+const AddressPattern = z
+  .string()
+  .min(3)
+  .regex(/^[^\s@]*@[^\s@]+$|^[^\s@]+$/, "must be an address like noc@carrier.example, a pattern like *@carrier.example, or a List-Id like maint.carrier.example")
+  .transform((s) => s.toLowerCase());
+
+const DomainName = z
+  .string()
+  .regex(/^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/, "must be a domain name like carrier.example")
+  .transform((s) => s.toLowerCase());
+
+/** One organisation allowed to send tickets by mail, and how its mails become tickets. */
+const MailSender = z
+  .strictObject({
+    name: z.string().min(1).max(100).describe("for logs"),
+    match: z
+      .strictObject({
+        from: z.array(AddressPattern).min(1).optional().describe("From addresses ('*' wildcard)"),
+        listId: z.array(AddressPattern).min(1).optional().describe("List-Id identifiers ('*' wildcard), for mails relayed by a list"),
+        header: z
+          .strictObject({
+            name: z.string().regex(/^[A-Za-z0-9-]+$/, "must be a header name like X-Original-Sender"),
+            values: z.array(AddressPattern).min(1),
+          })
+          .optional()
+          .describe("a header your mail system adds, e.g. X-Original-Sender"),
+      })
+      .refine((m) => m.from !== undefined || m.listId !== undefined || m.header !== undefined, { message: "give at least one of from, listId, header" })
+      .describe("how mails of this sender are recognised; the first sender that matches is used"),
+    partnerId: PartnerId.describe("NTTDM Partner_ID of the tickets this sender's mails make"),
+    dkim: z
+      .strictObject({
+        domains: z
+          .array(DomainName)
+          .min(1)
+          .optional()
+          .describe("signing domains (d=) accepted; default the domain of the matched address"),
+      })
+      .optional()
+      .describe("require a passing DKIM signature (RFC 6376) of the sender's domain; unsigned or failing mails are refused"),
+    bcop: z
+      .strictObject({
+        providers: z.array(z.string().min(1)).min(1).describe("X-MAINTNOTE-PROVIDER values this sender may speak for (case-insensitive)"),
+        service: z.string().min(1).optional().describe("Affected_Service of its maintenance tickets (routes select by it)"),
+        location: z.string().min(1).default("Unknown").describe("Location when the event has no LOCATION"),
+        ticketType: z.enum(TicketTypes).default("Operational"),
+        shortDescription: z.enum(TicketShortDescriptions).default("Other"),
+      })
+      .optional()
+      .describe("Maintenance Notification BCOP iCalendar parts are read for these providers"),
+    mapping: ValueMapping.optional().describe("plain-text mails: rules over subject, from, date, text, html, messageId, header:<name>; without it, plain mails of this sender are refused"),
+  })
+  .refine((s) => s.bcop !== undefined || s.mapping !== undefined, { message: "a sender needs `bcop` or `mapping` (or both): otherwise none of its mails can become a ticket" });
+export type MailSenderConfig = z.infer<typeof MailSender>;
+
+const ImapConfig = z.strictObject({
+  host: z.string().min(1),
+  port: z.number().int().min(1).max(65535).default(993),
+  secure: z.boolean().default(true).describe("TLS from the first byte (port 993); false: plain, upgraded by STARTTLS when offered"),
+  user: z.string().min(1),
+  password: Secret,
+  mailbox: z.string().min(1).default("INBOX"),
+  moveTo: z.string().min(1).optional().describe("mailbox processed messages are moved to (created if missing)"),
+  pollSeconds: z.number().int().min(5).max(3600).default(60).describe("how often the mailbox is checked besides IDLE"),
+  idle: z.boolean().default(true).describe("use IMAP IDLE (RFC 2177) where the server offers it"),
+  rejectUnauthorized: z.boolean().default(true).describe("check the server's TLS certificate"),
+});
+export type ImapConfig = z.infer<typeof ImapConfig>;
+
+export const MailSourceConfig = z
+  .strictObject({
+    id: SourceId,
+    imap: ImapConfig.optional(),
+    maildir: z.string().min(1).optional().describe("a Maildir the bot watches (new/ → cur/); `ttrelay ingest-mail` delivers into it"),
+    maxBytes: z.number().int().min(1024).max(100 * 1024 * 1024).default(10 * 1024 * 1024).describe("larger messages are refused"),
+    maxAttachments: z.number().int().min(0).max(1000).default(20),
+    maxAttachmentBytes: z.number().int().min(0).default(5 * 1024 * 1024).describe("largest single attachment"),
+    senders: z.array(MailSender).min(1).describe("who may send; mails of anyone else are logged and never posted"),
+  })
+  .refine((m) => (m.imap === undefined) !== (m.maildir === undefined), { message: "give exactly one of `imap` and `maildir` (use two sources for both)" });
+export type MailSourceConfig = z.infer<typeof MailSourceConfig>;
+
+/** How a webhook caller proves who it is. */
+const WebhookAuth = z.union([
+  z.strictObject({ bearer: Secret.describe("the token expected in `Authorization: Bearer <token>`") }),
+  z.strictObject({
+    hmac: z.strictObject({
+      secret: Secret,
+      header: z.string().regex(/^[A-Za-z0-9-]+$/).default("X-Hub-Signature-256").describe("header carrying `sha256=<hex HMAC-SHA256 of the body>`"),
+    }),
+  }),
+]);
+export type WebhookAuth = z.infer<typeof WebhookAuth>;
+
+const WebhookCommon = {
+  id: SourceId,
+  auth: WebhookAuth,
+  maxBytes: z.number().int().min(256).max(50 * 1024 * 1024).default(1024 * 1024).describe("largest body accepted (413 beyond)"),
+};
+
+export const WebhookConfig = z.discriminatedUnion("format", [
+  z.strictObject({
+    ...WebhookCommon,
+    format: z.literal("alertmanager").describe("Prometheus Alertmanager webhook (version 4)"),
+    partnerId: PartnerId.describe("Partner_ID of the tickets (one per alert fingerprint)"),
+    mapping: ValueMapping.default({}).describe("rules over status, alertname, fingerprint, startsAt, endsAt, generatorURL, labels.<name>, annotations.<name>"),
+  }),
+  z.strictObject({
+    ...WebhookCommon,
+    format: z.literal("as2").describe("Activity Streams 2.0 ticket activities, as peer bots post them in rooms"),
+    partners: z.array(PartnerId).min(1).describe("the Partner_IDs this caller may speak for"),
+  }),
+  z.strictObject({
+    ...WebhookCommon,
+    format: z.literal("json").describe("any JSON body, mapped by JSON paths and rules"),
+    partnerId: PartnerId,
+    items: z
+      .string()
+      .regex(/^\$(\.[A-Za-z_$][\w$-]*|\[\d+\])*(\[\*\])?$/, "must be a JSON path like $ or $.alerts[*]")
+      .default("$")
+      .describe("where the tickets are: `$` (the body is one), or an array like `$.events[*]`"),
+    fields: z
+      .record(
+        z.string().regex(/^[A-Za-z][\w.-]*$/, "value names are letters, digits, '.', '_' or '-'"),
+        z.string().regex(/^\$(\.[A-Za-z_$][\w$-]*|\[\d+\]|\[\*\])*$/, "must be a JSON path like $.ticket.id, $.tags[0] or $.tags[*]"),
+      )
+      .describe("named values read from each item by JSON path (relative to the item), for the rules"),
+    mapping: ValueMapping.describe("rules over the named values; Original_ID is required"),
+  }),
+]);
+export type WebhookConfig = z.infer<typeof WebhookConfig>;
+
+export const HttpConfig = z.strictObject({
+  address: z
+    .string()
+    .min(1)
+    .default("127.0.0.1")
+    .describe("address to listen on; loopback by default: put a TLS-terminating proxy in front for the outside"),
+  port: z.number().int().min(0).max(65535).default(8470).describe("0: any free port (tests)"),
+});
+export type HttpConfig = z.infer<typeof HttpConfig>;
+
 const RouteConfig = z.strictObject({
   rooms: z.array(BareJid).min(1),
   when: z
@@ -213,6 +397,9 @@ export const ConfigSchema = z
       })
       .default({ path: "data/ttrelay.json", archiveAfterHours: 24 }),
     rt: RtConfig.optional(),
+    mail: z.array(MailSourceConfig).default([]).describe("partners' e-mail: IMAP mailboxes and Maildirs"),
+    webhooks: z.array(WebhookConfig).default([]).describe("push endpoints /hooks/<id> on the HTTP listener"),
+    http: HttpConfig.optional().describe("the bot's one HTTP listener (webhooks, health, metrics); needed when webhooks are configured"),
     peerBots: z
       .array(
         z.strictObject({
@@ -250,6 +437,15 @@ export const ConfigSchema = z
       feedIds.add(f.id);
       feedUrls.add(f.url);
     });
+    // Mail and webhook sources share the id space of feeds: routes select them by `when.feeds`.
+    for (const [key, list] of [["mail", cfg.mail], ["webhooks", cfg.webhooks]] as const) {
+      list.forEach((source, i) => {
+        if (feedIds.has(source.id)) ctx.addIssue({ code: "custom", path: [key, i, "id"], message: `source id ${source.id} is used twice` });
+        feedIds.add(source.id);
+      });
+    }
+    if (cfg.webhooks.length > 0 && cfg.http === undefined)
+      ctx.addIssue({ code: "custom", path: ["http"], message: "webhooks need the HTTP listener: add \"http\": {\"port\": …}" });
     for (const issue of routeReferenceIssues(cfg)) ctx.addIssue({ code: "custom", ...issue });
   });
 
@@ -263,7 +459,8 @@ export function routeReferenceIssues(raw: unknown): { path: (string | number)[];
   const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
   const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
   const rooms = new Set(list(at(raw, "rooms")).map((r) => str(at(r, "jid"))?.toLowerCase()));
-  const sources = new Set(list(at(raw, "feeds")).map((f) => str(at(f, "id"))));
+  // Feeds, mail and webhook sources share one id space; RT's tickets come from "rt".
+  const sources = new Set([...list(at(raw, "feeds")), ...list(at(raw, "mail")), ...list(at(raw, "webhooks"))].map((f) => str(at(f, "id"))));
   if (at(raw, "rt") !== undefined) sources.add("rt");
   const issues: { path: (string | number)[]; message: string }[] = [];
   list(at(raw, "routes")).forEach((route, i) => {

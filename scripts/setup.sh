@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for ttrelay: the Debian packages the demo and the tests use
-# (Prosody, with lua-unbound for its resolver; Request Tracker 5), the npm dependencies, the build.
+# (Prosody, with lua-unbound for its resolver; Dovecot's IMAP server and Prometheus Alertmanager,
+# which the mail and webhook tests run as private instances; Request Tracker 5), the npm
+# dependencies, the build.
 # Idempotent: packages already installed are not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,12 +10,15 @@ cd "$(dirname "$0")/.."
 need=()
 command -v prosody >/dev/null 2>&1 || need+=(prosody)
 dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
+dpkg -s dovecot-imapd >/dev/null 2>&1 || need+=(dovecot-imapd)
+dpkg -s prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${need[*]} from Debian"
   $sudo apt-get update -qq
-  # policy-rc.d keeps the package from starting a system-wide Prosody: ttrelay runs its own.
+  # policy-rc.d keeps the packages from starting system-wide services (Prosody, Dovecot,
+  # Alertmanager): the demo and the tests run their own private instances.
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -13,6 +13,11 @@ import { nocActor } from "./model/activity.js";
 import { IncidentBook } from "./intake/incidents.js";
 import { planPoll } from "./sources/feed/plan.js";
 import { emptyStore } from "./store/types.js";
+import { readFile } from "node:fs/promises";
+import { dkimVerifier } from "./sources/mail/dkim.js";
+import { deliverToMaildir } from "./sources/mail/maildir.js";
+import { processMail, type MailDecision } from "./sources/mail/process.js";
+import { emptyMailState } from "./sources/mail/state.js";
 
 const out = (line: string): void => void process.stdout.write(line + "\n");
 const fail = (line: string): void => void process.stderr.write(line + "\n");
@@ -94,18 +99,28 @@ export function buildCli(): Command {
     .command("replay")
     .description("print the tickets, activities and messages a feed would produce, without connecting to XMPP")
     .requiredOption("-c, --config <file>", "config file whose mapping and routes apply")
-    .requiredOption("-f, --feed <url-or-path>", "feed URL, local file, or the id of a configured feed")
-    .option("--as <feed-id>", "use this configured feed's mapping (default: the feed matching --feed, else the first)")
+    .option("-f, --feed <url-or-path>", "feed URL, local file, or the id of a configured feed")
+    .option("-m, --mail <file.eml>", "a mail (RFC 5322 file) instead of a feed: the tickets it would produce")
+    .option("--as <source-id>", "use this configured feed's (or mail source's) mapping (default: the feed matching --feed, else the first)")
+    .option("--skip-dkim", "with --mail: do not check DKIM signatures (say so instead of refusing)")
     .option("--json", "print JSON lines instead of text")
-    .action(async (opts: { config: string; feed: string; as?: string; json?: boolean }) => {
+    .action(async (opts: { config: string; feed?: string; mail?: string; as?: string; json?: boolean; skipDkim?: boolean }) => {
       const config = await configOrExit(opts.config);
-      const byArg = config.feeds.find((f) => f.id === opts.feed || f.url === opts.feed);
+      if (opts.mail !== undefined) {
+        process.exit(await replayMail(config, opts.mail, opts));
+      }
+      if (opts.feed === undefined) {
+        fail("replay needs --feed or --mail");
+        process.exit(2);
+      }
+      const feedArg = opts.feed;
+      const byArg = config.feeds.find((f) => f.id === feedArg || f.url === feedArg);
       const base = opts.as ? config.feeds.find((f) => f.id === opts.as) : (byArg ?? config.feeds[0]);
       if (!base) {
         fail(opts.as ? `no feed "${opts.as}" in ${opts.config}` : `${opts.config} has no feeds whose mapping could apply`);
         process.exit(2);
       }
-      const url = byArg && !opts.as ? byArg.url : /^(https?|file):/i.test(opts.feed) ? opts.feed : pathToFileURL(opts.feed).href;
+      const url = byArg && !opts.as ? byArg.url : /^(https?|file):/i.test(feedArg) ? feedArg : pathToFileURL(feedArg).href;
       const feed: FeedConfig = { ...base, url };
       const fetched = await fetchFeed(url, {}, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes });
       if (!fetched.ok) {
@@ -151,6 +166,60 @@ export function buildCli(): Command {
     });
 
   program
+    .command("ingest-mail")
+    .description("read one message on standard input and deliver it into a mail source's Maildir (for an MTA pipe or alias)")
+    .option("-c, --config <file>", "config file: the message goes to the Maildir of its mail source")
+    .option("--source <id>", "the mail source (default: the only one with a maildir)")
+    .option("--maildir <dir>", "deliver into this Maildir instead (no config needed)")
+    .option("--max-bytes <n>", "largest message accepted (default: the source's maxBytes, else 10 MiB)", positiveInt)
+    .action(async (opts: { config?: string; source?: string; maildir?: string; maxBytes?: number }) => {
+      // sysexits.h codes, which MTAs read: 64 usage, 65 bad data (bounced), 75 temporary (retried).
+      let dir = opts.maildir;
+      let max = opts.maxBytes ?? 10 * 1024 * 1024;
+      if (dir === undefined) {
+        if (opts.config === undefined) {
+          fail("ingest-mail needs --config (with a maildir mail source) or --maildir");
+          process.exit(64);
+        }
+        const config = await configOrExit(opts.config);
+        const withDir = config.mail.filter((m) => m.maildir !== undefined && (opts.source === undefined || m.id === opts.source));
+        const chosen = withDir[0];
+        if (!chosen?.maildir || (opts.source === undefined && withDir.length > 1)) {
+          fail(
+            withDir.length > 1
+              ? `${opts.config} has several maildir mail sources (${withDir.map((m) => m.id).join(", ")}): say which with --source`
+              : `${opts.config} has no maildir mail source${opts.source ? ` "${opts.source}"` : ""}`,
+          );
+          process.exit(64);
+        }
+        dir = chosen.maildir;
+        max = opts.maxBytes ?? chosen.maxBytes;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of process.stdin) {
+        const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+        size += b.length;
+        if (size > max) {
+          fail(`ingest-mail: message larger than ${max} bytes; not delivered`);
+          process.exit(65);
+        }
+        chunks.push(b);
+      }
+      if (size === 0) {
+        fail("ingest-mail: empty input; nothing delivered");
+        process.exit(65);
+      }
+      try {
+        const path = await deliverToMaildir(dir, Buffer.concat(chunks));
+        out(path);
+      } catch (e) {
+        fail(`ingest-mail: cannot write into ${dir}: ${(e as Error).message}`);
+        process.exit(75);
+      }
+    });
+
+  program
     .command("demo")
     .description("run the bot on an embedded default: a private local Prosody, a demo room and the bundled sample feed")
     .option("--step <seconds>", "seconds between sample feed changes", positiveInt, 20)
@@ -169,6 +238,43 @@ export function buildCli(): Command {
     });
 
   return program;
+}
+
+/** `replay --mail`: the mail → tickets step alone (no store, no rooms); the exit code says if any came out. */
+async function replayMail(config: Config, file: string, opts: { as?: string; json?: boolean; skipDkim?: boolean }): Promise<number> {
+  const source = opts.as ? config.mail.find((m) => m.id === opts.as) : config.mail[0];
+  if (!source) {
+    fail(opts.as ? `no mail source "${opts.as}" in the config` : "the config has no mail sources whose senders could apply");
+    return 2;
+  }
+  let raw: Buffer;
+  try {
+    raw = await readFile(file);
+  } catch (e) {
+    fail(`${file}: ${(e as Error).message}`);
+    return 1;
+  }
+  // --skip-dkim: as if no sender required a signature (said on stderr, so it is never mistaken for a pass).
+  const used = opts.skipDkim ? { ...source, senders: source.senders.map((s) => ({ ...s, dkim: undefined })) } : source;
+  if (opts.skipDkim && source.senders.some((s) => s.dkim)) fail("note: DKIM signatures not checked (--skip-dkim)");
+  // As a first sight: an empty state, no stored tickets.
+  const decision: MailDecision = await processMail(raw, { source: used, state: emptyMailState(), known: () => undefined, now: new Date() }, dkimVerifier());
+  const versions = decision.kind === "versions" ? decision.versions : [];
+  const problems = decision.kind === "versions" ? decision.problems : decision.kind === "duplicate" ? [] : [decision.problem];
+  if (opts.json) {
+    for (const v of versions) out(JSON.stringify({ ticket: v.ticket, provenance: v.provenance, ordered: v.ordered ?? false }));
+    for (const p of problems) out(JSON.stringify({ kind: decision.kind, ...p, ...decision.summary }));
+  } else {
+    for (const v of versions) {
+      out(`=== ${v.ticket.TT_ID} (${v.ticket.TT_Status}) ===`);
+      out("ticket:     " + JSON.stringify(v.ticket, null, 2).replaceAll("\n", "\n            "));
+      out("provenance: " + JSON.stringify(v.provenance));
+      out("");
+    }
+    for (const p of problems) out(`${decision.kind === "refused" ? "refused" : "problem"}: ${p.code}: ${p.message}`);
+    out(`${file}: ${decision.kind}, ${versions.length} ticket(s)${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
+  }
+  return versions.length > 0 ? 0 : 1;
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -72,6 +72,10 @@ export async function secretProblems(cfg: Config, env: NodeJS.ProcessEnv = proce
   const secrets: [Secret, string][] = [[cfg.xmpp.password, "$.xmpp.password"]];
   cfg.rooms.forEach((r, i) => r.password && secrets.push([r.password, `$.rooms[${i}].password`]));
   if (cfg.rt) secrets.push([cfg.rt.auth.secret, "$.rt.auth.secret"]);
+  cfg.mail.forEach((m, i) => m.imap && secrets.push([m.imap.password, `$.mail[${i}].imap.password`]));
+  cfg.webhooks.forEach((w, i) =>
+    secrets.push("bearer" in w.auth ? [w.auth.bearer, `$.webhooks[${i}].auth.bearer`] : [w.auth.hmac.secret, `$.webhooks[${i}].auth.hmac.secret`]),
+  );
   const problems: ConfigProblem[] = [];
   for (const [secret, path] of secrets) {
     const r = await resolveSecret(secret, path, env);

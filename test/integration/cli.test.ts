@@ -27,10 +27,14 @@ async function ttrelay(...args: string[]): Promise<{ code: number; stdout: strin
 void test("check-config accepts the shipped example and names every problem of a bad config by its JSON path", { timeout: 60_000 }, async () => {
   const good = await ttrelay("check-config", "config/example.json");
   assert.equal(good.code, 0, good.stderr);
-  assert.match(good.stdout, /config\/example\.json: OK \(5 room\(s\), 1 feed\(s\), 4 route\(s\), 2 warning\(s\)\)/);
+  assert.match(good.stdout, /config\/example\.json: OK \(5 room\(s\), 1 feed\(s\), 4 route\(s\), 6 warning\(s\)\)/);
   // The example's secret files do not exist here: said now, not only when `start` refuses.
   assert.match(good.stderr, /warning: \$\.xmpp\.password: cannot read secret file \/etc\/ttrelay\/xmpp-password: .*\(start would refuse\)/);
   assert.match(good.stderr, /warning: \$\.rt\.auth\.secret: cannot read secret file \/etc\/ttrelay\/rt-token/);
+  // The mail and webhook secrets too.
+  assert.match(good.stderr, /warning: \$\.mail\[0\]\.imap\.password: cannot read secret file \/etc\/ttrelay\/imap-password/);
+  assert.match(good.stderr, /warning: \$\.webhooks\[1\]\.auth\.hmac\.secret: cannot read secret file/);
+  assert.match(good.stderr, /warning: \$\.webhooks\[2\]\.auth\.bearer: environment variable TTRELAY_TICKETING_TOKEN is not set/);
 
   const bad = JSON.parse(await readFile("config/example.json", "utf8")) as Record<string, unknown> & { xmpp: Record<string, unknown>; feeds: Record<string, unknown>[] };
   bad.xmpp.jid = "not a jid";

@@ -51,6 +51,8 @@ void test("a minimal config parses, with every default filled in", () => {
     ],
     routes: [{ rooms: [ROOM], when: {} }],
     store: { path: "data/ttrelay.json", archiveAfterHours: 24 },
+    mail: [],
+    webhooks: [],
     peerBots: [],
     acl: { admins: [], engineers: [], customers: [], rooms: {} },
     correlation: {
