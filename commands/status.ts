@@ -8,9 +8,24 @@ import { isFinalStatus } from "../src/model/ticket.js";
 import { normaliseService } from "../src/correlate/engine.js";
 import { freeText } from "../src/dispatch/parse.js";
 import { capLines, defineCommand, formatWhen, reply, ticketLine, type TicketView } from "../src/dispatch/ports.js";
+import { maintenanceNowAndNext, windowOf } from "../src/maintenance/windows.js";
 
 const MAX_LINES = 30;
 const NO_SERVICE = "(no service)";
+
+/** "In maintenance now" and "planned in the next 24 h" lines (scheduled tickets, RFC 6137 §3.2.4.4). */
+function maintenanceLines(views: readonly TicketView[], now: Date, timeZone: string): string[] {
+  const { now: current, next } = maintenanceNowAndNext(views, now.getTime());
+  const line = (v: TicketView): string => {
+    const w = windowOf(v.ticket);
+    const when = w ? `${formatWhen(new Date(w.start).toISOString(), timeZone)} – ${formatWhen(new Date(w.end).toISOString(), timeZone)}` : "";
+    return `  • *${v.ticket.TT_ID}* ${v.ticket.Affected_Service ?? "(no service)"}: ${v.ticket.TT_Title} (${when})`;
+  };
+  return [
+    ...(current.length > 0 ? ["*In maintenance now:*", ...capLines(current.map(line), 10)] : []),
+    ...(next.length > 0 ? ["*Planned in the next 24 h:*", ...capLines(next.map(line), 10)] : []),
+  ];
+}
 
 function byLastUpdate(a: TicketView, b: TicketView): number {
   return b.ticket.TT_Last_Update_Time.localeCompare(a.ticket.TT_Last_Update_Time) || a.ticket.TT_ID.localeCompare(b.ticket.TT_ID);
@@ -42,7 +57,14 @@ export default defineCommand({
       const lines = [...perService]
         .sort(([a, x], [b, y]) => y.tickets - x.tickets || a.localeCompare(b))
         .map(([name, e]) => `• ${name}: ${e.tickets} open ticket${e.tickets === 1 ? "" : "s"} in ${e.incidents.size} incident${e.incidents.size === 1 ? "" : "s"}`);
-      return reply([`*${open.length} open ticket${open.length === 1 ? "" : "s"}* in ${incidents} incident${incidents === 1 ? "" : "s"}:`, ...capLines(lines, MAX_LINES), "Say !status <service> for details."].join("\n"));
+      return reply(
+        [
+          `*${open.length} open ticket${open.length === 1 ? "" : "s"}* in ${incidents} incident${incidents === 1 ? "" : "s"}:`,
+          ...capLines(lines, MAX_LINES),
+          ...maintenanceLines(open, ctx.now, ctx.timeZone),
+          "Say !status <service> for details.",
+        ].join("\n"),
+      );
     }
 
     const service = (v: TicketView): string => normaliseService(v.ticket.Affected_Service ?? "");
@@ -69,6 +91,6 @@ export default defineCommand({
       for (const v of members) lines.push(`  • ${ticketLine(v.ticket)}`);
     }
     const header = `*${services}*: ${matching.length} open ticket${matching.length === 1 ? "" : "s"} in ${groups.size} incident${groups.size === 1 ? "" : "s"} (NOCs: ${partners.join(", ")})`;
-    return reply([header, ...capLines(lines, MAX_LINES)].join("\n"));
+    return reply([header, ...capLines(lines, MAX_LINES), ...maintenanceLines(matching, ctx.now, ctx.timeZone)].join("\n"));
   },
 });

@@ -411,6 +411,16 @@ export const ConfigSchema = z
       .describe("other NOCs' bots whose ticket activities in shared rooms are taken in; anyone else's are ignored"),
     acl: AclConfigSchema.prefault({}).describe("who may run which chat commands; deny by default"),
     correlation: CorrelationConfigSchema.default(defaultCorrelationConfig).describe("how related tickets are grouped into incidents"),
+    maintenance: z
+      .strictObject({
+        remindBeforeMinutes: z
+          .array(z.number().int().min(1).max(7 * 24 * 60))
+          .max(10)
+          .default([60, 15])
+          .describe("reminders of a planned maintenance, minutes before its window starts (plus one at the start and one at the planned end)"),
+      })
+      .default({ remindBeforeMinutes: [60, 15] })
+      .describe("scheduled tickets (planned maintenance): reminders in their thread, in every room of the ticket"),
     render: z
       .strictObject({
         maxLongDescription: z.number().int().min(0).max(10_000).default(600),

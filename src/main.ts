@@ -5,23 +5,31 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Config } from "../config/schema.js";
+import { registry } from "../commands/index.js";
 import { resolveStartSecrets } from "./config/secrets.js";
 import { buildAcl } from "./dispatch/authorize.js";
-import { registry } from "../commands/index.js";
+import { HttpListener } from "./http/listener.js";
 import { adhocCommands } from "./inbox/adhoc.js";
 import { CommandService } from "./inbox/commands.js";
 import { createInbox } from "./inbox/inbox.js";
+import { JoinTracker } from "./inbox/joins.js";
 import { IncidentBook } from "./intake/incidents.js";
 import { IntakeService } from "./intake/intake.js";
 import type { Logger } from "./log/logger.js";
+import { ReminderScheduler } from "./maintenance/reminders.js";
 import { nocActor } from "./model/activity.js";
+import { PromMetrics } from "./ops/metrics.js";
+import { mountOps } from "./ops/routes.js";
 import { OutboxDelivery } from "./outbox/delivery.js";
 import { createNotifier } from "./outbox/notify.js";
 import { httpFeedFetcher, type FeedFetcher } from "./sources/feed/http.js";
 import { feedSources, type PollOutcome } from "./sources/feed/poll.js";
+import { mailSources } from "./sources/mail/index.js";
+import { ownPartnerIds } from "./sources/own-partners.js";
 import { peerSourceFor } from "./sources/peer/source.js";
 import { RtPoller } from "./sources/rt/poll.js";
 import type { TicketSource } from "./sources/types.js";
+import { webhookSources } from "./sources/webhook/index.js";
 import { FileStore } from "./store/file-store.js";
 import { WriteQueue } from "./ticket-systems/queue.js";
 import { rtFromConfig } from "./ticket-systems/rt/index.js";
@@ -36,6 +44,8 @@ export type RunningBot = {
   /** Resolves when every room has been joined once. */
   ready: Promise<void>;
   store: FileStore;
+  /** The HTTP listener's address, when configured (webhooks, /health, /ready, /metrics). */
+  http?: { address: string; port: number } | undefined;
   stop(): Promise<void>;
 };
 
@@ -48,94 +58,87 @@ export class StartupError extends Error {
 export async function startBot(config: Config, opts: BotOptions): Promise<RunningBot> {
   const { log } = opts;
   const now = opts.now ?? (() => new Date());
+  const part = (name: string): Logger => log.child({ part: name });
   const schedule = opts.startPolling !== false;
   const secrets = await resolveStartSecrets(config);
   if (!secrets.ok) throw new StartupError(secrets.error);
-  const opened = await FileStore.open(config.store.path, { archivePath: config.store.archivePath, log: log.child({ part: "store" }) });
+  const secret = (key: string): string | undefined => secrets.value.byKey.get(key);
+  const opened = await FileStore.open(config.store.path, { archivePath: config.store.archivePath, log: part("store") });
   if (!opened.ok) throw new StartupError(opened.error);
   const store = opened.value;
   // The correlation index is rebuilt from the stored tickets; tickets stored before incidents get theirs.
   const incidents = new IncidentBook(store.state, config.correlation);
   await store.commit(incidents.startup);
-  const actor = nocActor(config.noc);
-  const rt = config.rt ? rtFromConfig(config.rt, config.noc.id, secrets.value.rtSecret ?? "", log.child({ part: "rt" })) : undefined;
+  const rt = config.rt ? rtFromConfig(config.rt, config.noc.id, secret("rt") ?? "", part("rt")) : undefined;
   if (rt && !rt.ok) throw new StartupError(rt.error);
   const systems = rt?.ok ? [rt.value.system] : [];
+  const telemetry = new PromMetrics({ store, xmppOnline: () => client.isOnline(), roomsJoined: () => client.joinedCount(), now: () => now().getTime() });
 
   // The room client, the delivery and the inbox need each other: the ports below forward to the
-  // client built further down (nothing is sent or received before `rooms.start()`).
+  // client built further down (nothing is sent or received before `client.start()`).
   const sendChat = (to: string, body: string, thread?: string): Promise<void> => client.sendChat(to, body, thread);
-  const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m) }, log.child({ part: "outbox" }));
+  const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m) }, part("outbox"), undefined, undefined, telemetry);
   const tell = createNotifier({ store, sendChat, queued: () => void delivery.kick(), log, now });
-  const writes = new WriteQueue({ store, systems, log: log.child({ part: "ticket-systems" }), now, report: (n, text) => tell(n, text) });
-  const intake = new IntakeService({
-    store,
-    incidents,
-    routes: config.routes,
-    render: config.render,
-    actor,
-    systems,
-    log: log.child({ part: "intake" }),
-    now,
-    queued: ({ writes: w }) => {
-      void delivery.kick();
-      if (w > 0) void writes.deliver();
-    },
-  });
+  const writes = new WriteQueue({ store, systems, log: part("ticket-systems"), now, report: (n, text) => tell(n, text) });
+  const reminders = new ReminderScheduler({ store, intake: { exclusive: (step) => intake.exclusive(step) }, incidents, beforeMinutes: config.maintenance.remindBeforeMinutes, timeZone: config.render.timeZone, log: part("maintenance"), now, queued: () => void delivery.kick() });
+  const wake = ({ writes: w }: { writes: number }): void => void (delivery.kick(), reminders.kick(), w > 0 && writes.deliver());
+  const intake = new IntakeService({ store, incidents, routes: config.routes, render: config.render, actor: nocActor(config.noc), systems, log: part("intake"), now, telemetry, queued: wake });
   const acl = buildAcl(config.acl, { botJid: config.xmpp.jid, ownNoc: config.noc.id });
-  const commands = new CommandService({ acl, botNick: config.xmpp.nick, store, intake, incidents, timeZone: config.render.timeZone, log: log.child({ part: "commands" }), now });
+  const commands = new CommandService({ acl, botNick: config.xmpp.nick, store, intake, incidents, timeZone: config.render.timeZone, log: part("commands"), now, telemetry });
 
-  const feeds = feedSources(config.feeds, { fetcher: opts.fetcher ?? httpFeedFetcher, log: log.child({ part: "feeds" }), schedule });
-  const rtPoller = rt?.ok ? new RtPoller({ ...rt.value, routes: config.routes, log: log.child({ part: "rt" }), pending: () => writes.pendingTickets(), schedule }) : undefined;
-  const peers = peerSourceFor(config, rt?.ok ? [rt.value.mapping.partnerId] : [], store, log.child({ part: "peers" }));
-  const sources: TicketSource[] = [...feeds, ...(rtPoller ? [rtPoller] : []), peers];
+  const http = config.http ? new HttpListener({ address: config.http.address, port: config.http.port, log: part("http") }) : undefined;
+  const own = ownPartnerIds(config, rt?.ok ? [rt.value.mapping.partnerId] : []);
+  const feeds = feedSources(config.feeds, { fetcher: opts.fetcher ?? httpFeedFetcher, log: part("feeds"), schedule, telemetry });
+  const rtPoller = rt?.ok ? new RtPoller({ ...rt.value, routes: config.routes, log: part("rt"), pending: () => writes.pendingTickets(), schedule, telemetry }) : undefined;
+  const peers = peerSourceFor(config, own, store, part("peers"));
+  // One line per kind of source.
+  const sources: TicketSource[] = [
+    ...feeds,
+    ...(rtPoller ? [rtPoller] : []),
+    ...mailSources(config.mail, secret, part("mail")),
+    ...webhookSources(config.webhooks, secret, { http, log: part("webhooks"), ownPartners: own }),
+    peers,
+  ];
 
-  let resolveReady: () => void = () => undefined;
-  const ready = new Promise<void>((r) => (resolveReady = r));
-  const pendingJoins = new Set(secrets.value.rooms.map((r) => r.jid));
+  const joins = new JoinTracker(secrets.value.rooms.map((r) => r.jid));
   const inbox = createInbox({
     delivered: (id) => delivery.delivered(id),
     refused: (id, room, reason) => delivery.refused(id, room, reason),
     peerActivity: (msg, jid) => void peers.receive(msg, jid),
     command: (text, identity, reply, nick) => void commands.handle(text, identity, reply, nick),
     firstMessage: (thread, room, stanzaId, from) => void intake.noteFirstMessage(thread, room, stanzaId, from),
-    joined: (room) => {
-      pendingJoins.delete(room);
-      if (pendingJoins.size === 0) resolveReady();
-      void delivery.kick();
-    },
+    joined: (room) => void (joins.joined(room), delivery.kick()),
     occupant: (room, nick) => client.occupant(room, nick),
     nickIn: (room) => client.nickIn(room),
     sendRoom: (room, body, thread) => client.send({ room, id: `cmd-${randomUUID()}`, body, thread }),
     sendChat,
   });
   const xmpp = config.xmpp;
-  const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms }, inbox, log.child({ part: "xmpp" }));
-
+  const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms }, inbox, part("xmpp"));
   // XEP-0050: the same commands as forms; the sender is the iq's `from`, stamped by its server.
   registerAdhocCommands(client.iqCallee, adhocCommands(acl, registry, commands, () => client.fullJid()));
+  if (http) mountOps(http, { xmpp: client, rooms: config.rooms.map((r) => r.jid), store, sources, metrics: telemetry, startedAt: now(), now });
 
   await client.start();
   delivery.start();
   for (const s of sources) await s.start({ intake, ticket: (id) => store.ticket(id), state: () => store.get("sources", s.id), now });
-  // Archived at start-up too: a bot restarted often must still archive.
-  const archive = (): void =>
-    void intake.archive(config.store.archiveAfterHours).then(
-      (ids) => ids.length > 0 && log.info({ archived: ids.length }, "archived closed tickets"),
-      (e: unknown) => log.error({ err: (e as Error).message }, "archiving failed"),
-    );
-  archive();
-  const timers = [setInterval(archive, 3600_000), setInterval(() => void writes.deliver(), 5_000)];
-  for (const t of timers) t.unref();
+  // Listening only once every route is mounted and the sources behind them run: no early 404.
+  const address = await http?.start();
+  const timers = [intake.archiveEvery(config.store.archiveAfterHours), setInterval(() => void writes.deliver(), 5_000)];
+  timers[1]?.unref();
   void writes.deliver(); // a restart resumes the queue
+  reminders.start();
 
   return {
     rt: rtPoller ? { poll: () => rtPoller.poll(), deliver: () => writes.deliver() } : undefined,
     pollNow: (feedId) => feeds.find((f) => f.id === feedId)?.pollNow() ?? Promise.resolve({ kind: "failed", reason: `no feed ${feedId}` }),
-    ready,
+    ready: joins.ready,
     store,
+    http: address,
     async stop() {
       for (const t of timers) clearInterval(t);
+      await reminders.stop();
+      await http?.stop();
       for (const s of sources) await s.stop();
       delivery.stop();
       await client.stop();

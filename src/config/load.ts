@@ -1,8 +1,11 @@
 /** Reads, parses and validates the config file once; every problem is reported with its JSON path. */
 import { readFile } from "node:fs/promises";
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
-import { ConfigSchema, routeReferenceIssues, type Config, type Secret } from "../../config/schema.js";
+import { ConfigSchema, routeReferenceIssues, type Config } from "../../config/schema.js";
 import { ok, err, type Result } from "../util/result.js";
+import { configSecrets, resolveSecret } from "./secrets.js";
+
+export { resolveSecret };
 
 export type ConfigProblem = { path: string; message: string };
 
@@ -69,15 +72,8 @@ export function referenceProblems(raw: unknown): ConfigProblem[] {
 
 /** Secrets that cannot be resolved now (check-config warns; start refuses). */
 export async function secretProblems(cfg: Config, env: NodeJS.ProcessEnv = process.env): Promise<ConfigProblem[]> {
-  const secrets: [Secret, string][] = [[cfg.xmpp.password, "$.xmpp.password"]];
-  cfg.rooms.forEach((r, i) => r.password && secrets.push([r.password, `$.rooms[${i}].password`]));
-  if (cfg.rt) secrets.push([cfg.rt.auth.secret, "$.rt.auth.secret"]);
-  cfg.mail.forEach((m, i) => m.imap && secrets.push([m.imap.password, `$.mail[${i}].imap.password`]));
-  cfg.webhooks.forEach((w, i) =>
-    secrets.push("bearer" in w.auth ? [w.auth.bearer, `$.webhooks[${i}].auth.bearer`] : [w.auth.hmac.secret, `$.webhooks[${i}].auth.hmac.secret`]),
-  );
   const problems: ConfigProblem[] = [];
-  for (const [secret, path] of secrets) {
+  for (const { secret, path } of configSecrets(cfg)) {
     const r = await resolveSecret(secret, path, env);
     if (!r.ok) problems.push({ path: r.error.path, message: `${r.error.message} (start would refuse)` });
   }
@@ -107,17 +103,3 @@ export async function loadConfig(file: string): Promise<Result<Config, ConfigPro
   return parseConfigText(text);
 }
 
-/** Resolves a secret from the environment or a file; errors name where it was looked for. */
-export async function resolveSecret(secret: Secret, path: string, env: NodeJS.ProcessEnv = process.env): Promise<Result<string, ConfigProblem>> {
-  if ("value" in secret) return ok(secret.value);
-  if ("env" in secret) {
-    const v = Object.hasOwn(env, secret.env) ? env[secret.env] : undefined;
-    return v ? ok(v) : err({ path, message: `environment variable ${secret.env} is not set` });
-  }
-  try {
-    const v = (await readFile(secret.file, "utf8")).trim();
-    return v ? ok(v) : err({ path, message: `secret file ${secret.file} is empty` });
-  } catch (e) {
-    return err({ path, message: `cannot read secret file ${secret.file}: ${(e as Error).message}` });
-  }
-}

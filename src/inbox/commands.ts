@@ -13,6 +13,7 @@ import { RateLimiter } from "../dispatch/rate-limit.js";
 import type { IncidentBook } from "../intake/incidents.js";
 import { changeHash } from "../intake/plan.js";
 import type { Logger } from "../log/logger.js";
+import type { Telemetry } from "../ops/telemetry.js";
 import type { IntakeService } from "../intake/intake.js";
 import type { IntakeResult, SourceBatch, TicketVersion } from "../sources/types.js";
 import type { TicketStore } from "../store/types.js";
@@ -31,6 +32,7 @@ export type CommandServiceDeps = {
   now: () => Date;
   registry?: Registry;
   rateLimiter?: RateLimiter | undefined;
+  telemetry?: Telemetry | undefined;
 };
 
 /** The room's word for the occupant's affiliation, if it is one we know (anything else: none). */
@@ -56,6 +58,7 @@ export class CommandService {
     // Run with the intake to itself: the command sees every change made before it, and its own
     // change is planned on the ticket it saw. The reply is sent after, outside.
     const { result, replyText, thread } = await this.deps.intake.exclusive((submit) => this.#run(text, identity, botNick, submit));
+    if (result.kind !== "none") this.deps.telemetry?.command(result.audit.outcome);
     if (replyText !== undefined) {
       try {
         await reply(replyText, thread);

@@ -6,6 +6,7 @@
  */
 import type { Config } from "../../config/schema.js";
 import type { Logger } from "../log/logger.js";
+import type { Telemetry } from "../ops/telemetry.js";
 import type { Actor } from "../model/activity.js";
 import { isFinalStatus } from "../model/ticket.js";
 import type { Intake, IntakeResult, SourceBatch } from "../sources/types.js";
@@ -23,6 +24,7 @@ export type IntakeDeps = {
   systems: readonly TicketSystem[];
   log: Logger;
   now: () => Date;
+  telemetry?: Telemetry | undefined;
   /** After a commit that queued room messages or ticket-system writes (wakes their delivery). */
   queued?: ((what: { outbox: number; writes: number }) => void) | undefined;
 };
@@ -97,7 +99,9 @@ export class IntakeService implements Intake {
     }
     try {
       await store.commit(plan.changes);
+      this.deps.telemetry?.batch(batch.source, true);
     } catch (e) {
+      this.deps.telemetry?.batch(batch.source, false);
       // The store says it once (and again when writes work); the submitter retries or tells its user.
       log.debug({ source: batch.source, versions: batch.versions.length, err: (e as Error).message }, "batch not stored: nothing was changed");
       return { committed: false, error: (e as Error).message };
@@ -152,6 +156,19 @@ export class IntakeService implements Intake {
    * crash in between can only duplicate, never lose), then taken out of the live store, the
    * correlation index and the incident records in one commit. Resolves with the TT_IDs archived.
    */
+  /** Archives now and then hourly (at start-up too: a bot restarted often must still archive). */
+  archiveEvery(afterHours: number, everyMs = 3600_000): NodeJS.Timeout {
+    const run = (): void =>
+      void this.archive(afterHours).then(
+        (ids) => ids.length > 0 && this.deps.log.info({ archived: ids.length }, "archived closed tickets"),
+        (e: unknown) => this.deps.log.error({ err: (e as Error).message }, "archiving failed"),
+      );
+    run();
+    const timer = setInterval(run, everyMs);
+    timer.unref();
+    return timer;
+  }
+
   archive(afterHours: number): Promise<string[]> {
     return this.#serial(async () => {
       const { store, incidents } = this.deps;

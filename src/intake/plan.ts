@@ -152,7 +152,9 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch): Omit<IntakePlan, 
     const assignment = ctx.incidents.assign(ticket, rooms, now, remote?.room);
     const link = version.link ?? before?.link;
     const stored: StoredTicket = {
+      // The bot's own bookkeeping about the ticket outlives its versions.
       ...(before?.posts ? { posts: before.posts } : {}),
+      ...(before?.reminded ? { reminded: before.reminded } : {}),
       ticket,
       hash,
       source,

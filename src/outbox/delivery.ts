@@ -6,6 +6,7 @@
 import type { Logger } from "../log/logger.js";
 import { ChangeSet, type OutboxEntry, type TicketStore } from "../store/types.js";
 import { backoffMs } from "../util/backoff.js";
+import { noTelemetry, type Telemetry } from "../ops/telemetry.js";
 import type { RoomPort } from "../xmpp/room-client.js";
 
 export type DeliveryOptions = {
@@ -40,6 +41,7 @@ export class OutboxDelivery {
     // after a crash every unconfirmed post can be recognised there instead of being sent again.
     private readonly options: DeliveryOptions = { echoTimeoutMs: 60_000, windowPerRoom: 20 },
     private readonly now: () => number = Date.now,
+    private readonly telemetry: Telemetry = noTelemetry,
   ) {}
 
   start(intervalMs = 5_000): void {
@@ -101,6 +103,7 @@ export class OutboxDelivery {
       if (attempts > 1) this.log.info({ room: entry.room, id: entry.id, attempt: attempts }, "re-sending room message");
       try {
         await this.rooms.send({ room: entry.room, id: entry.id, body: entry.body, json: entry.json, thread: entry.thread, replyTo: entry.replyTo });
+        this.telemetry.sent(entry.room);
       } catch (e) {
         this.#inFlight.delete(entry.id);
         this.#fail(entry, (e as Error).message);
@@ -115,6 +118,8 @@ export class OutboxDelivery {
   /** The room showed our message (live echo or history replay): it is delivered. Returns the entry. */
   delivered(originId: string): OutboxEntry | undefined {
     const entry = this.store.get("outbox", originId);
+    const sentAt = this.#inFlight.get(originId);
+    if (entry && sentAt !== undefined && !this.#delivered.has(originId)) this.telemetry.echoed(this.now() - sentAt);
     this.#inFlight.delete(originId);
     this.#retryAt.delete(originId);
     if (!entry || this.#delivered.has(originId)) return entry;

@@ -49,6 +49,8 @@ export const StoredTicketSchema = z.object({
   provenance: ProvenanceSchema.optional(),
   /** Per room: the stanza-id of the ticket's first message there and its sender (XEP-0461 replies). */
   posts: z.record(z.string(), z.object({ id: z.string(), to: z.string() })).optional(),
+  /** Maintenance reminders already said (src/maintenance/windows.ts keys), so a restart repeats none. */
+  reminded: z.array(z.string()).optional(),
 });
 export type StoredTicket = z.infer<typeof StoredTicketSchema>;
 

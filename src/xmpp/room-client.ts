@@ -136,6 +136,16 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     return this.#joined.has(room.toLowerCase());
   }
 
+  /** Rooms joined now. */
+  joinedCount(): number {
+    return this.#joined.size;
+  }
+
+  /** The XMPP stream is up (authenticated, resource bound). */
+  isOnline(): boolean {
+    return this.#xmpp.status === "online";
+  }
+
   async send(message: OutgoingRoomMessage): Promise<void> {
     await this.#xmpp.send(roomMessage(message));
   }

@@ -361,3 +361,27 @@ void test("engineerActor: the AS2 actor for a change", () => {
   assert.deepEqual(engineerActor("Alice@NOC.example.net/laptop", "alice"), { type: "Person", id: "xmpp:alice@noc.example.net", name: "alice" });
   assert.deepEqual(engineerActor("alice@noc.example.net"), { type: "Person", id: "xmpp:alice@noc.example.net", name: "alice@noc.example.net" });
 });
+
+void test("status: services in maintenance now and planned in the next 24 h; updates: a room setting, as an effect", () => {
+  const planned = (original: string, start: string, end: string): TicketView => ({
+    ticket: sampleTicket({ Partner_ID: "NL", Original_ID: original, Type: "Scheduled", Affected_Service: "IP Transit", TT_Title: `Fibre work ${original}`, Time_Window_Start: start, Time_Window_End: end }),
+  });
+  const list = [...views, planned("1", "2024-05-01T09:00:00Z", "2024-05-01T11:00:00Z"), planned("2", "2024-05-01T22:00:00Z", "2024-05-02T02:00:00Z"), planned("3", "2024-05-09T22:00:00Z", "2024-05-10T02:00:00Z")];
+  const d: DispatchDeps = { ...deps, ...queries(list, incidents) };
+  const all = run("!status", alice, d).reply;
+  assert.match(all, /\*In maintenance now:\*\n {2}• \*NL_1\* IP Transit: Fibre work 1 \(2024-05-01 09:00 UTC – 2024-05-01 11:00 UTC\)/);
+  assert.match(all, /\*Planned in the next 24 h:\*\n {2}• \*NL_2\* IP Transit: Fibre work 2/);
+  assert.doesNotMatch(all, /NL_3/, "a week ahead is not in the next 24 h");
+  assert.match(run("!status ip transit", alice, d).reply, /In maintenance now:\*\n {2}• \*NL_1\*/);
+  assert.doesNotMatch(run("!status dns", alice, d).reply, /maintenance/, "another service: none");
+
+  const settings = { roomSetting: (room: string) => (room === OPS ? "full" : undefined) };
+  const shown = run("!updates", alice, { ...deps, settings });
+  assert.match(shown.reply, /shown as full ticket cards/);
+  assert.equal(shown.effects, undefined);
+  const change = run("!updates compact", alice, { ...deps, settings });
+  assert.deepEqual(change.effects, [{ kind: "room-setting", room: OPS, name: "updates", value: "compact" }]);
+  assert.equal(change.audit.outcome, "accepted");
+  assert.match(run("updates full", { jid: ALICE, via: "direct" }).reply, /Say this in the room it is for/);
+  assert.equal(run("!updates sideways").audit.outcome, "invalid");
+});

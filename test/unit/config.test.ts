@@ -61,6 +61,7 @@ void test("a minimal config parses, with every default filled in", () => {
       timeWindow: { slackMinutes: 120, staleAfterHours: 72 },
       maxPostingsPerKey: 2000,
     },
+    maintenance: { remindBeforeMinutes: [60, 15] },
     render: { maxLongDescription: 600, timeZone: "UTC" },
     log: { level: "info" },
   });

@@ -7,6 +7,7 @@
 import cron, { type ScheduledTask } from "node-cron";
 import type { FeedConfig } from "../../../config/schema.js";
 import type { Logger } from "../../log/logger.js";
+import type { Telemetry } from "../../ops/telemetry.js";
 import { backoffMs } from "../../util/backoff.js";
 import type { IntakeResult, SourceHealth, SourceRuntime, TicketSource } from "../types.js";
 import type { FeedFetcher } from "./http.js";
@@ -20,7 +21,7 @@ export type PollOutcome =
   | { kind: "not-modified" }
   | { kind: "polled"; result: IntakeResult };
 
-export type FeedPollerDeps = { fetcher: FeedFetcher; log: Logger; schedule: boolean };
+export type FeedPollerDeps = { fetcher: FeedFetcher; log: Logger; schedule: boolean; telemetry?: Telemetry | undefined };
 
 export class FeedPoller implements TicketSource {
   readonly id: string;
@@ -80,6 +81,7 @@ export class FeedPoller implements TicketSource {
         return { kind: "failed", reason: String(e) };
       })
       .then((outcome) => {
+        if (outcome.kind !== "skipped") this.deps.telemetry?.poll(this.feed.id, outcome.kind !== "failed");
         const at = new Date().toISOString();
         this.#health =
           outcome.kind === "failed"

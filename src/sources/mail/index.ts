@@ -19,3 +19,8 @@ export function createMailSource(config: MailSourceConfig, deps: MailSourceDeps)
   }
   return createMaildirMailSource(config, { log: deps.log, verifyDkim: deps.verifyDkim });
 }
+
+/** One source per configured mailbox or Maildir; `secret(key)` gives the resolved IMAP passwords ("mail:<id>"). */
+export function mailSources(configs: readonly MailSourceConfig[], secret: (key: string) => string | undefined, log: Logger): (ImapMailSource | MaildirMailSource)[] {
+  return configs.map((c) => createMailSource(c, { log: log.child({ source: c.id }), imapPassword: secret(`mail:${c.id}`) }));
+}

@@ -71,14 +71,12 @@ export class PeerSource implements TicketSource {
   }
 }
 
-/** The peer source for this bot: every Partner_ID it publishes itself is its own (peers quoting them are not news). */
-export function peerSourceFor(config: Pick<Config, "peerBots" | "noc" | "feeds" | "xmpp">, extraOwnPartners: readonly string[], store: StoreReader, log: Logger): PeerSource {
-  const self = nocActor(config.noc);
-  const own = new Set([config.noc.id, ...config.feeds.map((f) => f.partnerId), ...extraOwnPartners]);
+/** The peer source for this bot; `own`: every Partner_ID it publishes itself. */
+export function peerSourceFor(config: Pick<Config, "peerBots" | "noc" | "xmpp">, own: ReadonlySet<string>, store: StoreReader, log: Logger): PeerSource {
   const count = (partner: string): number => {
     let n = 0;
     for (const t of store.values("tickets")) if (t.remote && t.ticket.Partner_ID === partner) n++;
     return n;
   };
-  return new PeerSource(config, self, config.xmpp.jid, own, log, count);
+  return new PeerSource(config, nocActor(config.noc), config.xmpp.jid, own, log, count);
 }

@@ -7,6 +7,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import { z } from "zod";
 import type { RtConfig } from "../../../config/schema.js";
 import type { Logger } from "../../log/logger.js";
+import type { Telemetry } from "../../ops/telemetry.js";
 import { datetimeToMillis } from "../../model/ticket.js";
 import type { RtError, RtPort } from "../../ticket-systems/rt/client.js";
 import type { RtMapping } from "../../ticket-systems/rt/map.js";
@@ -28,6 +29,7 @@ export type RtPollerDeps = {
   /** Tickets with RT writes still queued: RT's view of them is older than ours (skipped for now). */
   pending: () => ReadonlySet<string>;
   schedule: boolean;
+  telemetry?: Telemetry | undefined;
 };
 
 export class RtPoller implements TicketSource {
@@ -119,6 +121,7 @@ export class RtPoller implements TicketSource {
     const next = maxUpdated > sinceMs ? new Date(maxUpdated - 1000).toISOString() : since;
     const result = await runtime.intake.submit({ source: RT_SOURCE, versions, state: { since: next }, logFields: { rt: true } });
     const at = runtime.now().toISOString();
+    this.deps.telemetry?.poll(RT_SOURCE, result.committed);
     if (!result.committed) {
       this.#health = { ...this.#health, ok: false, lastAttempt: at, lastError: result.error };
       return 0;
@@ -133,6 +136,7 @@ export class RtPoller implements TicketSource {
     const now = this.#runtime?.now() ?? new Date();
     this.#retryAt = now.getTime() + delay;
     this.#health = { ...this.#health, ok: false, lastAttempt: now.toISOString(), lastError: `${error.kind}: ${error.message}` };
+    this.deps.telemetry?.poll(RT_SOURCE, false);
     this.deps.log[TEMPORARY_ERRORS.has(error.kind) ? "warn" : "error"]({ kind: error.kind, status: error.status, reason: error.message, retryInMs: delay }, "RT poll failed");
     return 0;
   }
