@@ -145,3 +145,64 @@ void test("a BCOP maintenance mail in the mailbox becomes a planned maintenance 
   assert.match(metrics, /ttrelay_echo_latency_seconds_count [1-9]/);
   assert.match(metrics, /ttrelay_xmpp_online 1/);
 });
+
+void test("a planned maintenance's reminder arrives at the configured time, once across a restart; a cancellation cancels what is left", { timeout: 150_000 }, async () => {
+  const room = `reminders@${prosody.mucDomain}`;
+  const start = new Date(Math.ceil((Date.now() + 75_000) / 1000) * 1000);
+  const end = new Date(start.getTime() + 3600_000);
+  const config = ConfigSchema.parse({
+    noc: { id: "EXN", name: "ExampleNet NOC" },
+    xmpp: { jid: `ttrelay@${prosody.domain}`, password: { env: "TTRELAY_E2E_PASSWORD" }, service: prosody.service, nick: "ttrelay", resource: "reminders" },
+    rooms: [{ jid: room }],
+    mail: [
+      {
+        id: "nordlink-mail",
+        imap: { host: dovecot.host, port: dovecot.port, secure: false, user: "noc", password: { env: "TTRELAY_E2E_IMAP" }, mailbox: "Reminders", pollSeconds: 3600 },
+        senders: [{ name: "Nordlink", match: { from: ["*@nordlink.example"] }, partnerId: "NORDLINK", bcop: { providers: ["nordlink.example"] } }],
+      },
+    ],
+    maintenance: { remindBeforeMinutes: [1] },
+    routes: [{ rooms: [room] }],
+    store: { path: join(dir, "reminders.json") },
+  });
+  const c = new ImapFlow({ host: dovecot.host, port: dovecot.port, secure: false, auth: { user: "noc", pass: "noc-secret" }, logger: false });
+  await c.connect();
+  await c.mailboxCreate("Reminders").catch(() => undefined);
+  await c.logout();
+  const appendTo = async (message: string): Promise<void> => {
+    const imap = new ImapFlow({ host: dovecot.host, port: dovecot.port, secure: false, auth: { user: "noc", pass: "noc-secret" }, logger: false });
+    await imap.connect();
+    try {
+      await imap.append("Reminders", message);
+    } finally {
+      await imap.logout();
+    }
+  };
+  let reminderBot = await startBot(config, { log: captureLogger().log, startPolling: false });
+  await reminderBot.ready;
+  const w = await startWatcher({ service: prosody.service, domain: prosody.domain, username: "watcher", password: "watcher-pw", resource: "reminders" });
+  try {
+    await w.join(room, "checker");
+    const id = "NL-MW-5000";
+    await appendTo(bcopMail({ maintenanceId: id, sequence: 0, status: "CONFIRMED", start: start.toISOString(), end: end.toISOString(), stamp: new Date().toISOString() }));
+    await w.waitFor(fromBot(new RegExp(`^\\*NORDLINK_${id}\\* new`)), 20_000, "the maintenance");
+    const reminder = await w.waitFor((m) => !m.delayed && m.nick === "ttrelay" && /^Reminder: planned maintenance \*NORDLINK_NL-MW-5000\* starts in 1 min/.test(shown(m)), 40_000, "the reminder one minute before");
+    const lead = start.getTime() - Date.now();
+    assert.ok(lead > 50_000 && lead <= 61_000, `said about a minute before the start (${lead} ms before)`);
+    assert.equal(reminder.thread !== undefined, true, "in the ticket's thread");
+    // A restart: the reminder is not said again.
+    await reminderBot.stop();
+    reminderBot = await startBot(config, { log: captureLogger().log, startPolling: false });
+    await reminderBot.ready;
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(w.messages.filter((m) => !m.delayed && /starts in 1 min/.test(shown(m))).length, 1, "said once");
+    // Cancelled before the start: no "has started" comes.
+    await appendTo(bcopMail({ maintenanceId: id, sequence: 1, status: "CANCELLED", start: start.toISOString(), end: end.toISOString(), stamp: new Date().toISOString() }));
+    await w.waitFor((m) => fromBot(new RegExp(`^\\*NORDLINK_${id}\\* `))(m) && activityOf(m).object["nttdm:ticket"].TT_Status === "Cancelled", 20_000, "the cancellation");
+    await new Promise((r) => setTimeout(r, Math.max(0, start.getTime() - Date.now()) + 3000));
+    assert.equal(w.messages.filter((m) => /has started/.test(shown(m))).length, 0, "a cancelled maintenance does not start");
+  } finally {
+    await w.stop();
+    await reminderBot.stop();
+  }
+});
