@@ -244,7 +244,7 @@ void test("fingerprint: stable under key order, changed by any content", () => {
     { name: "categories reordered", input: { ...base, categories: ["Optical", "IP"] }, expected: "different" },
     { name: "field added", input: { ...base, pubDate: "Sat, 28 Nov 2026 08:20:00 GMT" }, expected: "different" },
     { name: "field removed", input: { title: "Fibre cut", guid: "EXN-1", description: "down" }, expected: "different" },
-    { name: "value moved to another field", input: { ...base, description: undefined, summary: "down" }, expected: "different" },
+    { name: "value moved to another field", input: { title: "Fibre cut", guid: "EXN-1", categories: ["IP", "Optical"], summary: "down" }, expected: "different" },
   ];
   for (const { name, input, expected } of cases) {
     assert.equal(fingerprint(input) === fp ? "same" : "different", expected, name);

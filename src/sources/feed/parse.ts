@@ -8,7 +8,8 @@ import { z } from "zod";
 import type { ItemField } from "../../../config/schema.js";
 import { ok, err, type Result } from "../../util/result.js";
 
-export type ItemValues = Partial<Record<ItemField, string | string[]>>;
+/** An item's values by field name or path (see config/schema.ts ItemFields and isFeedFieldName). */
+export type ItemValues = Record<string, string | string[]>;
 
 export type FeedItem = {
   /** Stable identity of the item within its feed: guid, else id, else link, else a hash of title+date. */

@@ -16,7 +16,7 @@ import { routeTicket } from "../../route/route.js";
 import { announceChange, incidentStatusNotices, outboxId, type AnnounceContext } from "../../intake/announce.js";
 import type { IncidentPort } from "../../intake/incidents.js";
 import type { OutboxEntry, StoredTicket } from "../../store/types.js";
-import { itemToTicket } from "../../translate/item-to-ticket.js";
+import { translateItems } from "../../translate/item-to-ticket.js";
 
 export type { LogLine } from "../../log/logger.js";
 import type { LogLine } from "../../log/logger.js";
@@ -65,8 +65,12 @@ export function planPoll(
 
   // Feeds list newest first; oldest first makes a ticket's creation precede its updates.
   const touched = [...diff.fresh, ...diff.changed].reverse();
+  // Every item of the document, so that two items never become one ticket unseen (issue 11.1).
+  const poll = translateItems(items, feed, now, new Set(touched.map((i) => i.key)));
+  for (const p of poll.problems) logs.push({ level: p.level, msg: "feed item problem", fields: { feed: feed.id, item: p.key, problem: p.message } });
   for (const item of touched) {
-    const translated = itemToTicket(item, feed, now);
+    const translated = poll.byKey.get(item.key);
+    if (translated === undefined) continue;
     if (!translated.ok) {
       // Remembered as rejected: not logged again until the item or the feed's mapping changes.
       const entry = diff.next.seen[item.key];
