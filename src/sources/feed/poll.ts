@@ -34,7 +34,7 @@ export async function pollFeed(feed: FeedConfig, deps: PollDeps): Promise<PollOu
   const startedAt = deps.now();
   if (!isDue(state, startedAt)) return { kind: "skipped", reason: `backing off until ${state.retryAfter}` };
 
-  const fetched = await deps.source.fetch(feed.url, state.validators, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes });
+  const fetched = await deps.source.fetch(feed.url, state.validators, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes, redirectHosts: feed.redirectHosts });
   const now = deps.now();
   if (!fetched.ok) {
     const next = afterFailure(state, fetched.error, now);
@@ -65,7 +65,7 @@ export async function pollFeed(feed: FeedConfig, deps: PollDeps): Promise<PollOu
     { feed, routes: deps.config.routes, actor: deps.actor, render: deps.config.render, now, incidents: deps.incidents },
     state,
     parsed.value.items,
-    parsed.value.problems,
+    [...(fetched.value.problems ?? []), ...parsed.value.problems],
     fetched.value.validators,
     (id) => store.ticket(id),
   );
