@@ -4,7 +4,7 @@
  * incident in both bots' rooms. A peer's activity is never re-posted as this bot's own: at most a
  * one-line notice, without payload, in this bot's other rooms of the incident.
  */
-import { TicketActivitySchema, type Actor, type TicketActivity } from "../../model/activity.js";
+import { incidentOf, readTicketActivity, type Actor, type TicketActivity } from "../../model/activity.js";
 import { escapeMarkdown, markdownToStyled } from "../../render/xep0393.js";
 import type { OutboxEntry, StoredTicket } from "../../store/types.js";
 import type { IncomingRoomMessage } from "../../xmpp/stanzas.js";
@@ -51,12 +51,10 @@ export function planPeerActivity(
   } catch (e) {
     return ignore("warn", `payload is not JSON (${(e as Error).message})`);
   }
-  const parsed = TicketActivitySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return ignore("warn", `not a valid ticket activity: ${issue ? `${issue.path.join(".") || "(root)"}: ${issue.message}` : "invalid"}`);
-  }
-  const activity: TicketActivity = parsed.data;
+  // Read by meaning (contexts in any order, full IRIs, context as an object): src/model/activity.ts.
+  const parsed = readTicketActivity(raw);
+  if (!parsed.ok) return ignore("warn", `not a valid ticket activity: ${parsed.error}`);
+  const activity: TicketActivity = parsed.value;
   const ticket = activity.object["nttdm:ticket"];
   // Our own tickets coming back (another instance, or a peer quoting us) are not news.
   if (activity.actor.id === ctx.self.id || ctx.ownPartners.has(ticket.Partner_ID))
@@ -90,7 +88,8 @@ export function planPeerActivity(
     correlation: assignment.explanation,
     peer: { actor: activity.actor.id, name: activity.actor.name, room: msg.room, jid: senderJid, published: activity.published, ...(msg.nick ? { nick: msg.nick } : {}) },
   };
-  const threadAdopted = activity.context !== undefined && ctx.incidents.adoptThread(assignment.incidentId, activity.context);
+  const peerIncident = incidentOf(activity);
+  const threadAdopted = peerIncident !== undefined && ctx.incidents.adoptThread(assignment.incidentId, peerIncident);
   const thread = ctx.incidents.threading(assignment.incidentId, msg.room).thread;
   const logs: LogLine[] = [
     {
