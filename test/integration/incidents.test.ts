@@ -12,7 +12,7 @@ import { startFeedServer, type FeedServer } from "../../src/demo/feed-server.js"
 import { prosodyAvailable, startFederatedPair, type ProsodyInstance } from "../../src/demo/prosody.js";
 import { startWatcher, type SeenMessage, type Watcher } from "../../src/demo/watcher.js";
 import { startBot, type RunningBot } from "../../src/main.js";
-import { TicketActivitySchema } from "../../src/model/activity.js";
+import { TicketActivitySchema, incidentOf } from "../../src/model/activity.js";
 import { rssFeed } from "../fixtures/feeds.js";
 import { examplenetMapping } from "../helpers/bot-config.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -100,7 +100,7 @@ void test("a fault reported by two NOCs becomes one incident thread in both bots
   const thread = fromA.thread;
   assert.match(thread ?? "", /^INC-[0-9a-f]{12}$/);
   assert.equal(incidentOfBody(fromA.body), undefined, "alone so far: no prefix");
-  assert.equal(TicketActivitySchema.parse(JSON.parse(fromA.json ?? "null")).context, thread, "the AS2 activity names the incident");
+  assert.equal(incidentOf(TicketActivitySchema.parse(JSON.parse(fromA.json ?? "null"))), thread, "the AS2 activity names the incident");
 
   // Bot B learns A's ticket from the shared room (a remote ticket of NOC A) …
   for (let i = 0; i < 100 && !botB.store.ticket("EXN_50"); i++) await new Promise((r) => setTimeout(r, 50));
@@ -119,7 +119,7 @@ void test("a fault reported by two NOCs becomes one incident thread in both bots
   assert.deepEqual(fromB.replyTo, { id: fromA.stanzaId, to: `${sharedRoom}/exn-bot` }, "and replies to the incident's first message in that room");
   assert.match(shown(fromB), /\nIncident INC-[0-9a-f]{12} with EXN_50: circuit XB-STO-OSL-1, service IP transit\n/);
   const activityB = TicketActivitySchema.parse(JSON.parse(fromB.json ?? "null"));
-  assert.equal(activityB.context, thread);
+  assert.equal(incidentOf(activityB), thread);
   assert.equal(activityB.actor.name, "NordNet NOC");
   assert.equal(botB.store.ticket("NORD_60")?.incident, botB.store.ticket("EXN_50")?.incident);
 
