@@ -107,7 +107,7 @@ void test("announceChange: a later message of the incident replies to the first 
   const lines = second.outbox[0]?.body.split("\n") ?? [];
   assert.deepEqual(
     lines.slice(0, 3),
-    [`[${a1.thread}] *EXN_2* new · Opened · No connectivity`, "*Link down*", `Incident ${a1.thread} with EXN_1: circuit exn-sto-cph-01`],
+    [`[${a1.thread}] *EXN_2* new · Opened · No connectivity`, "Link down", `Incident ${a1.thread} with EXN_1: circuit exn-sto-cph-01`],
     "the incident line comes after the id line and the title",
   );
 
@@ -117,7 +117,7 @@ void test("announceChange: a later message of the incident replies to the first 
   const third = announceChange(ctxOf(nowAt(2), b), upd, exn1.ticket, "Update", a3);
   assert.equal(third.outbox[1]?.replyTo, undefined);
   assert.deepEqual(third.outbox[0]?.replyTo, { id: "st-a1", to: `${ROOM_A}/exn-bot` });
-  assert.match(third.outbox[0]?.body ?? "", /^\[INC-[0-9a-f]{12}\] \*EXN_1\* closed · Closed · No connectivity\n\*Link down\*\nIncident INC-[0-9a-f]{12} with EXN_2\n/);
+  assert.match(third.outbox[0]?.body ?? "", /^\[INC-[0-9a-f]{12}\] \*EXN_1\* closed · No connectivity\nLink down\nIncident INC-[0-9a-f]{12} with EXN_2\n/);
 });
 
 /** The assignment of `incoming` in a book that already holds `earlier` (in order). */

@@ -168,7 +168,7 @@ void test("the same item changed: an Update activity that says what changed", ()
   assert.deepEqual(plan.activities.map((a) => [a.type, a.object["nttdm:ticket"].TT_ID]), [["Update", "EXN_1"]]);
   assert.deepEqual(plan.outbox.map((o) => o.room), [IP_ROOM, COORD_ROOM]);
   const body = plan.outbox[0]?.body ?? "";
-  assert.ok(body.startsWith("*EXN_1* update · Updated · At risk\n"), body);
+  assert.ok(body.startsWith("*EXN_1* update · At risk\n"), body);
   assert.ok(body.split("\n").includes("Changed: status Opened → Updated, description, impact Unknown → At risk, history"), body);
   const stored = plan.tickets[0];
   assert.equal(stored?.firstSeen, T0.toISOString(), "firstSeen is kept from the first poll");
