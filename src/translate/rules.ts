@@ -214,24 +214,34 @@ export function applyRule(rule: MappingRule, values: SourceValues, ctx: RuleCont
 const isRuleList = (r: MappingRule | readonly MappingRule[]): r is readonly MappingRule[] => Array.isArray(r);
 
 /** Rules as configured, with `then: "default"` replaced by the built-in rules at that place. */
-export function expandRules(rules: MappingRule | readonly MappingRule[], defaults: readonly MappingRule[] = []): { rule: MappingRule; origin: "config" | "default"; index: number }[] {
+export function expandRules(
+  rules: MappingRule | readonly MappingRule[],
+  defaults: readonly MappingRule[] = [],
+  origin: "config" | "default" = "config",
+): { rule: MappingRule; origin: "config" | "default"; index: number }[] {
   const out: { rule: MappingRule; origin: "config" | "default"; index: number }[] = [];
   const list: readonly MappingRule[] = isRuleList(rules) ? rules : [rules];
   list.forEach((rule, index) => {
-    if (rule.from !== undefined || rule.value !== undefined || rule.template !== undefined) out.push({ rule, origin: "config", index });
+    if (rule.from !== undefined || rule.value !== undefined || rule.template !== undefined) out.push({ rule, origin, index });
     if (rule.then === "default") defaults.forEach((d, i) => out.push({ rule: d, origin: "default", index: i }));
   });
   return out;
 }
 
 /** Tries rules in order; the first value wins. Every rule tried is in `steps`. */
-export function runRules(rules: MappingRule | readonly MappingRule[], values: SourceValues, ctx: RuleContext = {}, defaults: readonly MappingRule[] = []): RulesResult {
+export function runRules(
+  rules: MappingRule | readonly MappingRule[],
+  values: SourceValues,
+  ctx: RuleContext = {},
+  defaults: readonly MappingRule[] = [],
+  origin: "config" | "default" = "config",
+): RulesResult {
   const steps: RuleStep[] = [];
-  for (const { rule, origin, index } of expandRules(rules, defaults)) {
+  for (const { rule, origin: from, index } of expandRules(rules, defaults, origin)) {
     const r = run(rule, values, ctx);
     // A static "" is a deliberate value (e.g. an empty History); an empty list is no value.
     const usable = r.value !== undefined && !(Array.isArray(r.value) && r.value.length === 0);
-    steps.push({ index, origin, rule: describeRule(rule), outcome: usable ? "value" : r.outcome === "value" ? "empty" : r.outcome, ...(r.detail ? { detail: r.detail } : {}) });
+    steps.push({ index, origin: from, rule: describeRule(rule), outcome: usable ? "value" : r.outcome === "value" ? "empty" : r.outcome, ...(r.detail ? { detail: r.detail } : {}) });
     if (usable) return { value: r.value, rule, steps };
   }
   return { value: undefined, steps };

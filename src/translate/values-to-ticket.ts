@@ -149,7 +149,7 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
     }
     const configured = mapping[field as TicketField];
     const builtIn = defaults[field as TicketField] ?? [];
-    const result = runRules(configured ?? builtIn, values, ctx, configured ? builtIn : []);
+    const result = configured ? runRules(configured, values, ctx, builtIn) : runRules(builtIn, values, ctx, [], "default");
     if (result.value === undefined) {
       // A mandatory field the source's own rules cannot find is the item's problem, named with the
       // rules tried; an optional field (End_Datetime while still open…) may simply not be there yet.
