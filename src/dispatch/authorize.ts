@@ -21,6 +21,7 @@
  * (`*@noc.example.net`; `*@*.example.net` matches subdomains, not example.net itself).
  */
 import { z } from "zod";
+import { compileSafe } from "../util/safe-regex.js";
 
 export const Roles = ["customer", "engineer", "admin"] as const;
 export type Role = (typeof Roles)[number];
@@ -129,21 +130,19 @@ export function bareJid(jid: string): string {
   return (jid.split("/")[0] ?? "").trim().toLowerCase();
 }
 
-const patternCache = new Map<string, RegExp>();
-
-/** `local@domain` pattern match, `*` = any run of non-"@" characters, case-insensitive. */
+/**
+ * `local@domain` pattern match, `*` = any run of non-"@" characters, case-insensitive. The JID
+ * comes from outside: run on RE2 (linear time), since a backtracking engine needs O(n^k) steps
+ * for k stars (`*a*a*a*a*@x.org` against 300 "a"s ran for minutes; issue 9.2).
+ */
 export function matchJid(pattern: string, jid: string): boolean {
-  let re = patternCache.get(pattern);
-  if (re === undefined) {
-    const body = pattern
-      .toLowerCase()
-      .split("*")
-      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/gu, "\\$&"))
-      .join("[^@]*");
-    re = new RegExp(`^${body}$`, "u");
-    patternCache.set(pattern, re);
-  }
-  return jid.includes("@") && re.test(jid.toLowerCase());
+  const body = pattern
+    .toLowerCase()
+    .split("*")
+    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/gu, "\\$&"))
+    .join("[^@]*");
+  const re = compileSafe(`^${body}$`); // compiled once per pattern (compileSafe caches)
+  return jid.includes("@") && re.ok && re.value.test(jid.toLowerCase());
 }
 
 const anyMatch = (patterns: readonly string[], jid: string): boolean => patterns.some((p) => matchJid(p, jid));
