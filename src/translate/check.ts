@@ -45,17 +45,24 @@ export function unusedRuleWarnings(feed: FeedConfig, feedIndex: number, items: r
     let tried = 0;
     let matched = 0;
     let hint: string | undefined;
+    let conditionOnly = true;
     for (const { translation } of items) {
       const trace = translation.trace.find((t) => t.field === field);
       const step = trace?.steps.find((s) => s.origin === "config" && s.index === index);
       if (!step) continue;
       tried++;
+      conditionOnly &&= step.outcome === "condition";
       if (step.outcome === "value" && !(step.detail ?? "").startsWith("static value after")) matched++;
       if (step.detail?.includes('add the "m" flag')) hint = step.detail;
       else if (step.detail?.startsWith("static value after")) hint ??= step.detail.replace(/^static value after: /, "");
     }
     if (tried > 0 && matched === 0)
-      warnings.push({ path, message: `${describeRule(rule)} matched none of the ${tried} item(s) of the sample${hint ? ` (${hint})` : ""}` });
+      warnings.push({
+        path,
+        message: conditionOnly
+          ? `${describeRule(rule)}: its "when" held for none of the ${tried} item(s) of the sample`
+          : `${describeRule(rule)} matched none of the ${tried} item(s) of the sample${hint ? ` (${hint})` : ""}`,
+      });
   }
   return warnings;
 }
