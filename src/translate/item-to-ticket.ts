@@ -8,7 +8,7 @@ import { MappingRule, type FeedConfig, type MappingRuleInput } from "../../confi
 import type { FeedItem } from "../sources/feed/parse.js";
 import { makeTicketId, type Ticket, type TicketField } from "../model/ticket.js";
 import { ok, err, type Result } from "../util/result.js";
-import { sanitiseIdPart, valuesToTicket, type TranslateProblem, type Translation } from "./values-to-ticket.js";
+import { sanitiseIdPart, ticketIdOf, valuesToTicket, type TranslateOptions, type TranslateProblem, type Translation } from "./values-to-ticket.js";
 
 export { canonicalClosedValue, sanitiseIdPart, type TranslateProblem } from "./values-to-ticket.js";
 
@@ -54,9 +54,11 @@ export const DEFAULT_MAPPING: Partial<Record<TicketField, MappingRule[]>> = {
   History: [rule({ value: "" })],
 };
 
+const optionsFor = (feed: FeedConfig, now: Date): TranslateOptions => ({ partnerId: feed.partnerId, now, defaults: DEFAULT_MAPPING, dates: feed.dates, sourceLabel: `feed ${feed.id}` });
+
 /** The whole translation of one item: result, warnings and the per-field trace (for `replay`). */
 export function translateItem(item: FeedItem, feed: FeedConfig, now: Date): Translation {
-  return valuesToTicket(item.values, feed.mapping, { partnerId: feed.partnerId, now, defaults: DEFAULT_MAPPING, dates: feed.dates, sourceLabel: `feed ${feed.id}` });
+  return valuesToTicket(item.values, feed.mapping, optionsFor(feed, now));
 }
 
 export function itemToTicket(item: FeedItem, feed: FeedConfig, now: Date): Result<Ticket, TranslateProblem[]> {
@@ -78,44 +80,69 @@ export type TranslatedPoll = {
 
 /**
  * Translates every item of one poll and makes sure no two become the same ticket without a word
- * (issue 11.1). With the built-in Original_ID rules a clash is resolved by giving each clashing
- * item its whole identity (guid, id or link) as Original_ID; with the feed's own Original_ID rule
- * the later item (in document order) is skipped. Either way both items are named in a warning.
+ * (issue 11.1). With the built-in Original_ID rules a clash is resolved by giving the clashing
+ * items their whole identity (guid, id or link) as Original_ID, all but the last in the document
+ * (the oldest in a newest-first feed), which keeps the short id; with the feed's own Original_ID
+ * rule only that last item is used and the others are skipped. Either way the items are named in a warning.
+ * Items that are neither new nor changed (not in `touched`) are only asked for their ticket id.
  */
 export function translateItems(items: readonly FeedItem[], feed: FeedConfig, now: Date, touched?: ReadonlySet<string>): TranslatedPoll {
   // Warnings are for items that are new or changed in this poll: the others were told before.
   const tell = (keys: readonly string[]): boolean => touched === undefined || keys.some((k) => touched.has(k));
-  const translated: ItemTranslation[] = items.map((item) => ({ item, translation: translateItem(item, feed, now) }));
+  // Items neither new nor changed are only asked for their ticket id (for the clash check below).
+  const options = optionsFor(feed, now);
+  const translated: ItemTranslation[] = [];
+  const idOnly: { item: FeedItem; ttId: string }[] = [];
+  for (const item of items) {
+    const ttId = touched !== undefined && !touched.has(item.key) ? ticketIdOf(item.values, feed.mapping, options) : undefined;
+    if (ttId !== undefined) idOnly.push({ item, ttId });
+    else translated.push({ item, translation: translateItem(item, feed, now) });
+  }
   const byKey = new Map<string, Result<Ticket, TranslateProblem[]>>();
   const problems: PollItemProblem[] = [];
   for (const t of translated) {
     byKey.set(t.item.key, t.translation.result);
     if (tell([t.item.key])) for (const w of t.translation.warnings) problems.push({ key: t.item.key, level: "warn", message: `${w.field}: ${w.message}` });
   }
-  const byId = new Map<string, ItemTranslation[]>();
+  type Entry = { item: FeedItem; translation?: Translation | undefined };
+  const byId = new Map<string, Entry[]>();
+  const position = new Map(items.map((item, i) => [item.key, i]));
   for (const t of translated) {
     if (!t.translation.result.ok) continue;
     const id = t.translation.result.value.TT_ID;
     byId.set(id, [...(byId.get(id) ?? []), t]);
   }
+  for (const t of idOnly) byId.set(t.ttId, [...(byId.get(t.ttId) ?? []), { item: t.item }]);
+  // Document order decides which item is "the later one".
+  for (const group of byId.values()) group.sort((a, b) => (position.get(a.item.key) ?? 0) - (position.get(b.item.key) ?? 0));
   const defaultIds = feed.mapping.Original_ID === undefined;
   for (const [id, group] of byId) {
     // A changes feed says so (itemsPerTicket "many"): its items are versions of one ticket.
     if (group.length < 2 || feed.itemsPerTicket === "many") continue;
     const keys = group.map((g) => g.item.key);
     if (defaultIds) {
-      for (const g of group) {
-        if (!g.translation.result.ok) continue;
+      // Feeds list the newest first: the last item in the document is the oldest, which most
+      // likely had the short id before the others appeared, so it keeps it.
+      for (const g of group.slice(0, -1)) {
+        if (!g.translation?.result.ok) continue;
         const originalId = sanitiseIdPart(g.item.key.replace(/^https?:\/\//i, ""));
         const ticket: Ticket = { ...g.translation.result.value, Original_ID: originalId, TT_ID: makeTicketId(feed.partnerId, originalId) };
         byKey.set(g.item.key, ok(ticket));
       }
-      if (tell(keys)) problems.push({ key: keys[0] ?? "", level: "warn", message: `items ${keys.join(", ")} all gave ${id}: kept apart, each with its whole identity as Original_ID (map Original_ID to choose)` });
+      if (tell(keys))
+        problems.push({
+          key: keys[0] ?? "",
+          level: "warn",
+          message: `items ${keys.join(", ")} all gave ${id}: kept apart, ${keys.at(-1) ?? ""} keeps ${id}, the others get their whole identity as Original_ID (map Original_ID to choose)`,
+        });
     } else {
-      for (const g of group.slice(1)) {
-        byKey.set(g.item.key, err([{ field: "Original_ID", message: `${id} is also the ticket of item ${keys[0] ?? ""} in this document: skipped (make the Original_ID rule unique per item)` }]));
+      // The oldest (last in a newest-first document) keeps the ticket; the later ones are skipped.
+      const keeper = keys.at(-1) ?? "";
+      for (const g of group.slice(0, -1)) {
+        if (g.translation === undefined) continue; // not in this poll's work: nothing to skip
+        byKey.set(g.item.key, err([{ field: "Original_ID", message: `${id} is also the ticket of item ${keeper} in this document: skipped (make the Original_ID rule unique per item)` }]));
       }
-      if (tell(keys)) problems.push({ key: keys[0] ?? "", level: "warn", message: `items ${keys.join(", ")} all gave ${id}: only the first is used (make the Original_ID rule unique per item)` });
+      if (tell(keys)) problems.push({ key: keys[0] ?? "", level: "warn", message: `items ${keys.join(", ")} all gave ${id}: only ${keeper} is used (make the Original_ID rule unique per item)` });
     }
   }
   return { byKey, items: translated, problems };

@@ -207,6 +207,22 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
   return { result: ok(validated.value), warnings, trace };
 }
 
+/**
+ * Only the TT_ID the values would get (undefined when none): cheaper than a whole translation, for
+ * checking that the items of a document do not clash. Undefined too when the Original_ID rules
+ * depend on other ticket fields (`when: { field }`): then only a whole translation can tell.
+ */
+export function ticketIdOf(values: SourceValues, mapping: Mapping, options: TranslateOptions): string | undefined {
+  const configured = mapping.Original_ID;
+  const list = configured === undefined ? [] : Array.isArray(configured) ? configured : [configured];
+  if (list.some((r) => (r.when ?? []).some((c) => c.field !== undefined))) return undefined;
+  const builtIn = options.defaults?.Original_ID ?? [];
+  const result = configured ? runRules(configured, values, {}, builtIn) : runRules(builtIn, values, {}, [], "default");
+  const raw = Array.isArray(result.value) ? result.value[0] : result.value;
+  const id = raw === undefined ? "" : sanitiseIdPart(raw);
+  return id === "" ? undefined : makeTicketId(options.partnerId, id);
+}
+
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -257,8 +257,9 @@ void test("two items of a one-item-per-ticket feed that map to one ticket: the l
   const newer = nocItem(7, { status: "Updated", history: "carrier on site", extra: { guid: "EXN-7#2" } });
   const older = nocItem(7, { extra: { guid: "EXN-7#1" } });
   const plan = planPoll(ctx(T1), first.feedState, [{ ...newer, key: "EXN-7#2" }, { ...older, key: "EXN-7#1" }], [], {}, storeOf(first));
-  assert.deepEqual(plan.activities.map((a) => `${a.type} ${a.object["nttdm:ticket"].TT_Status}`), ["Create Updated"]);
-  assert.ok(plan.logs.some((l) => l.level === "warn" && String(l.fields.problem).includes("items EXN-7#2, EXN-7#1 all gave EXN_7")), JSON.stringify(plan.logs));
+  assert.deepEqual(plan.activities.map((a) => `${a.type} ${a.object["nttdm:ticket"].TT_Status}`), ["Create Opened"], "the older item is the ticket");
+  assert.ok(plan.logs.some((l) => l.level === "warn" && String(l.fields.problem).includes("items EXN-7#2, EXN-7#1 all gave EXN_7: only EXN-7#1 is used")), JSON.stringify(plan.logs));
+  assert.ok(plan.logs.some((l) => l.msg === "feed item not turned into a ticket" && l.fields.item === "EXN-7#2"), "the newer item is named as skipped");
 });
 
 void test("outboxId: stable for the same activity and room, different otherwise", () => {

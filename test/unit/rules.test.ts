@@ -171,20 +171,28 @@ void test("translateItems: two items with one default id are kept apart, with a 
     const r = poll.byKey.get(i.key);
     return r?.ok ? r.value.TT_ID : "rejected";
   });
-  assert.deepEqual(ids, ["EXN_status.example.com/incidents/aaa/1", "EXN_status.example.com/incidents/bbb/1", "EXN_2"]);
+  assert.deepEqual(ids, ["EXN_status.example.com/incidents/aaa/1", "EXN_1", "EXN_2"], "the oldest (last) keeps the short id");
   const clashes = poll.problems.filter((p) => p.message.includes("all gave"));
   assert.equal(clashes.length, 1);
-  assert.match(clashes[0]?.message ?? "", /items https:\/\/status\.example\.com\/incidents\/aaa\/1, https:\/\/status\.example\.com\/incidents\/bbb\/1 all gave EXN_1: kept apart/);
+  assert.match(clashes[0]?.message ?? "", /items https:\/\/status\.example\.com\/incidents\/aaa\/1, https:\/\/status\.example\.com\/incidents\/bbb\/1 all gave EXN_1: kept apart, https:\/\/status\.example\.com\/incidents\/bbb\/1 keeps EXN_1/);
+  // In a later poll where only the newer item changed, it still gets its whole identity.
+  const later = translateItems(items, feedWith({}), NOW, new Set([items[0]?.key ?? ""]));
+  const again = later.byKey.get(items[0]?.key ?? "");
+  assert.equal(again?.ok ? again.value.TT_ID : "rejected", "EXN_status.example.com/incidents/aaa/1");
+  assert.equal(later.byKey.has(items[1]?.key ?? ""), false, "an unchanged item is not translated again");
 });
 
-void test("translateItems: with the feed's own Original_ID rule a clash skips the later item, with a warning", () => {
+void test("translateItems: with the feed's own Original_ID rule a clash skips the newer item, with a warning", () => {
   const feed = feedWith(mapping({ Original_ID: { from: "title", regex: "#(\\d+)" } }));
   const items = [item({ title: "#7 first", guid: "a" }, "a"), item({ title: "#7 second", guid: "b" }, "b")];
   const poll = translateItems(items, feed, NOW);
-  assert.ok(poll.byKey.get("a")?.ok);
-  const later = poll.byKey.get("b");
-  assert.equal(later?.ok, false);
-  assert.ok(poll.problems.some((p) => /items a, b all gave EXN_7: only the first is used/.test(p.message)), JSON.stringify(poll.problems));
+  // Newest first: "b" is the older item and keeps the ticket; the newer "a" is skipped, not merged.
+  assert.ok(poll.byKey.get("b")?.ok);
+  assert.equal(poll.byKey.get("a")?.ok, false);
+  assert.ok(poll.problems.some((p) => /items a, b all gave EXN_7: only b is used/.test(p.message)), JSON.stringify(poll.problems));
+  // Also when the older item is unchanged in this poll (only asked for its id).
+  const next = translateItems(items, feed, NOW, new Set(["a"]));
+  assert.equal(next.byKey.get("a")?.ok, false, "the newcomer does not merge into the older item's ticket");
   // Told only when one of them is new or changed in this poll.
   assert.deepEqual(translateItems(items, feed, NOW, new Set(["c"])).problems, []);
 });
