@@ -20,6 +20,8 @@
  * it reads (copying it copies an invisible character, which is harmless).
  */
 
+import { escapeMarkdown } from "./xep0393.js";
+
 const LINE_BREAKS = /\r\n|[\r\n\u0085\u2028\u2029]/g;
 // C0 and C1 controls except tab (turned into a space below) and the line breaks handled above.
 // eslint-disable-next-line no-control-regex
@@ -61,4 +63,13 @@ export function outsideLines(text: string): string[] {
   return stripControls(text.replace(/\r\n?/g, "\n").replace(/[\u0085\u2028\u2029]/g, "\n"))
     .split("\n")
     .map((line) => neutraliseStyling(line.trimEnd()));
+}
+
+/**
+ * For markdown templates (markdown-it, then XEP-0393): an outside field as one neutralised line,
+ * escaped so markdown-it reads it literally. Use it for every value from outside in a room
+ * message (peer notices, incident lines, summaries), not only the ticket card.
+ */
+export function escapeOutside(text: string, max = MAX_FIELD_CHARS): string {
+  return escapeMarkdown(outsideLine(text, max));
 }

@@ -298,7 +298,8 @@ export function renderCompactUpdate(activity: TicketActivity, before: Ticket, op
     const parts = [`${heading(t.TT_ID)} ${escapeMarkdown(statusVerb(t.TT_Status))} (was ${escapeMarkdown(before.TT_Status)})`, o(t.TT_Title, 120), ...(history ? [o(history, 200)] : [])];
     return markdownToStyled(parts.join(" · "));
   }
-  const planned = t.Type === "Scheduled" ? "Planned maintenance · " : "";
+  const window = formatWindow(t.Time_Window_Start, t.Time_Window_End, options.timeZone);
+  const planned = t.Type === "Scheduled" ? `Planned maintenance${window ? ` ${window}` : ""} · ` : "";
   const head = [
     `${heading(t.TT_ID)} ${escapeMarkdown(planned + t.TT_Status)}`,
     ...(statusChanged ? [escapeMarkdown(`status ${before.TT_Status} → ${t.TT_Status}`)] : []),

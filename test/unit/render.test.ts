@@ -335,7 +335,7 @@ void test("renderCompactUpdate: id, status, what changed, the new History line; 
         before: sampleTicket({ Type: "Scheduled", Time_Window_Start: "2008-12-20T01:00:00+02:00", Time_Window_End: "2008-12-20T05:00:00+02:00" }),
         after: sampleTicket({ Type: "Scheduled", Time_Window_Start: "2008-12-21T01:00:00+02:00", Time_Window_End: "2008-12-21T05:00:00+02:00" }),
       },
-      expected: "*01_5985* Planned maintenance · Opened · window start 2008-12-20 01:00 EET → 2008-12-21 01:00 EET · window end 2008-12-20 05:00 EET → 2008-12-21 05:00 EET",
+      expected: "*01_5985* Planned maintenance 2008-12-21 01:00 – 05:00 EET · Opened · window start 2008-12-20 01:00 EET → 2008-12-21 01:00 EET · window end 2008-12-20 05:00 EET → 2008-12-21 05:00 EET",
     },
     {
       name: "outside text in a change stays one line and unstyled",

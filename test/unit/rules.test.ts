@@ -256,3 +256,16 @@ void test("config: regexes RE2 cannot run are refused at load, naming the rule's
   }
   assert.ok(parseConfigText(config({ TT_Title: { from: "link[rel=alternate]@href" }, History: { from: "content:encoded", html: true } })).ok, "paths are fine");
 });
+
+void test("RE2: JavaScript \\u escapes work; the text a rule sees is capped", () => {
+  const u = compileSafe("\\u00e9t\\u00e9", "i");
+  assert.ok(u.ok);
+  assert.equal(u.value.test("ÉTÉ"), true);
+  const literal = compileSafe("a\\\\u0041", "");
+  assert.ok(literal.ok);
+  assert.equal(literal.value.test("a\\u0041"), true, "an escaped backslash stays a backslash");
+  const tail = compileSafe("needle$", "");
+  assert.ok(tail.ok);
+  assert.equal(tail.value.test("x".repeat(200_000) + "needle"), false, "text past the cap is not seen");
+  assert.equal(tail.value.test("x".repeat(1000) + "needle"), true);
+});
