@@ -44,6 +44,8 @@ const cases: Case[] = [
   { name: "dotted date with dayFirst", input: ["02.12.2026 14:30", { dayFirst: true }], expected: "2026-12-02T14:30:00Z" },
   { name: "per-rule format", input: ["28-11-2026 @ 10h00", { format: ["dd-MM-yyyy '@' HH'h'mm"], zone: "Europe/Oslo" }], expected: "2026-11-28T09:00:00Z" },
   { name: "per-rule format with a zone token", input: ["2026.11.28 10:00 Europe/Oslo", { format: ["yyyy.MM.dd HH:mm z"] }], expected: "2026-11-28T09:00:00Z" },
+  { name: "ISO with an offset without colon", input: ["2026-11-28T10:00:00+0100"], expected: "2026-11-28T09:00:00Z" },
+  { name: "day month-name year", input: ["28 November 2026 10:00"], expected: "2026-11-28T10:00:00Z" },
   { name: "ambiguous numeric date", input: ["01/11/2011"], expected: { error: /day and month cannot be told apart/ } },
   { name: "ambiguous dotted date", input: ["02.12.2026"], expected: { error: /dayFirst/ } },
   { name: "Statuspage style without a year", input: ["Jun 12, 22:49 UTC"], expected: { error: /no year/ } },
