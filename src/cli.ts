@@ -238,7 +238,14 @@ export function traceLines(trace: readonly FieldTrace[]): string[] {
   for (const t of trace) {
     const value = t.value === undefined ? "—" : JSON.stringify(t.value).slice(0, 70);
     const by = t.steps.find((s) => s.outcome === "value");
-    const before = t.steps.filter((s) => s !== by).map((s) => `${name(s)} ${s.rule}: ${s.detail ?? s.outcome}`);
+    // Absent fields in one line ("built-in 1-6: guid, id absent"); every other miss on its own.
+    const misses = t.steps.filter((s) => s !== by);
+    const absent = misses.filter((s) => s.outcome === "no-field");
+    const fieldsAbsent = [...new Set(absent.map((s) => s.rule.replace(/^when [^:]*: /, "").split(" ")[0] ?? ""))];
+    const before = [
+      ...(absent.length > 1 ? [`${absent.map(name).join(", ")}: ${fieldsAbsent.join(", ")} absent`] : []),
+      ...misses.filter((s) => absent.length <= 1 || s.outcome !== "no-field").map((s) => `${name(s)} ${s.rule}: ${s.detail ?? s.outcome}`),
+    ];
     const head = `${t.field.padEnd(26)} ${value.padEnd(24)}`;
     if (t.problem !== undefined) lines.push(`${head} ✗ ${t.problem}`);
     else if (by) lines.push(`${head} ← ${name(by)}: ${by.rule}${by.detail ? ` (${by.detail})` : ""}`);
