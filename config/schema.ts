@@ -7,6 +7,8 @@ import { validate as validateCron } from "node-cron";
 import { TicketFields, TicketShortDescriptions, TicketTypes, type TicketField } from "../src/model/ticket.js";
 import { CorrelationConfigSchema, defaultCorrelationConfig } from "../src/correlate/rules.js";
 import { AclConfigSchema } from "../src/dispatch/authorize.js";
+import { isKnownZone } from "../src/translate/dates.js";
+import { RuleFlags, regexProblem } from "../src/util/safe-regex.js";
 
 /** Ticket fields a feed may map: all but those computed from others (RFC 6137 §3.2.4.1). */
 export const MappableFields = TicketFields.filter((f) => f !== "TT_ID" && f !== "Partner_ID") as [TicketField, ...TicketField[]];
@@ -53,7 +55,13 @@ const RoomConfig = z.strictObject({
   members: z.array(BareJid).default([]).describe("real JIDs (engineers) given membership, i.e. voice, when the bot owns the room"),
 });
 
-/** Item fields rss-parser exposes for RSS 0.9x/1.0/2.0 and Atom. */
+/**
+ * Item fields a feed offers by name (rss-parser's normalised view of RSS 0.9x/1.0/2.0 and Atom) and
+ * the channel's own fields. Any other element of an item is reached by its path as written in the
+ * document: `content:encoded`, `dc:subject`, `aws:details/aws:region`, an attribute with `@`
+ * (`enclosure@url`), and an element chosen by an attribute with `[name=value]`
+ * (`link[rel=related]@href`, `category[domain=severity]`). See src/sources/feed/parse.ts.
+ */
 export const ItemFields = [
   "title",
   "link",
@@ -69,82 +77,202 @@ export const ItemFields = [
   "pubDate",
   "isoDate",
   "updated",
+  "channel.title",
+  "channel.link",
+  "channel.description",
+  "channel.id",
 ] as const;
 export type ItemField = (typeof ItemFields)[number];
 
+const itemFieldSet: ReadonlySet<string> = new Set(ItemFields);
+/** A path into the item's XML: prefixed names, "/" steps, one "[attr=value]" filter per step, "@attr" last. */
+const ITEM_PATH = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?(?:\[[A-Za-z_][\w:.-]*=[^\]]*\])?(?:\/[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?(?:\[[A-Za-z_][\w:.-]*=[^\]]*\])?)*(?:@[A-Za-z_][\w:.-]*)?$/;
+
+/** Whether a feed has a field of this name: a named field, or a path (which must say more than a bare word). */
+export function isFeedFieldName(name: string): boolean {
+  if (itemFieldSet.has(name)) return true;
+  return /[:/@[]/.test(name) && ITEM_PATH.test(name);
+}
+
+/** How to read a date: see src/translate/dates.ts. */
+export const DateRuleOptions = z.strictObject({
+  format: z
+    .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+    .transform((f) => (Array.isArray(f) ? f : [f]))
+    .optional()
+    .describe("luxon format string(s) tried first, e.g. \"dd.MM.yyyy HH:mm\"; must include the year"),
+  dayFirst: z.boolean().optional().describe("numeric dates: true = day/month/year (UK, Europe), false = month/day/year (US); unset = refuse when ambiguous"),
+  zone: z
+    .string()
+    .refine(isKnownZone, "is not a zone: use an IANA name like Europe/Oslo, UTC, or an offset like +01:00")
+    .optional()
+    .describe("zone of times that carry none (default UTC)"),
+});
+export type DateRuleOptions = z.infer<typeof DateRuleOptions>;
+
+/** A regular expression RE2 can run, checked with the flags of the same object (see src/util/safe-regex.ts). */
+const regexField = z.string().describe("regular expression (RE2 syntax: no back-references, no look-around)");
+
+const regexChecked = <T extends { regex?: string | undefined; flags: string }>(r: T, ctx: z.RefinementCtx): void => {
+  if (r.regex === undefined || !RuleFlags.test(r.flags)) return;
+  const problem = regexProblem(r.regex, r.flags);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", path: ["regex"], message: problem });
+};
+
+/** A condition on a rule: a source field (`from`) or an already mapped ticket field (`field`). */
+export const RuleCondition = z
+  .strictObject({
+    from: z.string().min(1).optional().describe("a field (or path) of what the source received"),
+    field: z.enum(TicketFields as [TicketField, ...TicketField[]]).optional().describe("an NTTDM field mapped by other rules (its final value)"),
+    regex: regexField.optional().describe("the value must match (RE2)"),
+    flags: z.string().regex(RuleFlags, "may only contain the flags i, m, s, u").default("i"),
+    equals: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .optional()
+      .describe("the value must be one of these (ignoring case, spaces, '_' and '-')"),
+    present: z.boolean().optional().describe("true: the field must have a value; false: it must have none"),
+    not: z.boolean().default(false).describe("negates the condition"),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.from === undefined) === (c.field === undefined))
+      ctx.addIssue({ code: "custom", path: [], message: "a condition names exactly one of `from` (a source field) or `field` (a ticket field)" });
+    if (c.regex === undefined && c.equals === undefined && c.present === undefined)
+      ctx.addIssue({ code: "custom", path: [], message: "a condition needs `regex`, `equals` or `present`" });
+    regexChecked(c, ctx);
+  });
+export type RuleCondition = z.infer<typeof RuleCondition>;
+
 /**
- * One way to get a ticket field's value out of a feed item. Rules for a field are tried in order;
- * the first that yields a value wins.
+ * One way to get a ticket field's value out of what a source received: a record of named values
+ * (feed item fields and paths; e-mail subject/from/header:X; webhook JSON paths). Rules for a field
+ * are tried in order; the first that yields a value wins. The rule language is the same for every
+ * source: only the field names differ, and each source's schema checks them (see `checkMappingFields`).
  */
 export const MappingRule = z
   .strictObject({
-    from: z.enum(ItemFields).optional().describe("item field to read"),
-    regex: z
-      .string()
-      .refine(isValidRegex, "is not a valid JavaScript regular expression")
-      .optional()
-      .describe("regular expression applied to the item field; the capture group gives the value"),
-    flags: z
-      .string()
-      .regex(/^[imsu]*$/, "may only contain the flags i, m, s, u")
-      .default("i"),
+    from: z.string().min(1).optional().describe("the field to read (a name or a path, depending on the source)"),
+    html: z
+      .union([z.boolean(), z.literal("entities")])
+      .default(false)
+      .describe("true: the field is HTML, read as plain text (tags dropped, entities decoded); \"entities\": only decode entities"),
+    regex: regexField.optional().describe("applied to the field; the capture `group` gives the value (RE2 syntax)"),
+    flags: z.string().regex(RuleFlags, "may only contain the flags i, m, s, u").default("i"),
     group: z.union([z.number().int().min(0), z.string().min(1)]).default(1).describe("capture group number or name"),
     all: z.boolean().default(false).describe("collect every match (for list fields)"),
+    template: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("build the value: {1} {name} are captures, {title} a source field, {field?} may be empty, {{ and }} are braces"),
     map: z
       .record(z.string(), z.string())
       .optional()
       .describe("translate the captured text (case-insensitive key) into the field's value"),
-    value: z.union([z.string(), z.array(z.string())]).optional().describe("a static value"),
+    reverse: z.boolean().default(false).describe("reverse the order of several values (History from a source that lists the newest first)"),
+    hash: z.boolean().default(false).describe("use a short hash of the value (a stable id for items that have none)"),
+    date: DateRuleOptions.optional().describe("how to read a date (date fields only)"),
+    when: z
+      .union([RuleCondition, z.array(RuleCondition).min(1)])
+      .transform((w) => (Array.isArray(w) ? w : [w]))
+      .optional()
+      .describe("the rule applies only when every condition holds"),
+    value: z.union([z.string(), z.array(z.string())]).optional().describe("a static value (also the fallback when `from` yields nothing)"),
+    then: z
+      .literal("default")
+      .optional()
+      .describe("after this rule, try the built-in rules for the field (a rule of its own: { \"then\": \"default\" })"),
   })
-  .refine((r) => r.from !== undefined || r.value !== undefined, {
-    message: "a rule needs `from` (an item field) or `value` (a static value)",
-  })
-  .refine((r) => r.regex === undefined || r.from !== undefined, {
-    message: "`regex` needs `from`: the item field it is applied to",
-    path: ["regex"],
+  .superRefine((r, ctx) => {
+    if (r.from === undefined && r.value === undefined && r.template === undefined && r.then === undefined)
+      ctx.addIssue({ code: "custom", path: [], message: "a rule needs `from` (a field), `template`, `value` (a static value) or `then`" });
+    if (r.regex !== undefined && r.from === undefined)
+      ctx.addIssue({ code: "custom", path: ["regex"], message: "`regex` needs `from`: the field it is applied to" });
+    regexChecked(r, ctx);
   });
 export type MappingRule = z.infer<typeof MappingRule>;
+export type MappingRuleInput = z.input<typeof MappingRule>;
 
-function isValidRegex(source: string): boolean {
-  try {
-    new RegExp(source);
-    return true;
-  } catch {
-    return false;
+/** NTTDM field name → rule(s). */
+export const Mapping = z
+  .partialRecord(z.enum(MappableFields), z.union([MappingRule, z.array(MappingRule).min(1)]))
+  .default({})
+  .describe("NTTDM field name → rule(s); the first rule that yields a value wins");
+export type Mapping = z.infer<typeof Mapping>;
+
+/** Placeholders of a template that name source fields (not captures, not ticket fields). */
+export function templateFields(template: string): string[] {
+  return [...template.replace(/\{\{|\}\}/g, "").matchAll(/\{([^{}]+)\}/g)]
+    .map((m) => (m[1] ?? "").replace(/\?$/, ""))
+    .filter((name) => !/^\d+$/.test(name));
+}
+
+/**
+ * Checks every field a mapping reads against what the source offers (each source knows its own
+ * names). Template placeholders may also be capture names of the rule's regex.
+ */
+export function checkMappingFields(mapping: Mapping, isField: (name: string) => boolean, source: string, ctx: z.RefinementCtx, base: PropertyKey[]): void {
+  for (const [field, rules] of Object.entries(mapping)) {
+    const list = Array.isArray(rules) ? rules : rules === undefined ? [] : [rules];
+    list.forEach((rule, i) => {
+      const at = Array.isArray(rules) ? [...base, field, i] : [...base, field];
+      const unknown = (name: string, path: PropertyKey[]): void =>
+        ctx.addIssue({ code: "custom", path: [...at, ...path], message: `${source} has no field "${name}"` });
+      if (rule.from !== undefined && !isField(rule.from)) unknown(rule.from, ["from"]);
+      // Also called on input zod already found wrong elsewhere: `when` may still be one object then.
+      const when: unknown = rule.when;
+      const conditions = (Array.isArray(when) ? when : when === undefined ? [] : [when]) as { from?: unknown }[];
+      conditions.forEach((c, j) => {
+        if (typeof c.from === "string" && !isField(c.from)) unknown(c.from, ["when", ...(Array.isArray(when) && conditions.length > 1 ? [j] : []), "from"]);
+      });
+      if (rule.template !== undefined) {
+        const captures = new Set(rule.regex ? [...rule.regex.matchAll(/\(\?P?<([A-Za-z_]\w*)>/g)].map((m) => m[1] ?? "") : []);
+        for (const name of templateFields(rule.template)) if (!captures.has(name) && !isField(name)) unknown(name, ["template"]);
+      }
+    });
   }
 }
 
-const FeedConfig = z.strictObject({
-  id: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-' only")
-    .describe("short name used in logs and routes"),
-  url: z
-    .string()
-    .url()
-    .refine((u) => /^https?:/i.test(u) || /^file:/i.test(u), "must be http(s):// (or file:// for local tests)"),
-  schedule: z
-    .string()
-    .refine((s) => validateCron(s), "is not a valid cron expression (five or six fields, e.g. '*/2 * * * *')")
-    .default("*/2 * * * *"),
-  partnerId: z
-    .string()
-    .regex(/^[^_\s]+$/, "may not contain '_' or spaces (RFC 6137 §3.2.4.1: TT_ID = Partner_ID_Original_ID)")
-    .describe("NTTDM Partner_ID of the NOC publishing this feed"),
-  timeoutMs: z.number().int().min(1000).max(300_000).default(15_000),
-  maxBytes: z
-    .number()
-    .int()
-    .min(1024)
-    .default(5 * 1024 * 1024)
-    .describe("largest feed document accepted"),
-  maxItemChars: z.number().int().min(256).max(1_000_000).default(20_000).describe("items longer than this are cut and logged"),
-  mapping: z
-    .partialRecord(z.enum(MappableFields), z.union([MappingRule, z.array(MappingRule).min(1)]))
-    .default({})
-    .describe("NTTDM field name → rule(s)"),
-});
+const FeedConfig = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "letters, digits, '.', '_' or '-' only")
+      .describe("short name used in logs and routes"),
+    url: z
+      .string()
+      .url()
+      .refine((u) => /^https?:/i.test(u) || /^file:/i.test(u), "must be http(s):// (or file:// for local tests)"),
+    schedule: z
+      .string()
+      .refine((s) => validateCron(s), "is not a valid cron expression (five or six fields, e.g. '*/2 * * * *')")
+      .default("*/2 * * * *"),
+    partnerId: z
+      .string()
+      .regex(/^[^_\s]+$/, "may not contain '_' or spaces (RFC 6137 §3.2.4.1: TT_ID = Partner_ID_Original_ID)")
+      .describe("NTTDM Partner_ID of the NOC publishing this feed"),
+    timeoutMs: z.number().int().min(1000).max(300_000).default(15_000),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .default(5 * 1024 * 1024)
+      .describe("largest feed document accepted"),
+    maxItemChars: z.number().int().min(256).max(1_000_000).default(20_000).describe("items longer than this are cut and logged"),
+    redirectHosts: z
+      .array(z.string().regex(/^(?:\*\.)?[A-Za-z0-9.-]+(?::\d+)?$/, "a host name, optionally with a port or a leading '*.'"))
+      .default([])
+      .describe("hosts other than the feed's own that redirects may lead to (default: the same host only, and http → https)"),
+    itemsPerTicket: z
+      .enum(["one", "many"])
+      .default("one")
+      .describe("\"many\": the feed lists several items per ticket (a changes feed), applied oldest first as updates; \"one\": items that map to one ticket are a mistake, told and kept apart"),
+    dates: DateRuleOptions.optional().describe("how this feed writes dates (rules' own `date` options win)"),
+    mapping: Mapping,
+  })
+  .superRefine((feed, ctx) => checkMappingFields(feed.mapping, isFeedFieldName, "a feed item", ctx, ["mapping"]));
 export type FeedConfig = z.infer<typeof FeedConfig>;
+export type FeedConfigInput = z.input<typeof FeedConfig>;
+export { FeedConfig as FeedConfigSchema };
 
 // ---------------------------------------------------------------------------------------------
 // E-mail and webhook sources, and the bot's one HTTP listener (issue 12).
@@ -158,35 +286,25 @@ const SourceId = z
 const PartnerId = z.string().regex(/^[^_\s]+$/, "may not contain '_' or spaces (RFC 6137 §3.2.4.1: TT_ID = Partner_ID_Original_ID)");
 
 /**
- * Where a rule over named values reads from: for mail `subject`, `from`, `date`, `text`, `html`
- * (the HTML body as text), `messageId`, `header:<name>`; for webhooks the names the source defines
- * (`labels.<name>`, `annotations.<name>`, a generic JSON field's name).
+ * Rules over named values for mail and webhook sources: the same rule language as feeds
+ * (`MappingRule`); only the names differ. Mail: `subject`, `from`, `date`, `text`, `html` (the HTML
+ * body as text), `messageId`, `header:<name>`; Alertmanager: `status`, `alertname`, `fingerprint`,
+ * `startsAt`, `endsAt`, `generatorURL`, `labels.<name>`, `annotations.<name>`; generic JSON: the
+ * names its `fields` define.
  */
-export const ValueRule = z
-  .strictObject({
-    from: z.string().min(1).optional().describe("named value to read"),
-    regex: z
-      .string()
-      .refine(isValidRegex, "is not a valid JavaScript regular expression")
-      .optional()
-      .describe("regular expression applied to the value; the capture group gives the field"),
-    flags: z
-      .string()
-      .regex(/^[imsu]*$/, "may only contain the flags i, m, s, u")
-      .default("i"),
-    group: z.union([z.number().int().min(0), z.string().min(1)]).default(1).describe("capture group number or name"),
-    all: z.boolean().default(false).describe("collect every match (for list fields)"),
-    map: z.record(z.string(), z.string()).optional().describe("translate the captured text (case-insensitive key) into the field's value"),
-    value: z.union([z.string(), z.array(z.string())]).optional().describe("a static value"),
-  })
-  .refine((r) => r.from !== undefined || r.value !== undefined, { message: "a rule needs `from` (a named value) or `value` (a static value)" })
-  .refine((r) => r.regex === undefined || r.from !== undefined, { message: "`regex` needs `from`: the value it is applied to", path: ["regex"] });
-export type ValueRule = z.infer<typeof ValueRule>;
+export const ValueRule = MappingRule;
+export type ValueRule = MappingRule;
 
 export const ValueMapping = z
-  .partialRecord(z.enum(MappableFields), z.union([ValueRule, z.array(ValueRule).min(1)]))
+  .partialRecord(z.enum(MappableFields), z.union([MappingRule, z.array(MappingRule).min(1)]))
   .describe("NTTDM field name → rule(s) over the source's named values");
 export type ValueMapping = z.infer<typeof ValueMapping>;
+
+/** The names a plain-text mail offers its rules. */
+export const isMailField = (name: string): boolean => ["subject", "from", "date", "text", "html", "messageId"].includes(name) || /^header:[A-Za-z0-9-]+$/i.test(name);
+/** The names an Alertmanager alert offers its rules. */
+export const isAlertField = (name: string): boolean =>
+  ["status", "alertname", "fingerprint", "startsAt", "endsAt", "generatorURL"].includes(name) || /^(labels|annotations)\.[A-Za-z_][A-Za-z0-9_]*$/.test(name);
 
 const AddressPattern = z
   .string()
@@ -240,7 +358,10 @@ const MailSender = z
       .describe("Maintenance Notification BCOP iCalendar parts are read for these providers"),
     mapping: ValueMapping.optional().describe("plain-text mails: rules over subject, from, date, text, html, messageId, header:<name>; without it, plain mails of this sender are refused"),
   })
-  .refine((s) => s.bcop !== undefined || s.mapping !== undefined, { message: "a sender needs `bcop` or `mapping` (or both): otherwise none of its mails can become a ticket" });
+  .refine((s) => s.bcop !== undefined || s.mapping !== undefined, { message: "a sender needs `bcop` or `mapping` (or both): otherwise none of its mails can become a ticket" })
+  .superRefine((s, ctx) => {
+    if (s.mapping) checkMappingFields(s.mapping, isMailField, "a mail", ctx, ["mapping"]);
+  });
 export type MailSenderConfig = z.infer<typeof MailSender>;
 
 const ImapConfig = z.strictObject({
@@ -317,7 +438,10 @@ export const WebhookConfig = z.discriminatedUnion("format", [
       .describe("named values read from each item by JSON path (relative to the item), for the rules"),
     mapping: ValueMapping.describe("rules over the named values; Original_ID is required"),
   }),
-]);
+]).superRefine((w, ctx) => {
+  if (w.format === "alertmanager") checkMappingFields(w.mapping, isAlertField, "an Alertmanager alert", ctx, ["mapping"]);
+  if (w.format === "json") checkMappingFields(w.mapping, (name) => Object.hasOwn(w.fields, name), "this webhook's `fields`", ctx, ["mapping"]);
+});
 export type WebhookConfig = z.infer<typeof WebhookConfig>;
 
 export const HttpConfig = z.strictObject({

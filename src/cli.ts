@@ -12,6 +12,9 @@ import { startBot, StartupError } from "./main.js";
 import { nocActor } from "./model/activity.js";
 import { IncidentBook } from "./intake/incidents.js";
 import { planPoll } from "./sources/feed/plan.js";
+import { staticRuleWarnings, unusedRuleWarnings } from "./translate/check.js";
+import { translateItems, type ItemTranslation } from "./translate/item-to-ticket.js";
+import type { FieldTrace } from "./translate/values-to-ticket.js";
 import { emptyStore } from "./store/types.js";
 import { readFile } from "node:fs/promises";
 import { dkimVerifier } from "./sources/mail/dkim.js";
@@ -41,6 +44,19 @@ const positiveInt = (value: string): number => {
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError("must be a positive whole number");
   return n;
 };
+
+/** Rules of one feed that match no item of a sample document (check-config --sample). */
+async function sampleWarnings(config: Config, sample: string, feedId: string | undefined): Promise<ConfigProblem[]> {
+  const feed = feedId ? config.feeds.find((f) => f.id === feedId) : config.feeds[0];
+  if (!feed) return [{ path: "$.feeds", message: feedId ? `no feed "${feedId}" to check the sample against` : "no feed to check the sample against" }];
+  const url = /^(https?|file):/i.test(sample) ? sample : pathToFileURL(sample).href;
+  const fetched = await fetchFeed(url, {}, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes, redirectHosts: feed.redirectHosts });
+  if (!fetched.ok || fetched.value.kind !== "document") return [{ path: "$", message: `sample ${sample}: ${fetched.ok ? "no document" : fetched.error.message}` }];
+  const parsed = await parseFeed(fetched.value.body, feed.maxItemChars);
+  if (!parsed.ok) return [{ path: "$", message: `sample ${sample}: ${parsed.error}` }];
+  const index = config.feeds.indexOf(feed);
+  return unusedRuleWarnings(feed, index, translateItems(parsed.value.items, feed, new Date()).items);
+}
 
 export function buildCli(): Command {
   const program = new Command("ttrelay")
@@ -82,14 +98,21 @@ export function buildCli(): Command {
     .command("check-config")
     .description("validate a config file; every problem is printed with its JSON path")
     .argument("<file>", "config file")
-    .action(async (file: string) => {
+    .option("--sample <url-or-path>", "a sample feed document: warn about mapping rules that match none of its items")
+    .option("--as <feed-id>", "the configured feed whose rules the sample is for (default: the first)")
+    .action(async (file: string, opts: { sample?: string; as?: string }) => {
       const loaded = await loadConfig(file);
       if (!loaded.ok) {
         printProblems(file, loaded.error);
         fail(`${file}: ${loaded.error.length} problem(s)`);
         process.exit(1);
       }
-      const warnings = [...configWarnings(loaded.value), ...(await secretProblems(loaded.value))];
+      const warnings = [
+        ...configWarnings(loaded.value),
+        ...(await secretProblems(loaded.value)),
+        ...loaded.value.feeds.flatMap((f, i) => staticRuleWarnings(f, i)),
+        ...(opts.sample ? await sampleWarnings(loaded.value, opts.sample, opts.as) : []),
+      ];
       printProblems(file, warnings, "warning");
       const c = loaded.value;
       out(`${file}: OK (${c.rooms.length} room(s), ${c.feeds.length} feed(s), ${c.routes.length} route(s)${warnings.length ? `, ${warnings.length} warning(s)` : ""})`);
@@ -97,7 +120,7 @@ export function buildCli(): Command {
 
   program
     .command("replay")
-    .description("print the tickets, activities and messages a feed would produce, without connecting to XMPP")
+    .description("print the tickets, activities and messages a feed would produce, and per field which rule gave the value, without connecting to XMPP")
     .requiredOption("-c, --config <file>", "config file whose mapping and routes apply")
     .option("-f, --feed <url-or-path>", "feed URL, local file, or the id of a configured feed")
     .option("-m, --mail <file.eml>", "a mail (RFC 5322 file) instead of a feed: the tickets it would produce")
@@ -122,7 +145,8 @@ export function buildCli(): Command {
       }
       const url = byArg && !opts.as ? byArg.url : /^(https?|file):/i.test(feedArg) ? feedArg : pathToFileURL(feedArg).href;
       const feed: FeedConfig = { ...base, url };
-      const fetched = await fetchFeed(url, {}, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes });
+      const feedIndex = config.feeds.indexOf(base);
+      const fetched = await fetchFeed(url, {}, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes, redirectHosts: feed.redirectHosts });
       if (!fetched.ok) {
         fail(`${opts.feed}: ${fetched.error.message}`);
         process.exit(1);
@@ -133,34 +157,66 @@ export function buildCli(): Command {
         fail(`${opts.feed}: ${parsed.error}`);
         process.exit(1);
       }
+      const now = new Date();
       // Replay as if every item were new to an already-primed feed: each gives its Create.
       const primed = { ...emptyFeedState(), primed: true };
       // Correlated as the bot would from an empty store, so messages show their incidents too.
       const incidents = new IncidentBook(emptyStore(), config.correlation);
+      const problems = [...(fetched.value.problems ?? []), ...parsed.value.problems];
       const plan = planPoll(
-        { feed, routes: config.routes, actor: nocActor(config.noc), render: config.render, now: new Date(), incidents },
+        { feed, routes: config.routes, actor: nocActor(config.noc), render: config.render, now, incidents },
         primed,
         parsed.value.items,
-        parsed.value.problems,
+        problems,
         {},
         () => undefined,
       );
+      // The same translation again, for the per-field account of each item.
+      const poll = translateItems(parsed.value.items, feed, now);
+      const traceOf = new Map<string, ItemTranslation>();
+      for (const t of poll.items) {
+        const r = poll.byKey.get(t.item.key);
+        if (r?.ok) traceOf.set(r.value.TT_ID, t);
+      }
+      const rejected = poll.items.filter((t) => !(poll.byKey.get(t.item.key)?.ok ?? false));
+      const warnings = [...staticRuleWarnings(feed, feedIndex), ...unusedRuleWarnings(feed, feedIndex, poll.items)];
       if (opts.json) {
-        for (const a of plan.activities) out(JSON.stringify({ ticket: a.object["nttdm:ticket"], activity: a }));
+        for (const a of plan.activities) {
+          const t = traceOf.get(a.object["nttdm:ticket"].TT_ID);
+          out(JSON.stringify({ ticket: a.object["nttdm:ticket"], activity: a, item: t?.item.key, fields: t?.translation.trace }));
+        }
+        for (const r of rejected) out(JSON.stringify({ rejected: r.item.key, problems: r.translation.result.ok ? [] : r.translation.result.error, fields: r.translation.trace }));
         for (const m of plan.outbox) out(JSON.stringify({ room: m.room, body: m.body }));
         for (const l of plan.logs) if (l.level !== "info") out(JSON.stringify({ level: l.level, msg: l.msg, ...l.fields }));
+        for (const w of warnings) out(JSON.stringify({ level: "warn", msg: "mapping rule", path: w.path, problem: w.message }));
       } else {
+        if (fetched.value.encoding) out(`charset: ${fetched.value.encoding}`);
         for (const a of plan.activities) {
-          out(`=== ${a.object["nttdm:ticket"].TT_ID} (${a.type}) ===`);
+          const ttId = a.object["nttdm:ticket"].TT_ID;
+          const t = traceOf.get(ttId);
+          out(`=== ${ttId} (${a.type}) ===`);
+          if (t) {
+            out(`item:     ${t.item.key}`);
+            out("fields:");
+            for (const line of traceLines(t.translation.trace)) out(`  ${line}`);
+          }
           out("ticket:   " + JSON.stringify(a.object["nttdm:ticket"], null, 2).replaceAll("\n", "\n          "));
-          out("activity: " + JSON.stringify({ ...a, object: { ...a.object, "nttdm:ticket": "(above)" } }, null, 2).replaceAll("\n", "\n          "));
-          for (const m of plan.outbox.filter((o) => o.ticketId === a.object["nttdm:ticket"].TT_ID)) {
+          out("activity: " + JSON.stringify({ ...a, "@context": [a["@context"][0], "(NTTDM extension context)"], object: { ...a.object, "nttdm:ticket": "(above)" } }, null, 2).replaceAll("\n", "\n          "));
+          for (const m of plan.outbox.filter((o) => o.ticketId === ttId)) {
             out(`message to ${m.room}:`);
             out("  " + m.body.replaceAll("\n", "\n  "));
           }
           out("");
         }
+        for (const r of rejected) {
+          out(`=== item ${r.item.key}: not a ticket ===`);
+          for (const p of r.translation.result.ok ? [] : r.translation.result.error) out(`problem:  ${p.field}: ${p.message}`);
+          out("fields:");
+          for (const line of traceLines(r.translation.trace)) out(`  ${line}`);
+          out("");
+        }
         for (const l of plan.logs) if (l.level !== "info") out(`${l.level}: ${l.msg}: ${JSON.stringify(l.fields)}`);
+        for (const w of warnings) out(`warning: ${w.path}: ${w.message}`);
         out(`${parsed.value.items.length} item(s), ${plan.activities.length} ticket(s), ${plan.outbox.length} message(s)`);
       }
     });
@@ -275,6 +331,35 @@ async function replayMail(config: Config, file: string, opts: { as?: string; jso
     out(`${file}: ${decision.kind}, ${versions.length} ticket(s)${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
   }
   return versions.length > 0 ? 0 : 1;
+}
+
+/**
+ * One line per field: the value and the rule that gave it, or why no rule did.
+ *   TT_Status              "Updated"      ← rule 1: description =~ /^Status:\s*(.+)$/im
+ *   TT_Close_Datetime      —              rule 1 when TT_Status: condition not met: …
+ */
+export function traceLines(trace: readonly FieldTrace[]): string[] {
+  const lines: string[] = [];
+  const name = (s: { origin: string; index: number }): string => (s.origin === "config" ? `rule ${s.index + 1}` : `built-in ${s.index + 1}`);
+  for (const t of trace) {
+    const value = t.value === undefined ? "—" : JSON.stringify(t.value).slice(0, 70);
+    const by = t.steps.find((s) => s.outcome === "value");
+    // Absent fields in one line ("built-in 1-6: guid, id absent"); every other miss on its own.
+    const misses = t.steps.filter((s) => s !== by);
+    const absent = misses.filter((s) => s.outcome === "no-field");
+    const fieldsAbsent = [...new Set(absent.map((s) => s.rule.replace(/^when [^:]*: /, "").split(" ")[0] ?? ""))];
+    const before = [
+      ...(absent.length > 1 ? [`${absent.map(name).join(", ")}: ${fieldsAbsent.join(", ")} absent`] : []),
+      ...misses.filter((s) => absent.length <= 1 || s.outcome !== "no-field").map((s) => `${name(s)} ${s.rule}: ${s.detail ?? s.outcome}`),
+    ];
+    const head = `${t.field.padEnd(26)} ${value.padEnd(24)}`;
+    if (t.problem !== undefined) lines.push(`${head} ✗ ${t.problem}`);
+    else if (by) lines.push(`${head} ← ${name(by)}: ${by.rule}${by.detail ? ` (${by.detail})` : ""}`);
+    else if (t.note) lines.push(`${head} (${t.note})`);
+    else lines.push(`${head} no rule gave a value`);
+    for (const b of before) lines.push(`${"".padEnd(52)}   ${b}`);
+  }
+  return lines;
 }
 
 export async function main(argv: string[]): Promise<void> {

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { MatchedRule } from "../correlate/engine.js";
 import { normaliseName, normaliseService } from "../correlate/rules.js";
-import { ticketActivity, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
+import { ticketActivity, withIncident, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
 import { isFinalStatus, type Ticket } from "../model/ticket.js";
 import { changedFields, renderActivity, type RenderOptions } from "../render/ticket-message.js";
 import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
@@ -63,7 +63,7 @@ export function announceChange(
   assignment: Assignment | undefined,
 ): { activity: TicketActivity; outbox: OutboxEntry[] } {
   const base = ticketActivity(type, stored.ticket, ctx.actor, ctx.now, stored.link);
-  const activity: TicketActivity = assignment ? { ...base, context: assignment.thread } : base;
+  const activity: TicketActivity = assignment ? withIncident(base, assignment.thread) : base;
   const rendered = renderActivity(activity, ctx.render, before ? changedFields(before, stored.ticket) : []);
   const extra = assignment ? incidentLine(assignment, stored.ticket) : "";
   const json = JSON.stringify(activity);

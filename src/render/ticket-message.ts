@@ -1,10 +1,13 @@
 /**
  * Activity → the human body of a room message (pure). A markdown template, filled with escaped
  * ticket values, is rendered by markdown-it into XEP-0393 styling. The ticket id comes first so a
- * NOC engineer scanning a busy room (or a notification) sees which ticket it is at once.
+ * NOC engineer scanning a busy room (or a notification) sees which ticket it is at once. Values
+ * from outside are one line each, capped, with bidi overrides removed and styling directives
+ * neutralised (outside.ts); they are never put inside a span of the bot's own.
  */
 import type { TicketActivity } from "../model/activity.js";
-import { isFinalStatus, type Ticket } from "../model/ticket.js";
+import { datetimeToMillis, isFinalStatus, type Ticket, type TicketStatus } from "../model/ticket.js";
+import { oneLineOf, outsideLine, outsideLines } from "./outside.js";
 import { escapeMarkdown, markdownToStyled } from "./xep0393.js";
 
 export type RenderOptions = { maxLongDescription: number; timeZone: string };
@@ -32,6 +35,9 @@ const FIELD_LABELS: Record<string, string> = {
   History: "history",
   Network_Node: "nodes",
   Network_Link_Circuit: "circuits",
+  Contact_Engineers: "engineers",
+  Related_Activity: "related",
+  Related_External_Tickets: "external tickets",
 };
 
 /** Fields worth naming in a "Changed:" line; the update time changes every time and says nothing. */
@@ -43,23 +49,28 @@ export function changedFields(before: Ticket, after: Ticket): FieldChange[] {
     .map((k) => ({ field: k, before: show(before[k]), after: show(after[k]) }));
 }
 
+/** Long texts are only named in a change list: their news is in the History line. */
+const NAMED_ONLY: ReadonlySet<string> = new Set(["TT_Long_Description", "History", "Additional_Data", "Hash"]);
+
+/** One change, "status Opened → Solved"; long texts only by name; outside values one line, capped. */
+function describeChange(c: FieldChange, timeZone: string): string {
+  const label = FIELD_LABELS[c.field] ?? c.field;
+  if (NAMED_ONLY.has(c.field)) return label;
+  const fmt = (v: string | undefined): string => (v === undefined ? "—" : /Date|_Time|Window/.test(c.field) ? formatTime(v, timeZone) : oneLineOf(v, 80));
+  if (c.field === "TT_Title") return `${label} → ${fmt(c.after)}`;
+  return `${label} ${fmt(c.before)} → ${fmt(c.after)}`;
+}
+
 /** Short values are shown as "old → new"; long texts only by name. */
-export function describeChanges(changes: readonly FieldChange[], timeZone: string): string {
-  return changes
-    .map((c) => {
-      const label = FIELD_LABELS[c.field] ?? c.field;
-      if (["TT_Long_Description", "History", "TT_Title", "Additional_Data"].includes(c.field)) return label;
-      const fmt = (v: string | undefined): string => (v === undefined ? "—" : /Date|_Time|Window/.test(c.field) ? formatTime(v, timeZone) : v);
-      return `${label} ${fmt(c.before)} → ${fmt(c.after)}`;
-    })
-    .join(", ");
+export function describeChanges(changes: readonly FieldChange[], timeZone: string, separator = ", "): string {
+  return changes.map((c) => describeChange(c, timeZone)).join(separator);
 }
 
 /** `{{name}}` placeholders; a line whose placeholders are all empty is dropped. */
 export const DEFAULT_TEMPLATE = [
-  "**{{id}}** {{verb}} · {{status}} · {{impact}}",
-  "**{{title}}**",
-  "Service: {{service}} · Location: {{location}} · Type: {{type}} / {{problem}}",
+  "{{heading}} {{verb}} · {{planned}} · {{status}} · {{impact}}",
+  "{{title}}",
+  "Service: {{service}} · Location: {{location}} · Type: {{type}} ({{trouble}}) / {{problem}}",
   "Nodes: {{nodes}} · Circuits: {{circuits}}",
   "Start: {{start}} · End: {{end}} · Window: {{window}}",
   "Priority: {{priority}} · Related: {{related}}",
@@ -68,13 +79,52 @@ export const DEFAULT_TEMPLATE = [
   "{{link}}",
 ].join("\n");
 
-/** The "verb" shown after the id: what happened, in the words a NOC uses. */
-export function verbFor(activity: TicketActivity): string {
+/** The verb of a status (what a NOC says when a ticket gets it). */
+function statusVerb(status: TicketStatus): string {
+  if (status === "Closed" || status === "Opened/Closed") return "closed";
+  if (status === "Updated" || status === "Opened") return "update";
+  return status.toLowerCase();
+}
+
+/**
+ * The "verb" shown after the id: what happened, in the words a NOC uses. Given the list of
+ * changes, an Update says what this update did: a status change names the new status, anything
+ * else is an "update" (an ack of a Solved ticket is not "solved" again). Without it, the status.
+ */
+export function verbFor(activity: TicketActivity, changes?: readonly FieldChange[]): string {
   if (activity.type === "Create") return "new";
-  const status = activity.object["nttdm:ticket"].TT_Status;
-  if (isFinalStatus(status)) return status === "Closed" || status === "Opened/Closed" ? "closed" : status.toLowerCase();
-  if (status === "Solved" || status === "Reopened") return status.toLowerCase();
-  return "update";
+  if (changes !== undefined && changes.length > 0 && !changes.some((c) => c.field === "TT_Status")) return "update";
+  return statusVerb(activity.object["nttdm:ticket"].TT_Status);
+}
+
+/** The status, unless the verb already says it ("closed · Closed" says it twice). */
+function statusAfterVerb(verb: string, status: TicketStatus): string {
+  const said = verb === status.toLowerCase() || (verb === "closed" && status === "Closed") || (verb === "update" && status === "Updated");
+  return said ? "" : status;
+}
+
+/** A bold id, unless the id itself carries a "*" that would close the span early (see outside.ts). */
+function heading(ttId: string): string {
+  const id = escapeMarkdown(outsideLine(ttId, 120));
+  return ttId.includes("*") ? id : `**${id}**`;
+}
+
+/** "2026-12-02 01:00 – 05:00 UTC": the day and the zone once when both ends share them. */
+export function formatWindow(start: string | undefined, end: string | undefined, timeZone: string): string {
+  if (start === undefined && end === undefined) return "";
+  const a = formatTime(start, timeZone) || "?";
+  const b = formatTime(end, timeZone) || "?";
+  const [aDay, aTime, aZone] = a.split(" ");
+  const [bDay, bTime, bZone] = b.split(" ");
+  if (aDay !== undefined && aDay === bDay && aZone === bZone && aTime && bTime) return `${aDay} ${aTime} – ${bTime} ${aZone ?? ""}`.trim();
+  return `${a} – ${b}`;
+}
+
+/** A History line whose leading RFC 3339 time is shown like every other time in rooms. */
+export function historyForRoom(line: string, timeZone: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))\s+(.*)$/i.exec(line.trim());
+  if (!m || m[1] === undefined || datetimeToMillis(m[1]) === undefined) return line;
+  return `${formatTime(m[1], timeZone)} ${m[2] ?? ""}`;
 }
 
 /** Intl formatters are costly to build (≈0.1 ms each): one per time zone, reused. */
@@ -117,35 +167,39 @@ export function capText(text: string, max: number): string {
 
 function placeholders(activity: TicketActivity, options: RenderOptions, changes: readonly FieldChange[]): Record<string, string> {
   const t: Ticket = activity.object["nttdm:ticket"];
-  const e = escapeMarkdown;
-  const list = (xs: readonly string[] | undefined): string => (xs && xs.length > 0 ? e(xs.join(", ")) : "");
-  const window =
-    t.Time_Window_Start || t.Time_Window_End
-      ? `${formatTime(t.Time_Window_Start, options.timeZone) || "?"} – ${formatTime(t.Time_Window_End, options.timeZone) || "?"}`
-      : "";
+  // Everything from outside: one line, capped, directives neutralised, then escaped for markdown-it.
+  const o = (v: string | undefined, max?: number): string => (v === undefined ? "" : escapeMarkdown(outsideLine(v, max)));
+  const list = (xs: readonly string[] | undefined): string => (xs && xs.length > 0 ? o(xs.join(", "), 300) : "");
+  const scheduled = t.Type === "Scheduled";
+  const window = formatWindow(t.Time_Window_Start, t.Time_Window_End, options.timeZone);
+  const verb = verbFor(activity, changes);
   return {
-    id: e(t.TT_ID),
-    verb: e(verbFor(activity)),
-    status: e(t.TT_Status),
-    impact: e(t.TT_Impact_Assessment),
-    title: e(t.TT_Title),
-    service: e(t.Affected_Service ?? ""),
-    location: t.Location === "Unknown" ? "" : e(t.Location),
-    type: e(t.TT_Type),
-    problem: t.TT_Short_Description === "Undefined Problem" ? "" : e(t.TT_Short_Description),
+    heading: heading(t.TT_ID),
+    id: o(t.TT_ID),
+    verb: escapeMarkdown(verb),
+    // Scheduled work (RFC 6137 §3.2.5.3 Type) leads with what it is and when.
+    planned: scheduled ? escapeMarkdown(`Planned maintenance${window ? ` ${window}` : ""}`) : "",
+    status: escapeMarkdown(statusAfterVerb(verb, t.TT_Status)),
+    impact: o(t.TT_Impact_Assessment),
+    title: o(t.TT_Title),
+    service: o(t.Affected_Service),
+    location: t.Location === "Unknown" ? "" : o(t.Location),
+    // TT_Type (§3.2.4.3: Operational, Informational…) and Type (§3.2.5.3: Scheduled or not), both.
+    type: o(t.TT_Type),
+    trouble: o(t.Type),
+    problem: t.TT_Short_Description === "Undefined Problem" ? "" : o(t.TT_Short_Description),
     nodes: list(t.Network_Node),
     circuits: list(t.Network_Link_Circuit),
-    start: e(formatTime(t.Start_Datetime, options.timeZone)),
-    end: e(formatTime(t.End_Datetime, options.timeZone)),
-    window: e(window),
-    priority: e(t.TT_Priority ?? ""),
+    start: o(formatTime(t.Start_Datetime, options.timeZone)),
+    end: o(formatTime(t.End_Datetime, options.timeZone)),
+    window: scheduled ? "" : o(window),
+    priority: o(t.TT_Priority),
     related: list([...(t.Related_External_Tickets ?? []), ...(t.Related_Activity ?? [])]),
-    changes: e(describeChanges(changes, options.timeZone)),
+    changes: o(describeChanges(changes, options.timeZone), 400),
     // The latest History entry is what an update is usually about (RFC 6137 §3.2.6.4).
-    history: e(capText(lastLine(t.History), 300)),
+    history: o(historyForRoom(lastLine(t.History), options.timeZone), 300),
     // A bare URL in angle brackets: markdown-it keeps it as a link, rendered as the URL itself.
-    link: activity.object.url ? `<${activity.object.url}>` : "",
-    // Quoted, line by line, so the free text cannot be mistaken for the bot's own fields.
+    link: activity.object.url && /^https?:\/\/[^\s<>]+$/i.test(activity.object.url) ? `<${activity.object.url}>` : "",
   };
 }
 
@@ -175,18 +229,83 @@ export function fillTemplate(template: string, values: Record<string, string>): 
 
 const lastLine = (text: string): string => text.trim().split(/\r?\n/).filter((l) => l.trim() !== "").pop() ?? "";
 
+/** Most lines of free text shown in a room message; the rest is cut with "[…]". */
+export const MAX_QUOTED_LINES = 20;
+
 /**
  * The NOC's free text is quoted as it is (XEP-0393 §5.1.2 block quote), outside markdown: its
  * spacing (traceroutes, tables) and blank lines survive, and it cannot be taken for our fields.
+ * Each line is cleaned like any outside text (controls, bidi overrides, directives) and capped.
  */
 export function quoteFreeText(text: string, max: number): string {
   const capped = capText(text, max);
-  return capped === "" ? "" : capped.split("\n").map((line) => (line.trim() === "" ? ">" : `> ${line.trimEnd()}`)).join("\n");
+  if (capped === "") return "";
+  const lines = outsideLines(capped).map((line) => (line.length > 500 ? line.slice(0, 499) + "…" : line));
+  const shown = lines.length > MAX_QUOTED_LINES ? [...lines.slice(0, MAX_QUOTED_LINES), "[…]"] : lines;
+  return shown.map((line) => (line.trim() === "" ? ">" : `> ${line}`)).join("\n");
 }
 
+/** The full card: for a Create, for `show`, and on request. */
 export function renderActivity(activity: TicketActivity, options: RenderOptions, changes: readonly FieldChange[] = [], template = DEFAULT_TEMPLATE): string {
   const fields = markdownToStyled(fillTemplate(template, placeholders(activity, options, changes)));
   const long = activity.object["nttdm:ticket"].TT_Long_Description;
   const quoted = long ? quoteFreeText(long, options.maxLongDescription) : "";
   return quoted ? `${fields}\n${quoted}` : fields;
+}
+
+/** Fields whose change an engineer following the thread cares about, in this order. */
+const COMPACT_FIELDS = [
+  "TT_Status",
+  "TT_Impact_Assessment",
+  "TT_Priority",
+  "Type",
+  "Time_Window_Start",
+  "Time_Window_End",
+  "End_Datetime",
+  "Affected_Service",
+  "Location",
+  "Network_Node",
+  "Network_Link_Circuit",
+  "TT_Short_Description",
+  "TT_Title",
+  "Related_Activity",
+  "Related_External_Tickets",
+  "Contact_Engineers",
+  "TT_Long_Description",
+] as const;
+
+/**
+ * An Update in a ticket's thread, short (issue 11.9): the id, the status, what changed and the
+ * new History line; the full card stays for Create and `show`. A final status is one line.
+ * `before` is the ticket as it was; the activity carries the ticket as it is now.
+ *
+ *   *EXN_1043* Updated · status Opened → Updated · impact No connectivity → At risk
+ *   History: 2026-11-28 11:50 UTC alice: carrier on site
+ *
+ *   *EXN_1043* closed (was Updated) · Fibre cut Stockholm-Copenhagen · 2026-11-28 13:05 UTC alice: spliced
+ */
+export function renderCompactUpdate(activity: TicketActivity, before: Ticket, options: RenderOptions): string {
+  const t = activity.object["nttdm:ticket"];
+  const order = new Map<string, number>(COMPACT_FIELDS.map((f, i) => [f, i]));
+  const shown = changedFields(before, t)
+    .filter((c) => order.has(c.field) && c.field !== "TT_Status")
+    .sort((a, b) => (order.get(a.field) ?? 0) - (order.get(b.field) ?? 0));
+  const history = before.History !== t.History ? historyForRoom(lastLine(t.History), options.timeZone) : "";
+  const o = (v: string, max?: number): string => escapeMarkdown(outsideLine(v, max));
+  const statusChanged = before.TT_Status !== t.TT_Status;
+
+  if (isFinalStatus(t.TT_Status) && statusChanged) {
+    const parts = [`${heading(t.TT_ID)} ${escapeMarkdown(statusVerb(t.TT_Status))} (was ${escapeMarkdown(before.TT_Status)})`, o(t.TT_Title, 120), ...(history ? [o(history, 200)] : [])];
+    return markdownToStyled(parts.join(" · "));
+  }
+  const window = formatWindow(t.Time_Window_Start, t.Time_Window_End, options.timeZone);
+  const planned = t.Type === "Scheduled" ? `Planned maintenance${window ? ` ${window}` : ""} · ` : "";
+  const head = [
+    `${heading(t.TT_ID)} ${escapeMarkdown(planned + t.TT_Status)}`,
+    ...(statusChanged ? [escapeMarkdown(`status ${before.TT_Status} → ${t.TT_Status}`)] : []),
+    ...shown.map((c) => o(describeChange(c, options.timeZone), 160)),
+  ];
+  const lines = [head.join(" · ")];
+  if (history) lines.push(`History: ${o(history, 300)}`);
+  return markdownToStyled(lines.join("\n"));
 }

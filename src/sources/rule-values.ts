@@ -1,13 +1,10 @@
 /**
  * Named values → NTTDM ticket through mapping rules (pure), for sources whose items are not feed
- * items: plain-text mails (subject, from, header:…) and webhook bodies (labels.…, JSON paths).
- *
- * Seam: the rule engine in src/translate is being generalised to records of named values with a
- * generic `valuesToTicket`. Until then this module is the one place that adapts: `ruleValue` calls
- * the current `applyRules`, and `valuesToTicket` follows `itemToTicket`'s normalisation. At the merge
- * both are replaced by the engine's own functions; the sources' field extraction stays as it is.
+ * items: plain-text mails (subject, from, header:…) and webhook bodies (labels.…, JSON paths). The
+ * rules are the feeds' (src/translate/rules.ts); what this adds is how a source's own values meet
+ * them: values the source sets whatever the rules say, fields kept from the stored ticket.
  */
-import type { MappingRule, ValueMapping, ValueRule } from "../../config/schema.js";
+import { MappingRule, type ValueMapping, type ValueRule } from "../../config/schema.js";
 import {
   CloseFields,
   MandatoryFields,
@@ -25,8 +22,10 @@ import {
   type Ticket,
   type TicketField,
 } from "../model/ticket.js";
-import { canonicalClosedValue, normaliseDatetime, sanitiseIdPart, type TranslateProblem } from "../translate/item-to-ticket.js";
+import { readDate } from "../translate/dates.js";
+import { sanitiseIdPart } from "../translate/item-to-ticket.js";
 import { applyRules, describeRules, type RuleValue } from "../translate/rules.js";
+import { canonicalClosedValue, type TranslateProblem } from "../translate/values-to-ticket.js";
 import { ok, err, type Result } from "../util/result.js";
 
 /** What a source extracted from one item, by name (`subject`, `header:x-original-sender`, `labels.severity`). */
@@ -34,15 +33,13 @@ export type NamedValues = Readonly<Record<string, string | string[] | undefined>
 
 /** The first value the rules yield. */
 export function ruleValue(rules: ValueRule | ValueRule[], values: NamedValues): RuleValue | undefined {
-  // `applyRules` only reads `values[rule.from]`; a ValueRule is a MappingRule whose `from` may name
-  // any value, so the narrowing here is the whole adaptation.
-  return applyRules(rules as MappingRule | MappingRule[], values);
+  return applyRules(rules, values);
 }
 
 /** A static value, as a rule (for a source's defaults). */
-export const fixedRule = (value: string): ValueRule => ({ value, flags: "i", group: 1, all: false });
+export const fixedRule = (value: string): ValueRule => MappingRule.parse({ value });
 /** The named value as it is (for a source's defaults). */
-export const fromRule = (from: string, regex?: string): ValueRule => ({ from, regex, flags: "i", group: 1, all: false });
+export const fromRule = (from: string, regex?: string): ValueRule => MappingRule.parse({ from, ...(regex !== undefined ? { regex } : {}) });
 
 const CLOSED_SETS: Partial<Record<TicketField, readonly string[]>> = {
   TT_Type: TicketTypes,
@@ -96,10 +93,10 @@ export function valuesToTicket(input: ValuesToTicketInput): Result<Ticket, Trans
       raw = defaults ? ruleValue(defaults, input.values) : undefined;
     }
     if (raw === undefined) {
-      if (configured !== undefined && OPEN_MANDATORY.has(field)) problems.push({ field, message: `no value (rules: ${describeRules(configured as MappingRule[])})` });
+      if (configured !== undefined && OPEN_MANDATORY.has(field)) problems.push({ field, message: `no value (rules: ${describeRules(configured)})` });
       continue;
     }
-    const value = normaliseField(key, raw);
+    const value = normaliseField(key, raw, input.now);
     if (!value.ok) problems.push({ field, message: value.error });
     else if (value.value !== undefined) candidate[field] = value.value;
   }
@@ -124,7 +121,7 @@ export function valuesToTicket(input: ValuesToTicketInput): Result<Ticket, Trans
   return ok(validated.value);
 }
 
-function normaliseField(field: TicketField, raw: RuleValue): Result<string | string[] | undefined, string> {
+function normaliseField(field: TicketField, raw: RuleValue, now: Date): Result<string | string[] | undefined, string> {
   if (LIST_FIELDS.has(field)) {
     const list = (Array.isArray(raw) ? raw : raw.split(/\s*[,;]\s*/)).map((v) => v.trim()).filter((v) => v !== "");
     return ok(list.length > 0 ? [...new Set(list)] : undefined);
@@ -136,8 +133,8 @@ function normaliseField(field: TicketField, raw: RuleValue): Result<string | str
     return canonical !== undefined ? ok(canonical) : err(`"${clip(value)}" is not one of ${closed.join(", ")} (add a "map" to the rule)`);
   }
   if (DATE_FIELDS.has(field)) {
-    const dt = normaliseDatetime(value);
-    return dt !== undefined ? ok(dt) : err(`"${clip(value)}" is not a date and time`);
+    const dt = readDate(value, {}, now);
+    return dt.ok ? ok(dt.value.value) : err(`"${clip(value)}" is not a date and time (${dt.error})`);
   }
   return ok(value);
 }

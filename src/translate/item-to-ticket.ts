@@ -1,174 +1,149 @@
 /**
  * Feed item → NTTDM ticket (pure). Each NOC words its feed differently, so the feed's mapping rules
- * (config) decide where each field comes from; the defaults below fill what a plain RSS feed has.
+ * (config) decide where each field comes from; the built-in rules below fill what a plain RSS or
+ * Atom feed has. The work is done by the generic translator (values-to-ticket.ts), which mail and
+ * webhook sources share.
  */
-import type { FeedConfig, MappingRule } from "../../config/schema.js";
+import { MappingRule, type FeedConfig, type MappingRuleInput } from "../../config/schema.js";
 import type { FeedItem } from "../sources/feed/parse.js";
-import {
-  CloseFields,
-  MandatoryFields,
-  TicketFields,
-  TicketListFields,
-  TicketImpactAssessments,
-  TicketPriorities,
-  TicketShortDescriptions,
-  TicketSources,
-  TicketStatuses,
-  TicketTypes,
-  TroubleTypes,
-  datetimeToMillis,
-  makeTicketId,
-  validateTicket,
-  type Ticket,
-  type TicketField,
-} from "../model/ticket.js";
+import { makeTicketId, type Ticket, type TicketField } from "../model/ticket.js";
 import { ok, err, type Result } from "../util/result.js";
-import { applyRules, describeRules, type RuleValue } from "./rules.js";
+import { sanitiseIdPart, ticketIdOf, valuesToTicket, type TranslateOptions, type TranslateProblem, type Translation } from "./values-to-ticket.js";
 
-export type TranslateProblem = { field: string; message: string };
+export { canonicalClosedValue, sanitiseIdPart, type TranslateProblem } from "./values-to-ticket.js";
 
-const rule = (from: MappingRule["from"], regex?: string): MappingRule => ({ from, regex, flags: "i", group: 1, all: false });
-const fixed = (value: string): MappingRule => ({ value, flags: "i", group: 1, all: false });
+const rule = (input: MappingRuleInput): MappingRule => MappingRule.parse(input);
 
 /** A ticket-number query parameter of a guid/link URL: `…/Ticket/Display.html?id=1234` gives 1234. */
 const QUERY_ID = "[?&](?:id|tt|ticket|ticket_id|ticketid)=([A-Za-z0-9][A-Za-z0-9._:-]*)";
-/** Else the last path segment (or the whole guid): `TT_1234` keeps its prefix (as TT-1234). */
-const TAIL = "([A-Za-z0-9][A-Za-z0-9._:-]*)/*$";
+/**
+ * Else the last path segment of a guid or link WITHOUT a query or fragment (`…/tt/1043` → 1043,
+ * `tag:noc.example.net,2026:tt/88` → 88). A URL with a query (`…/incidents/x?rss=1`) is used whole:
+ * its last segment may be the same for every item (issue 11.1: 69 items became ticket "1").
+ */
+const PLAIN_TAIL = "^[^?#]*?([A-Za-z0-9][A-Za-z0-9._:-]*)/*$";
+/** The whole value, without the scheme (`https://`), which only makes the id longer. */
+const WHOLE = "^(?:https?://)?(.+)$";
+
+const idRules = (from: string): MappingRule[] => [rule({ from, regex: QUERY_ID }), rule({ from, regex: PLAIN_TAIL }), rule({ from, regex: WHOLE })];
 
 /**
  * What a feed with no mapping gets. Values the RFC has for "we do not know" (Undefined Problem,
- * Unknown) stand in for mandatory fields a plain feed cannot carry.
+ * Unknown) stand in for mandatory fields a plain feed cannot carry. Original_ID is stable and
+ * unique per item: from the guid, else the Atom id, else the link, else a hash of title and date.
  */
 export const DEFAULT_MAPPING: Partial<Record<TicketField, MappingRule[]>> = {
-  Original_ID: [rule("guid", QUERY_ID), rule("guid", TAIL), rule("id", QUERY_ID), rule("id", TAIL), rule("link", QUERY_ID), rule("link", TAIL)],
-  TT_Title: [rule("title")],
-  TT_Long_Description: [rule("contentSnippet"), rule("summary"), rule("description"), rule("content")],
-  TT_Open_Datetime: [rule("isoDate"), rule("pubDate")],
+  Original_ID: [...idRules("guid"), ...idRules("id"), ...idRules("link"), rule({ template: "{title?}\n{pubDate?}", hash: true })],
+  TT_Title: [rule({ from: "title", html: "entities" })],
+  // Feeds carry HTML (`<br><a>`, `&#x0024;`): read as text.
+  TT_Long_Description: [
+    rule({ from: "content:encoded", html: true }),
+    rule({ from: "content", html: true }),
+    rule({ from: "description", html: true }),
+    rule({ from: "summary", html: true }),
+  ],
+  TT_Open_Datetime: [rule({ from: "isoDate" }), rule({ from: "pubDate" }), rule({ from: "dc:date" })],
   // Atom says when an entry last changed (<updated>); RSS only when it was published.
-  TT_Last_Update_Time: [rule("updated"), rule("isoDate"), rule("pubDate")],
-  TT_Status: [fixed("Opened")],
-  TT_Type: [fixed("Operational")],
-  Type: [fixed("Unscheduled")],
-  TT_Short_Description: [fixed("Undefined Problem")],
-  TT_Impact_Assessment: [fixed("Unknown")],
-  Location: [fixed("Unknown")],
-  History: [fixed("")],
+  TT_Last_Update_Time: [rule({ from: "updated" }), rule({ from: "isoDate" }), rule({ from: "pubDate" }), rule({ from: "dc:date" })],
+  TT_Status: [rule({ value: "Opened" })],
+  TT_Type: [rule({ value: "Operational" })],
+  Type: [rule({ value: "Unscheduled" })],
+  TT_Short_Description: [rule({ value: "Undefined Problem" })],
+  TT_Impact_Assessment: [rule({ value: "Unknown" })],
+  Location: [rule({ value: "Unknown" })],
+  History: [rule({ value: "" })],
 };
 
-const CLOSED_SETS: Partial<Record<TicketField, readonly string[]>> = {
-  TT_Type: TicketTypes,
-  Type: TroubleTypes,
-  TT_Priority: TicketPriorities,
-  TT_Status: TicketStatuses,
-  TT_Source: TicketSources,
-  TT_Short_Description: TicketShortDescriptions,
-  TT_Impact_Assessment: TicketImpactAssessments,
-};
+const optionsFor = (feed: FeedConfig, now: Date): TranslateOptions => ({ partnerId: feed.partnerId, now, defaults: DEFAULT_MAPPING, dates: feed.dates, sourceLabel: `feed ${feed.id}` });
 
-const LIST_FIELDS: ReadonlySet<string> = new Set(TicketListFields);
-const KNOWN_FIELDS: ReadonlySet<string> = new Set(TicketFields);
-const DATE_FIELDS: ReadonlySet<string> = new Set(TicketFields.filter((f) => /Date|Time_Window|_Time$/.test(f)));
-const OPEN_MANDATORY: ReadonlySet<string> = new Set(MandatoryFields.filter((f) => !(CloseFields as readonly string[]).includes(f)));
-/** Computed here, never mapped (RFC 6137 §3.2.4.1). */
-const COMPUTED: ReadonlySet<string> = new Set(["Partner_ID", "TT_ID"]);
-
-/** "no connectivity", "NO_CONNECTIVITY" and "No-Connectivity" all mean "No connectivity". */
-const squash = (s: string): string => s.toLowerCase().replace(/[\s_-]+/g, "");
-
-export function canonicalClosedValue(allowed: readonly string[], value: string): string | undefined {
-  const wanted = squash(value);
-  return allowed.find((a) => squash(a) === wanted);
-}
-
-/** An explicit zone at the end of a date: "GMT", "UTC", "UT", "Z", "EST"…"PDT" (RFC 822), "+0100", "-05:00". */
-const ZONE_AT_END = /(?:\b(?:UTC?|GMT|Z|[ECMP][SD]T)|[+-]\d{2}:?\d{2})$/i;
-
-/**
- * Dates in feeds come as RFC 3339, RFC 822 (RSS pubDate) or "2026-11-28 10:00 UTC"; NTTDM wants
- * RFC 3339 (§2.2.3). Dates without a zone are read as UTC, the NOC convention.
- */
-export function normaliseDatetime(value: string): string | undefined {
-  const trimmed = value.trim();
-  if (datetimeToMillis(trimmed) !== undefined) return trimmed;
-  const isoish = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)\s*(UTC|GMT|Z)?$/i.exec(trimmed);
-  // Date.parse reads a zone-less "Sat, 28 Nov 2026 10:00:00" or "11/28/2026 10:00" in the HOST's
-  // time zone; say UTC explicitly so the result does not depend on where the bot runs.
-  const zoned = ZONE_AT_END.test(trimmed.replace(/\s*\([^)]*\)$/, ""));
-  const candidate = isoish ? `${isoish[1]}T${isoish[2]}Z` : zoned ? trimmed : `${trimmed} UTC`;
-  const ms = Date.parse(candidate);
-  if (Number.isNaN(ms)) return undefined;
-  return new Date(ms).toISOString().replace(".000Z", "Z");
-}
-
-/** Original_ID may not contain "_" (§3.2.4.1): a NOC's "TT_1234" becomes "TT-1234", consistently. */
-export function sanitiseIdPart(value: string): string {
-  return value.trim().replace(/_/g, "-").replace(/\s+/g, "-");
+/** The whole translation of one item: result, warnings and the per-field trace (for `replay`). */
+export function translateItem(item: FeedItem, feed: FeedConfig, now: Date): Translation {
+  return valuesToTicket(item.values, feed.mapping, optionsFor(feed, now));
 }
 
 export function itemToTicket(item: FeedItem, feed: FeedConfig, now: Date): Result<Ticket, TranslateProblem[]> {
-  const problems: TranslateProblem[] = [];
-  const candidate: Record<string, unknown> = {};
-  const fields = new Set<string>([...Object.keys(DEFAULT_MAPPING), ...Object.keys(feed.mapping)]);
-
-  for (const field of fields) {
-    if (!KNOWN_FIELDS.has(field) || COMPUTED.has(field)) {
-      problems.push({ field, message: COMPUTED.has(field) ? "is computed, not mapped" : "is not an RFC 6137 ticket field" });
-      continue;
-    }
-    const configured = feed.mapping[field as TicketField];
-    const rules = configured ?? DEFAULT_MAPPING[field as TicketField] ?? [];
-    const raw = applyRules(rules, item.values);
-    if (raw === undefined) {
-      // A mandatory field the feed's own rules cannot find is the item's problem, named with the rules
-      // tried; an optional field (End_Datetime while still open…) may simply not be there yet.
-      if (configured !== undefined && OPEN_MANDATORY.has(field))
-        problems.push({ field, message: `no value (rules: ${describeRules(configured)})` });
-      continue;
-    }
-    const value = normaliseField(field as TicketField, raw);
-    if (!value.ok) problems.push({ field, message: value.error });
-    else if (value.value !== undefined) candidate[field] = value.value;
-  }
-
-  // Times the feed could not give: the moment we first saw the item stands in (and is said so in History).
-  const nowIso = now.toISOString().replace(/\.\d{3}Z$/, "Z");
-  candidate.TT_Open_Datetime ??= nowIso;
-  candidate.TT_Last_Update_Time ??= candidate.TT_Open_Datetime;
-  candidate.Start_Datetime ??= candidate.TT_Open_Datetime;
-
-  const originalId = typeof candidate.Original_ID === "string" ? sanitiseIdPart(candidate.Original_ID) : undefined;
-  if (originalId === undefined || originalId === "") {
-    problems.push({ field: "Original_ID", message: "no ticket id found in the item (map Original_ID)" });
-    return err(problems);
-  }
-  candidate.Original_ID = originalId;
-  candidate.Partner_ID = feed.partnerId;
-  candidate.TT_ID = makeTicketId(feed.partnerId, originalId);
-  if (problems.length > 0) return err(problems);
-
-  const validated = validateTicket(candidate, "open");
-  if (!validated.ok) return err(validated.error.map((i) => ({ field: i.path || "ticket", message: i.message })));
-  return ok(validated.value);
+  return translateItem(item, feed, now).result;
 }
 
-function normaliseField(field: TicketField, raw: RuleValue): Result<string | string[] | undefined, string> {
-  if (LIST_FIELDS.has(field)) {
-    const list = (Array.isArray(raw) ? raw : raw.split(/\s*[,;]\s*/)).map((v) => v.trim()).filter((v) => v !== "");
-    return ok(list.length > 0 ? [...new Set(list)] : undefined);
-  }
-  const value = (Array.isArray(raw) ? raw[0] : raw) ?? "";
-  const closed = CLOSED_SETS[field];
-  if (closed) {
-    const canonical = canonicalClosedValue(closed, value);
-    return canonical !== undefined
-      ? ok(canonical)
-      : err(`"${clip(value)}" is not one of ${closed.join(", ")} (add a "map" to the rule)`);
-  }
-  if (DATE_FIELDS.has(field)) {
-    const dt = normaliseDatetime(value);
-    return dt !== undefined ? ok(dt) : err(`"${clip(value)}" is not a date and time`);
-  }
-  return ok(value);
-}
+/** One item's outcome in a poll. */
+export type ItemTranslation = { item: FeedItem; translation: Translation };
 
-const clip = (s: string): string => (s.length > 60 ? s.slice(0, 57) + "…" : s);
+/** A line to log for an item (the planner logs these with the feed's id). */
+export type PollItemProblem = { key: string; message: string; level: "warn" };
+
+export type TranslatedPoll = {
+  /** By item key: what the planner should do with each item. */
+  byKey: Map<string, Result<Ticket, TranslateProblem[]>>;
+  items: ItemTranslation[];
+  problems: PollItemProblem[];
+};
+
+/**
+ * Translates every item of one poll and makes sure no two become the same ticket without a word
+ * (issue 11.1). With the built-in Original_ID rules a clash is resolved by giving the clashing
+ * items their whole identity (guid, id or link) as Original_ID, all but the last in the document
+ * (the oldest in a newest-first feed), which keeps the short id; with the feed's own Original_ID
+ * rule only that last item is used and the others are skipped. Either way the items are named in a warning.
+ * Items that are neither new nor changed (not in `touched`) are only asked for their ticket id.
+ */
+export function translateItems(items: readonly FeedItem[], feed: FeedConfig, now: Date, touched?: ReadonlySet<string>): TranslatedPoll {
+  // Warnings are for items that are new or changed in this poll: the others were told before.
+  const tell = (keys: readonly string[]): boolean => touched === undefined || keys.some((k) => touched.has(k));
+  // Items neither new nor changed are only asked for their ticket id (for the clash check below).
+  const options = optionsFor(feed, now);
+  const translated: ItemTranslation[] = [];
+  const idOnly: { item: FeedItem; ttId: string }[] = [];
+  for (const item of items) {
+    const ttId = touched !== undefined && !touched.has(item.key) ? ticketIdOf(item.values, feed.mapping, options) : undefined;
+    if (ttId !== undefined) idOnly.push({ item, ttId });
+    else translated.push({ item, translation: translateItem(item, feed, now) });
+  }
+  const byKey = new Map<string, Result<Ticket, TranslateProblem[]>>();
+  const problems: PollItemProblem[] = [];
+  for (const t of translated) {
+    byKey.set(t.item.key, t.translation.result);
+    if (tell([t.item.key])) for (const w of t.translation.warnings) problems.push({ key: t.item.key, level: "warn", message: `${w.field}: ${w.message}` });
+  }
+  type Entry = { item: FeedItem; translation?: Translation | undefined };
+  const byId = new Map<string, Entry[]>();
+  const position = new Map(items.map((item, i) => [item.key, i]));
+  for (const t of translated) {
+    if (!t.translation.result.ok) continue;
+    const id = t.translation.result.value.TT_ID;
+    byId.set(id, [...(byId.get(id) ?? []), t]);
+  }
+  for (const t of idOnly) byId.set(t.ttId, [...(byId.get(t.ttId) ?? []), { item: t.item }]);
+  // Document order decides which item is "the later one".
+  for (const group of byId.values()) group.sort((a, b) => (position.get(a.item.key) ?? 0) - (position.get(b.item.key) ?? 0));
+  const defaultIds = feed.mapping.Original_ID === undefined;
+  for (const [id, group] of byId) {
+    // A changes feed says so (itemsPerTicket "many"): its items are versions of one ticket.
+    if (group.length < 2 || feed.itemsPerTicket === "many") continue;
+    const keys = group.map((g) => g.item.key);
+    if (defaultIds) {
+      // Feeds list the newest first: the last item in the document is the oldest, which most
+      // likely had the short id before the others appeared, so it keeps it.
+      for (const g of group.slice(0, -1)) {
+        if (!g.translation?.result.ok) continue;
+        const originalId = sanitiseIdPart(g.item.key.replace(/^https?:\/\//i, ""));
+        const ticket: Ticket = { ...g.translation.result.value, Original_ID: originalId, TT_ID: makeTicketId(feed.partnerId, originalId) };
+        byKey.set(g.item.key, ok(ticket));
+      }
+      if (tell(keys))
+        problems.push({
+          key: keys[0] ?? "",
+          level: "warn",
+          message: `items ${keys.join(", ")} all gave ${id}: kept apart, ${keys.at(-1) ?? ""} keeps ${id}, the others get their whole identity as Original_ID (map Original_ID to choose)`,
+        });
+    } else {
+      // The oldest (last in a newest-first document) keeps the ticket; the later ones are skipped.
+      const keeper = keys.at(-1) ?? "";
+      for (const g of group.slice(0, -1)) {
+        if (g.translation === undefined) continue; // not in this poll's work: nothing to skip
+        byKey.set(g.item.key, err([{ field: "Original_ID", message: `${id} is also the ticket of item ${keeper} in this document: skipped (make the Original_ID rule unique per item)` }]));
+      }
+      if (tell(keys)) problems.push({ key: keys[0] ?? "", level: "warn", message: `items ${keys.join(", ")} all gave ${id}: only ${keeper} is used (make the Original_ID rule unique per item)` });
+    }
+  }
+  return { byKey, items: translated, problems };
+}

@@ -93,3 +93,36 @@ void test("replay prints tickets, activities and messages from a local file and 
   assert.equal(html.code, 1);
   assert.match(html.stderr, /README\.md: XML (could not be parsed|is not an RSS or Atom feed)/);
 });
+
+void test("replay says per field which rule gave the value, or why none did; check-config warns about rules that match nothing", { timeout: 60_000 }, async () => {
+  const atom = await ttrelay("replay", "-c", "test/fixtures/replay-config.json", "-f", "test/fixtures/feeds/statuspage-atom.xml", "--as", "transit-status");
+  assert.equal(atom.code, 0, atom.stderr);
+  assert.match(atom.stdout, /=== TRANSIT_24871193 \(Create\) ===\nitem: {5}tag:status\.transit\.example,2005:Incident\/24871193\nfields:\n/);
+  assert.match(atom.stdout, / {2}TT_Status {18}"Closed" +← rule 1: content =~ \/\^\(Resolved\|/);
+  assert.match(atom.stdout, / {2}Time_Window_Start {10}— +no rule gave a value\n +rule 1 when Type: content =~ .*condition not met: Type one of Scheduled \(is "Unscheduled"\)/);
+  assert.match(atom.stdout, / {2}TT_Long_Description .* ← built-in 2: content\n +built-in 1 content:encoded: content:encoded is absent/);
+  assert.match(atom.stdout, /message to noc@conference\.noc\.example\.net:\n {2}\*TRANSIT_24870001\* new · Planned maintenance 2026-11-28 00:00 – 02:00 UTC · Closed · Unknown\n/);
+  assert.match(atom.stdout, /warning: \$\.feeds\[0\]\.mapping\.Affected_Service\[0\]: category@term matched none of the 2 item\(s\) of the sample/);
+
+  // Issue 11.1: links that all end in ?rss=1 give one ticket each, not one ticket "1".
+  const rss = await ttrelay("replay", "-c", "test/fixtures/replay-config.json", "-f", "test/fixtures/feeds/rss-query-links.xml", "--as", "metro");
+  assert.equal(rss.code, 0, rss.stderr);
+  const ids = [...rss.stdout.matchAll(/^=== (\S+) \(Create\) ===$/gm)].map((m) => m[1]);
+  assert.deepEqual(ids, ["METRO_noc.metrofibre.example/notices/4713?rss", "METRO_noc.metrofibre.example/notices/4712?rss=1", "METRO_noc.metrofibre.example/notices/4711?rss=1"]);
+  assert.match(rss.stdout, /3 item\(s\), 3 ticket\(s\), 3 message\(s\)/);
+
+  // A Latin-1 file is read by its XML declaration.
+  const latin1 = await ttrelay("replay", "-c", "test/fixtures/replay-config.json", "-f", "test/fixtures/feeds/latin1.xml", "--as", "metro");
+  assert.equal(latin1.code, 0, latin1.stderr);
+  assert.match(latin1.stdout, /^charset: windows-1252$/m);
+  assert.match(latin1.stdout, /Fiberavbrott Malmö - Lund/);
+
+  const bad = JSON.parse((await readFile("test/fixtures/replay-config.json", "utf8")).replace(/^\s*\/\/.*$/gm, "")) as { feeds: { mapping: Record<string, unknown> }[] };
+  bad.feeds[0]!.mapping.TT_Priority = { from: "content", html: true, regex: "^Resolved - (\\w+)" };
+  const file = join(await dirP, "rules.json");
+  await writeFile(file, JSON.stringify(bad));
+  const checked = await ttrelay("check-config", file, "--sample", "test/fixtures/feeds/statuspage-atom.xml", "--as", "transit-status");
+  assert.equal(checked.code, 0, checked.stderr);
+  assert.match(checked.stderr, /warning: \$\.feeds\[0\]\.mapping\.TT_Priority\.regex: content usually has several lines, and without the "m" flag/);
+  assert.match(checked.stderr, /warning: \$\.feeds\[0\]\.mapping\.TT_Priority: content =~ \/\^Resolved - \(\\w\+\)\/i matched none of the 2 item\(s\) of the sample \(no match \(the text has several lines/);
+});

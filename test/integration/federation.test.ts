@@ -66,7 +66,7 @@ void test("a bot on server A posts tickets into a room on server B and into its 
   const m = await watcher.waitFor((x) => !x.delayed && shown(x).startsWith("*EXN_8*"), 15_000, "EXN_8 in the room on server B");
   assert.equal(m.room, remoteRoom);
   assert.equal(m.nick, "ttrelay");
-  assert.match(shown(m), /\*Loss of light on EXN-STO-CPH-01\*/);
+  assert.match(shown(m), /\nLoss of light on EXN-STO-CPH-01\n/);
   assert.ok(m.stanzaId, "server B's room assigned a stanza-id");
   const activity = TicketActivitySchema.parse(JSON.parse(m.json ?? "null"));
   assert.equal(activity.type, "Create");

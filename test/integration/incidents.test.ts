@@ -12,7 +12,7 @@ import { startFeedServer, type FeedServer } from "../../src/demo/feed-server.js"
 import { prosodyAvailable, startFederatedPair, type ProsodyInstance } from "../../src/demo/prosody.js";
 import { startWatcher, type SeenMessage, type Watcher } from "../../src/demo/watcher.js";
 import { startBot, type RunningBot } from "../../src/main.js";
-import { TicketActivitySchema } from "../../src/model/activity.js";
+import { TicketActivitySchema, incidentOf } from "../../src/model/activity.js";
 import { rssFeed } from "../fixtures/feeds.js";
 import { examplenetMapping } from "../helpers/bot-config.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -100,7 +100,7 @@ void test("a fault reported by two NOCs becomes one incident thread in both bots
   const thread = fromA.thread;
   assert.match(thread ?? "", /^INC-[0-9a-f]{12}$/);
   assert.equal(incidentOfBody(fromA.body), undefined, "alone so far: no prefix");
-  assert.equal(TicketActivitySchema.parse(JSON.parse(fromA.json ?? "null")).context, thread, "the AS2 activity names the incident");
+  assert.equal(incidentOf(TicketActivitySchema.parse(JSON.parse(fromA.json ?? "null"))), thread, "the AS2 activity names the incident");
 
   // Bot B learns A's ticket from the shared room (a remote ticket of NOC A) …
   for (let i = 0; i < 100 && !botB.store.ticket("EXN_50"); i++) await new Promise((r) => setTimeout(r, 50));
@@ -119,7 +119,7 @@ void test("a fault reported by two NOCs becomes one incident thread in both bots
   assert.deepEqual(fromB.replyTo, { id: fromA.stanzaId, to: `${sharedRoom}/exn-bot` }, "and replies to the incident's first message in that room");
   assert.match(shown(fromB), /\nIncident INC-[0-9a-f]{12} with EXN_50: circuit XB-STO-OSL-1, service IP transit\n/);
   const activityB = TicketActivitySchema.parse(JSON.parse(fromB.json ?? "null"));
-  assert.equal(activityB.context, thread);
+  assert.equal(incidentOf(activityB), thread);
   assert.equal(activityB.actor.name, "NordNet NOC");
   assert.equal(botB.store.ticket("NORD_60")?.incident, botB.store.ticket("EXN_50")?.incident);
 
@@ -143,7 +143,7 @@ void test("a fault reported by two NOCs becomes one incident thread in both bots
   feeds.set("/exn.rss", { body: rssFeed([{ id: 50, title: "Loss of light on cross-border circuit", circuits: "XB-STO-OSL-1", status: "Closed", end: "2026-11-28 12:00 UTC", closed: "2026-11-28 12:05 UTC", history: "spliced" }, { id: 1, circuits: "EXN-OTHER-9" }]) });
   feeds.set("/nord.rss", { body: rssFeed([{ id: 60, title: "XB-STO-OSL-1 down", circuits: "XB-STO-OSL-1", status: "Closed", end: "2026-11-28 12:00 UTC", closed: "2026-11-28 12:06 UTC", history: "carrier fixed it" }, { id: 1, circuits: "NORD-OTHER-3", service: "Lambda" }]) });
   await botA.pollNow("exn");
-  await customer.waitFor((m) => about("EXN_50")(m) && /closed · Closed/.test(m.body ?? ""), 15_000, "EXN_50 closed");
+  await customer.waitFor((m) => about("EXN_50")(m) && /\*EXN_50\* closed · /.test(m.body ?? ""), 15_000, "EXN_50 closed");
   await botB.pollNow("nord");
   const closed = await engineerA.waitFor((m) => !m.delayed && /Incident \*INC-[0-9a-f]{12}\* closed: all 2 tickets are final/.test(m.body ?? ""), 15_000, "incident closed in room A");
   assert.equal(closed.thread, thread);

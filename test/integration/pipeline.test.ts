@@ -103,7 +103,7 @@ void test("feed items become ticket messages in the room: summary first, then Cr
   feeds.set("/a.rss", { body: rssFeed(items) });
   await bot.pollNow("exn");
   const created = await watcher.waitFor((m) => live(m) && shown(m).startsWith("*EXN_3*"), 10_000, "the Create message of EXN_3");
-  assert.match(shown(created), /^\*EXN_3\* new · Opened · On backup\n\*Fibre cut Stockholm-Copenhagen\*\n/);
+  assert.match(shown(created), /^\*EXN_3\* new · Opened · On backup\nFibre cut Stockholm-Copenhagen\n/);
   assert.match(shown(created), /Circuits: EXN-STO-CPH-02/);
   assert.match(shown(created), /https:\/\/noc\.example\.net\/tt\/3/);
   assert.match(shown(created), /> Carrier ticket CAR-1\./);
@@ -130,7 +130,7 @@ void test("feed items become ticket messages in the room: summary first, then Cr
   feeds.set("/a.rss", { body: rssFeed(items) });
   await bot.pollNow("exn");
   const updated = await watcher.waitFor((m) => live(m) && shown(m).startsWith("*EXN_3* closed"), 10_000, "the Update message of EXN_3");
-  assert.match(shown(updated), /^\*EXN_3\* closed · Closed/);
+  assert.match(shown(updated), /^\*EXN_3\* closed · /);
   assert.match(shown(updated), /Changed: status Opened → Closed/);
   // The update is in the same thread and replies (XEP-0461) to the incident's first message here.
   assert.equal(updated.thread, created.thread);

@@ -1,10 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import jsonld from "jsonld";
 import {
   AS2_CONTEXT,
+  NTTDM_CONTEXT,
   NTTDM_NS,
   TicketActivitySchema,
+  incidentOf,
   nocActor,
+  readTicketActivity,
+  withIncident,
   ticketActivity,
   ticketObjectId,
   type TicketActivity,
@@ -23,7 +29,7 @@ void test("nocActor: an Organization with a URN id; url only when given", () => 
 void test("ticketActivity: the exact Create activity for the RFC example ticket", () => {
   const ticket = sampleTicket();
   const expected: TicketActivity = {
-    "@context": [AS2_CONTEXT, { nttdm: NTTDM_NS }],
+    "@context": [AS2_CONTEXT, { ...NTTDM_CONTEXT, nttdm: NTTDM_NS }],
     id: `urn:ttrelay:activity:01_5985:create:${ticketContentHash(ticket).slice(0, 12)}:${published.getTime().toString(36)}`,
     type: "Create",
     actor,
@@ -135,3 +141,95 @@ for (const { name, input, expected } of invalidCases) {
     assert.ok(paths.includes(expected), `expected an issue at "${expected}", got ${JSON.stringify(paths)}`);
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// JSON-LD: the NTTDM terms survive expansion (issue 11.7)
+// ---------------------------------------------------------------------------------------------
+
+/** The AS2 context, written for these tests from the term list W3C publishes: no network in tests. */
+const as2Context: unknown = JSON.parse(readFileSync(new URL("../fixtures/activitystreams-context.jsonld", import.meta.url), "utf8"));
+const documentLoader = (url: string): Promise<{ contextUrl: null; documentUrl: string; document: unknown }> => {
+  if (url === AS2_CONTEXT || url === `${AS2_CONTEXT}.jsonld`) return Promise.resolve({ contextUrl: null, documentUrl: url, document: as2Context });
+  return Promise.reject(new Error(`no network in tests: ${url}`));
+};
+const N = "urn:ietf:params:xml:ns:nttdm-1.0#";
+const AS = "https://www.w3.org/ns/activitystreams#";
+type Expanded = Record<string, unknown[]>;
+const node = (v: unknown): Expanded => v as Expanded;
+
+void test("JSON-LD expansion keeps TT_ID, TT_Status, impact, times and circuits (in order), and the incident IRI", async () => {
+  const ticket = sampleClosedTicket({ Network_Link_Circuit: ["FORTH-2", "FORTH-1"] });
+  const activity = withIncident(ticketActivity("Update", ticket, actor, published, "https://noc.grnet.example/tt/5985"), "INC-0123456789ab");
+  const [expanded] = (await jsonld.expand(JSON.parse(JSON.stringify(activity)) as jsonld.JsonLdDocument, { documentLoader: documentLoader as never })) as unknown[];
+  const top = node(expanded);
+  assert.deepEqual(top["@type"], [`${AS}Update`]);
+  assert.deepEqual(top[`${AS}context`], [{ "@id": "urn:ttrelay:incident:INC-0123456789ab" }]);
+  const object = node(top[`${AS}object`]?.[0]);
+  assert.deepEqual(object["@type"], [`${N}TroubleTicket`]);
+  const t = node(object[`${N}ticket`]?.[0]);
+  assert.deepEqual(t[`${N}TT_ID`], [{ "@value": "01_5985" }]);
+  assert.deepEqual(t[`${N}TT_Status`], [{ "@value": "Closed" }]);
+  assert.deepEqual(t[`${N}TT_Impact_Assessment`], [{ "@value": "No connectivity" }]);
+  assert.deepEqual(t[`${N}TT_Open_Datetime`], [{ "@type": "http://www.w3.org/2001/XMLSchema#dateTime", "@value": "2008-12-16T10:01:15+02:00" }]);
+  assert.deepEqual(t[`${N}TT_Close_Datetime`], [{ "@type": "http://www.w3.org/2001/XMLSchema#dateTime", "@value": "2008-12-16T15:05:00+02:00" }]);
+  assert.deepEqual(t[`${N}Network_Link_Circuit`], [{ "@list": [{ "@value": "FORTH-2" }, { "@value": "FORTH-1" }] }]);
+  // Every field of the ticket is there under its NTTDM IRI.
+  for (const field of Object.keys(ticket)) assert.ok(t[`${N}${field}`] !== undefined, `${field} survives expansion`);
+});
+
+void test("without the extension context the AS2 context drops the NTTDM fields (why it is embedded)", async () => {
+  const activity = JSON.parse(JSON.stringify(ticketActivity("Create", sampleTicket(), actor, published))) as Record<string, unknown>;
+  activity["@context"] = AS2_CONTEXT;
+  const [expanded] = (await jsonld.expand(activity, { documentLoader: documentLoader as never })) as unknown[];
+  assert.equal(JSON.stringify(expanded).includes(`${N}TT_ID`), false);
+});
+
+void test("readTicketActivity: peers are read by meaning, not by byte shape", () => {
+  const canonical = withIncident(ticketActivity("Create", sampleTicket(), actor, published, "https://noc.grnet.example/tt/5985"), "INC-0123456789ab");
+  const wire = (): Record<string, unknown> => JSON.parse(JSON.stringify(canonical)) as Record<string, unknown>;
+  const objectOf = (a: Record<string, unknown>): Record<string, unknown> => a.object as Record<string, unknown>;
+  const cases: { name: string; input: () => unknown }[] = [
+    { name: "as posted", input: wire },
+    { name: "contexts reordered", input: () => ({ ...wire(), "@context": [{ nttdm: NTTDM_NS }, AS2_CONTEXT] }) },
+    { name: "the earlier namespace and a bare incident id", input: () => ({ ...wire(), "@context": [AS2_CONTEXT, { nttdm: "urn:ietf:rfc:6137#" }], context: "INC-0123456789ab" }) },
+    { name: "full-IRI types", input: () => ({ ...wire(), type: `${AS}Create`, object: { ...objectOf(wire()), type: `${N}TroubleTicket` } }) },
+    { name: "as: compact types and @id/@type keywords", input: () => { const w = wire(); const { id, type, ...rest } = w; return { ...rest, "@id": id, "@type": `as:${String(type)}` }; } },
+    { name: "context as an object", input: () => ({ ...wire(), context: { type: "Collection", id: "urn:ttrelay:incident:INC-0123456789ab" } }) },
+    {
+      name: "another prefix for the namespace, and full-IRI ticket keys",
+      input: () => {
+        const w = wire();
+        const o = objectOf(w);
+        const t = o["nttdm:ticket"] as Record<string, unknown>;
+        const { TT_Status, ...rest } = t;
+        return { ...w, "@context": [AS2_CONTEXT, { tt: NTTDM_NS }], object: { ...o, "nttdm:ticket": undefined, type: "tt:TroubleTicket", "tt:ticket": { ...rest, [`${N}TT_Status`]: TT_Status } } };
+      },
+    },
+  ];
+  for (const { name, input } of cases) {
+    const r = readTicketActivity(input());
+    assert.ok(r.ok, `${name}: ${r.ok ? "" : r.error}`);
+    assert.deepEqual(r.value, canonical, name);
+    assert.equal(incidentOf(r.value), "INC-0123456789ab", name);
+  }
+});
+
+void test("readTicketActivity rejects what means something else, naming where", () => {
+  const base = (): Record<string, unknown> => JSON.parse(JSON.stringify(ticketActivity("Create", sampleTicket(), actor, published))) as Record<string, unknown>;
+  const cases: { name: string; input: unknown; expected: RegExp }[] = [
+    { name: "no AS2 context", input: { ...base(), "@context": [{ nttdm: NTTDM_NS }] }, expected: /^@context: must include the Activity Streams 2\.0 context/ },
+    { name: "another namespace for the prefix", input: { ...base(), "@context": [AS2_CONTEXT, { nttdm: "urn:other#" }] }, expected: /^object\.type: / },
+    { name: "a Delete", input: { ...base(), type: "Delete" }, expected: /^type: / },
+    { name: "a bad status", input: (() => { const b = base(); ((b.object as Record<string, unknown>)["nttdm:ticket"] as Record<string, unknown>).TT_Status = "open"; return b; })(), expected: /^object\.nttdm:ticket\.TT_Status: / },
+    { name: "not an object", input: [1, 2], expected: /^\(root\): not a JSON object$/ },
+  ];
+  for (const { name, input, expected } of cases) {
+    const r = readTicketActivity(input);
+    assert.equal(r.ok, false, name);
+    if (!r.ok) assert.match(r.error, expected, name);
+  }
+  // A context that is not one of ours (another tool's) is left out, not an error.
+  const other = readTicketActivity({ ...base(), context: "https://tracker.example.org/incidents/7" });
+  assert.ok(other.ok);
+  assert.equal(other.value.context, undefined);
+});

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { defaultCorrelationConfig } from "../../src/correlate/engine.js";
-import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
+import { TicketActivitySchema, incidentOf, nocActor } from "../../src/model/activity.js";
 import type { Ticket } from "../../src/model/ticket.js";
 import { renderActivity } from "../../src/render/ticket-message.js";
 import { announceChange, incidentLine, incidentPrefix, incidentStatusNotices, outboxId, type AnnounceContext } from "../../src/intake/announce.js";
@@ -31,7 +31,7 @@ void test("announceChange without an incident port: one unthreaded entry per roo
   for (const c of cases) {
     const { activity, outbox } = announceChange(ctxOf(nowAt(0.2)), s, undefined, "Create", c.assignment);
     assert.deepEqual(outbox.map((o) => o.room), [ROOM_A, SHARED], c.name);
-    assert.equal(activity.context, c.assignment?.thread, c.name);
+    assert.equal(incidentOf(activity), c.assignment?.thread, c.name);
     const rendered = renderActivity(activity, render);
     for (const o of outbox) {
       assert.deepEqual(
@@ -68,8 +68,8 @@ void test("announceChange with a book: every entry threaded, the activity's cont
     assert.equal(a.thread, thread, c.name);
     const { activity, outbox } = announceChange(ctxOf(nowAt(0.2), b), s, undefined, "Create", a);
     assert.match(a.incidentId, INC, c.name);
-    assert.equal(activity.context, thread, c.name);
-    assert.equal(TicketActivitySchema.parse(JSON.parse(outbox[0]?.json ?? "null")).context, thread, `${c.name}: the JSON says so too`);
+    assert.equal(activity.context, `urn:ttrelay:incident:${thread}`, c.name);
+    assert.equal(incidentOf(TicketActivitySchema.parse(JSON.parse(outbox[0]?.json ?? "null"))), thread, `${c.name}: the JSON says so too`);
     assert.deepEqual(outbox.map((o) => o.room), [ROOM_A, ROOM_B, SHARED], c.name);
     for (const o of outbox) {
       assert.equal(o.thread, thread, c.name);
@@ -107,7 +107,7 @@ void test("announceChange: a later message of the incident replies to the first 
   const lines = second.outbox[0]?.body.split("\n") ?? [];
   assert.deepEqual(
     lines.slice(0, 3),
-    [`[${a1.thread}] *EXN_2* new · Opened · No connectivity`, "*Link down*", `Incident ${a1.thread} with EXN_1: circuit exn-sto-cph-01`],
+    [`[${a1.thread}] *EXN_2* new · Opened · No connectivity`, "Link down", `Incident ${a1.thread} with EXN_1: circuit exn-sto-cph-01`],
     "the incident line comes after the id line and the title",
   );
 
@@ -117,7 +117,7 @@ void test("announceChange: a later message of the incident replies to the first 
   const third = announceChange(ctxOf(nowAt(2), b), upd, exn1.ticket, "Update", a3);
   assert.equal(third.outbox[1]?.replyTo, undefined);
   assert.deepEqual(third.outbox[0]?.replyTo, { id: "st-a1", to: `${ROOM_A}/exn-bot` });
-  assert.match(third.outbox[0]?.body ?? "", /^\[INC-[0-9a-f]{12}\] \*EXN_1\* closed · Closed · No connectivity\n\*Link down\*\nIncident INC-[0-9a-f]{12} with EXN_2\n/);
+  assert.match(third.outbox[0]?.body ?? "", /^\[INC-[0-9a-f]{12}\] \*EXN_1\* closed · No connectivity\nLink down\nIncident INC-[0-9a-f]{12} with EXN_2\n/);
 });
 
 /** The assignment of `incoming` in a book that already holds `earlier` (in order). */

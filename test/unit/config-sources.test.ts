@@ -43,7 +43,7 @@ void test("every problem of the new sections is named by its JSON path", () => {
     [{ mail: [{ id: "m", maildir: "/x", senders: [{ ...sender, match: {} }] }] }, /^\$\.mail\[0\]\.senders\[0\]\.match: give at least one of from, listId, header/],
     [{ mail: [{ id: "m", maildir: "/x", senders: [{ ...sender, bcop: undefined }] }] }, /^\$\.mail\[0\]\.senders\[0\]: a sender needs `bcop` or `mapping`/],
     [{ mail: [{ id: "m", maildir: "/x", senders: [{ ...sender, partnerId: "NORD_LINK" }] }] }, /^\$\.mail\[0\]\.senders\[0\]\.partnerId: may not contain '_'/],
-    [{ mail: [{ id: "m", maildir: "/x", senders: [{ ...sender, mapping: { TT_Status: { from: "subject", regex: "(" } } }] }] }, /^\$\.mail\[0\]\.senders\[0\]\.mapping\.TT_Status\.regex: is not a valid/],
+    [{ mail: [{ id: "m", maildir: "/x", senders: [{ ...sender, mapping: { TT_Status: { from: "subject", regex: "(" } } }] }] }, /^\$\.mail\[0\]\.senders\[0\]\.mapping\.TT_Status\.regex: is not a regular expression RE2 can run/],
     [{ mail: [{ id: "m", maildir: "/x", senders: [{ ...sender, dkim: { domains: ["not a domain"] } }] }] }, /^\$\.mail\[0\]\.senders\[0\]\.dkim\.domains\[0\]: must be a domain name/],
     [{ webhooks: [hook] }, /^\$\.http: webhooks need the HTTP listener/],
     [{ webhooks: [{ ...hook, format: "xml" }], http: {} }, /^\$\.webhooks\[0\]\.format: /],
@@ -52,6 +52,10 @@ void test("every problem of the new sections is named by its JSON path", () => {
     [{ webhooks: [hook, hook], http: {} }, /^\$\.webhooks\[1\]\.id: source id alerts is used twice/],
     [{ mail: [{ id: "alerts", maildir: "/x", senders: [sender] }], webhooks: [hook], http: {} }, /^\$\.webhooks\[0\]\.id: source id alerts is used twice/],
     [{ http: { port: 70000 } }, /^\$\.http\.port: /],
+    // The same rule language as feeds, with each source's own field names checked.
+    [{ mail: [{ id: "m", maildir: "/x", senders: [{ ...sender, mapping: { TT_Title: { from: "subjekt" } } }] }] }, /^\$\.mail\[0\]\.senders\[0\]\.mapping\.TT_Title\.from: a mail has no field "subjekt"/],
+    [{ webhooks: [{ ...hook, mapping: { Location: { from: "label.site" } } }], http: {} }, /^\$\.webhooks\[0\]\.mapping\.Location\.from: an Alertmanager alert has no field "label\.site"/],
+    [{ webhooks: [{ id: "j", format: "json", partnerId: "X", auth: hook.auth, fields: { id: "$.key" }, mapping: { Original_ID: { template: "J-{ident}" } } }], http: {} }, /^\$\.webhooks\[0\]\.mapping\.Original_ID\.template: this webhook's `fields` has no field "ident"/],
   ];
   for (const [extra, expected] of rows) {
     const found = problems(base(extra));

@@ -46,6 +46,8 @@ void test("a minimal config parses, with every default filled in", () => {
         timeoutMs: 15_000,
         maxBytes: 5 * 1024 * 1024,
         maxItemChars: 20_000,
+        redirectHosts: [],
+        itemsPerTicket: "one",
         mapping: {},
       },
     ],
@@ -142,7 +144,7 @@ const problemCases: ProblemCase[] = [
             ...c.feeds[0],
             mapping: { TT_Status: [{ from: "title" }, { from: "description", regex: "Status: (open" }] },
           }),
-        expected: [{ path: "$.feeds[0].mapping.TT_Status[1].regex", message: /^is not a valid JavaScript regular expression$/ }],
+        expected: [{ path: "$.feeds[0].mapping.TT_Status[1].regex", message: /^is not a regular expression RE2 can run \(missing closing \)/ }],
       },
       {
         name: "bad regex flag",

@@ -1,7 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { ItemFields } from "../../config/schema.js";
 import { fingerprint, parseFeed, type ItemProblem, type ItemValues, type ParsedFeed } from "../../src/sources/feed/parse.js";
+
+/** The named fields of an item (rss-parser's view); paths are tested on their own below. */
+const named = (values: ItemValues): ItemValues =>
+  Object.fromEntries(Object.entries(values).filter(([k]) => (ItemFields as readonly string[]).includes(k) && !k.startsWith("channel.")));
 
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
 
@@ -167,7 +173,7 @@ for (const { name, input, expected } of formatCases) {
     assert.equal(feed.title, expected.title);
     assert.deepEqual(feed.problems, []);
     assert.deepEqual(
-      feed.items.map((i) => ({ key: i.key, values: i.values })),
+      feed.items.map((i) => ({ key: i.key, values: named(i.values) })),
       expected.items,
     );
     for (const item of feed.items) assert.equal(item.fingerprint, fingerprint(item.values), item.key);
@@ -220,9 +226,10 @@ void test("parseFeed: items without identity are skipped, duplicates dropped, hu
   assert.equal(feed.items[0]?.values.title, "first copy", "the first copy wins");
   const big = feed.items[1]?.values;
   assert.equal(big?.description, "x".repeat(256));
+  assert.equal(big?.["channel.title"], "ExampleNet NOC");
   assert.equal(big?.content, "x".repeat(256));
   assert.equal(big?.title, "big");
-  assert.deepEqual(feed.items[2]?.values, { link: "https://noc.example.net/tt/3" }, "a blank title is no value");
+  assert.deepEqual(named(feed.items[2]?.values ?? {}), { link: "https://noc.example.net/tt/3" }, "a blank title is no value");
 });
 
 void test("parseFeed: an item exactly maxItemChars long is not cut", async () => {
@@ -244,7 +251,7 @@ void test("fingerprint: stable under key order, changed by any content", () => {
     { name: "categories reordered", input: { ...base, categories: ["Optical", "IP"] }, expected: "different" },
     { name: "field added", input: { ...base, pubDate: "Sat, 28 Nov 2026 08:20:00 GMT" }, expected: "different" },
     { name: "field removed", input: { title: "Fibre cut", guid: "EXN-1", description: "down" }, expected: "different" },
-    { name: "value moved to another field", input: { ...base, description: undefined, summary: "down" }, expected: "different" },
+    { name: "value moved to another field", input: { title: "Fibre cut", guid: "EXN-1", categories: ["IP", "Optical"], summary: "down" }, expected: "different" },
   ];
   for (const { name, input, expected } of cases) {
     assert.equal(fingerprint(input) === fp ? "same" : "different", expected, name);
@@ -263,4 +270,47 @@ void test("Atom categories (term) are read when there are no RSS categories; RSS
     assert.ok(r.ok, c.name);
     assert.deepEqual(r.value.items[0]?.values.categories, c.expected, c.name);
   }
+});
+
+const fixture = (name: string): string => readFileSync(new URL(`../fixtures/feeds/${name}`, import.meta.url), "utf8");
+
+void test("parseFeed: <rss> without a version is read as RSS 2.0 (issue 11.4)", async () => {
+  const feed = await parseOk(fixture("aws-health-like.xml"));
+  assert.equal(feed.items.length, 1);
+  assert.equal(feed.items[0]?.values.title, "Informational message: Increased API error rates");
+});
+
+void test("parseFeed: fields by path: custom namespaces, content:encoded, dc:*, category attributes, Atom links by rel, channel fields", async () => {
+  const rss = await parseOk(fixture("rss-query-links.xml"));
+  const first = rss.items[0]?.values ?? {};
+  const cases: { name: string; input: [ItemValues, string]; expected: string | string[] | undefined }[] = [
+    { name: "content:encoded", input: [first, "content:encoded"], expected: "<p>Ring B runs on <b>one</b> path since 12:10 &amp; the spare is on its way.</p>" },
+    { name: "dc:creator", input: [first, "dc:creator"], expected: "Duty engineer" },
+    { name: "category by attribute", input: [first, "category[domain=severity]"], expected: "major" },
+    { name: "category attribute list", input: [first, "category@domain"], expected: ["severity", "service"] },
+    { name: "channel title", input: [first, "channel.title"], expected: "Metro Fibre NOC - notices" },
+  ];
+  const aws = (await parseOk(fixture("aws-health-like.xml"))).items[0]?.values ?? {};
+  cases.push(
+    { name: "custom namespace element", input: [aws, "cloud:region"], expected: "eu-north-1" },
+    { name: "custom namespace attribute", input: [aws, "cloud:service@code"], expected: "compute" },
+  );
+  const atom = (await parseOk(fixture("statuspage-atom.xml"))).items[0]?.values ?? {};
+  cases.push(
+    { name: "Atom link by rel", input: [atom, "link[rel=alternate]@href"], expected: "https://status.transit.example/incidents/q8w2k1m9zx4d" },
+    { name: "Atom channel link", input: [atom, "channel.link"], expected: "https://status.transit.example" },
+    { name: "Atom published", input: [atom, "published"], expected: "2026-11-28T09:14:02Z" },
+  );
+  const planned = (await parseOk(fixture("noc-planned-work.xml"))).items[0]?.values ?? {};
+  cases.push({ name: "attribute of an empty element", input: [planned, "pw:window@start"], expected: "2026-12-02T00:00:00Z" });
+  for (const { name, input, expected } of cases) assert.deepEqual(input[0][input[1]], expected, name);
+});
+
+void test("itemPaths: bounded, and __proto__ is never a key", async () => {
+  const many = Array.from({ length: 400 }, (_, i) => `<x:f${i}>v</x:f${i}>`).join("");
+  const feed = await parseOk(rss2(`<item><guid>g</guid><title>t</title><__proto__>p</__proto__>${many}</item>`));
+  const values = feed.items[0]?.values ?? {};
+  assert.ok(Object.keys(values).length <= 320, String(Object.keys(values).length));
+  assert.equal(Object.getPrototypeOf(values), Object.prototype);
+  assert.equal(Object.hasOwn(values, "__proto__"), false);
 });

@@ -115,7 +115,7 @@ void test("peer payloads that are ignored: one log line naming room, nick and re
   const valid = json(peerActivity(nord7, 1));
   const cases: { name: string; json: string; known?: StoredTicket; level: "debug" | "warn"; reason: string | RegExp; ticket?: string }[] = [
     { name: "not JSON", json: "{\"type\": \"Create\",", level: "warn", reason: /^payload is not JSON \(.+\)$/ },
-    { name: "JSON, not an object", json: "[1, 2]", level: "warn", reason: "not a valid ticket activity: (root): Invalid input: expected object, received array" },
+    { name: "JSON, not an object", json: "[1, 2]", level: "warn", reason: "not a valid ticket activity: (root): not a JSON object" },
     { name: "an AS2 Note, not a ticket activity", json: '{"type":"Note","content":"hi"}', level: "warn", reason: /^not a valid ticket activity: @context: / },
     {
       name: "a ticket activity whose ticket has a bad status",

@@ -168,7 +168,7 @@ void test("the same item changed: an Update activity that says what changed", ()
   assert.deepEqual(plan.activities.map((a) => [a.type, a.object["nttdm:ticket"].TT_ID]), [["Update", "EXN_1"]]);
   assert.deepEqual(plan.outbox.map((o) => o.room), [IP_ROOM, COORD_ROOM]);
   const body = plan.outbox[0]?.body ?? "";
-  assert.ok(body.startsWith("*EXN_1* update · Updated · At risk\n"), body);
+  assert.ok(body.startsWith("*EXN_1* update · At risk\n"), body);
   assert.ok(body.split("\n").includes("Changed: status Opened → Updated, description, impact Unknown → At risk, history"), body);
   const stored = plan.tickets[0];
   assert.equal(stored?.firstSeen, T0.toISOString(), "firstSeen is kept from the first poll");
@@ -246,9 +246,20 @@ void test("a new item and its change in one document: Create first, then Update"
   // Two items (e.g. an RT transaction feed) for the same ticket, newest first.
   const newer = nocItem(7, { status: "Updated", history: "carrier on site", extra: { guid: "EXN-7#2" } });
   const older = nocItem(7, { extra: { guid: "EXN-7#1" } });
-  const plan = planPoll(ctx(T1), first.feedState, [{ ...newer, key: "EXN-7#2" }, { ...older, key: "EXN-7#1" }], [], {}, storeOf(first));
+  const both = [{ ...newer, key: "EXN-7#2" }, { ...older, key: "EXN-7#1" }];
+  const plan = planPoll({ ...ctx(T1), feed: { ...feed, itemsPerTicket: "many" } }, first.feedState, both, [], {}, storeOf(first));
   assert.deepEqual(plan.activities.map((a) => `${a.type} ${a.object["nttdm:ticket"].TT_Status}`), ["Create Opened", "Update Updated"]);
   assert.deepEqual(plan.tickets.map((t) => [t.ticket.TT_ID, t.ticket.TT_Status]), [["EXN_7", "Updated"]]);
+});
+
+void test("two items of a one-item-per-ticket feed that map to one ticket: the later is skipped, both are named (issue 11.1)", () => {
+  const first = primedPlan();
+  const newer = nocItem(7, { status: "Updated", history: "carrier on site", extra: { guid: "EXN-7#2" } });
+  const older = nocItem(7, { extra: { guid: "EXN-7#1" } });
+  const plan = planPoll(ctx(T1), first.feedState, [{ ...newer, key: "EXN-7#2" }, { ...older, key: "EXN-7#1" }], [], {}, storeOf(first));
+  assert.deepEqual(plan.activities.map((a) => `${a.type} ${a.object["nttdm:ticket"].TT_Status}`), ["Create Opened"], "the older item is the ticket");
+  assert.ok(plan.logs.some((l) => l.level === "warn" && String(l.fields.problem).includes("items EXN-7#2, EXN-7#1 all gave EXN_7: only EXN-7#1 is used")), JSON.stringify(plan.logs));
+  assert.ok(plan.logs.some((l) => l.msg === "feed item not turned into a ticket" && l.fields.item === "EXN-7#2"), "the newer item is named as skipped");
 });
 
 void test("outboxId: stable for the same activity and room, different otherwise", () => {

@@ -4,13 +4,18 @@ import { nocActor, ticketActivity } from "../../src/model/activity.js";
 import {
   DEFAULT_TEMPLATE,
   capText,
+  changedFields,
   fillTemplate,
   formatTime,
   renderActivity,
+  renderCompactUpdate,
   verbFor,
   type RenderOptions,
 } from "../../src/render/ticket-message.js";
+import { oneLineOf, outsideLine } from "../../src/render/outside.js";
 import { escapeMarkdown, markdownToStyled } from "../../src/render/xep0393.js";
+import type { Ticket } from "../../src/model/ticket.js";
+import { spansOf } from "../helpers/xep0393-spans.js";
 import { sampleClosedTicket, sampleTicket } from "../fixtures/tickets.js";
 
 const markdownCases: { name: string; input: string; expected: string }[] = [
@@ -143,8 +148,8 @@ void test("renderActivity: the full message for the RFC example (Create, Athens 
     renderActivity(activity, athens),
     [
       "*01_5985* new · Opened · No connectivity",
-      "*Forth Link Failure*",
-      "Service: IP · Location: HERAKLION · Type: Operational / Core Line Fault",
+      "Forth Link Failure",
+      "Service: IP · Location: HERAKLION · Type: Operational (Unscheduled) / Core Line Fault",
       "Nodes: FORTH · Circuits: FORTH-2",
       "Start: 2008-12-16 09:55 EET",
       "Priority: High",
@@ -158,11 +163,12 @@ void test("renderActivity: the full message for the RFC example (Create, Athens 
 void test("renderActivity: the ticket id comes first, for every kind of ticket", () => {
   const cases: { name: string; input: ReturnType<typeof ticketActivity>; expected: string }[] = [
     { name: "open", input: ticketActivity("Create", sampleTicket(), actor, published), expected: "*01_5985* new · Opened · No connectivity\n" },
-    { name: "closed update", input: ticketActivity("Update", sampleClosedTicket(), actor, published), expected: "*01_5985* closed · Closed · No connectivity\n" },
+    { name: "closed update: the verb says the status once", input: ticketActivity("Update", sampleClosedTicket(), actor, published), expected: "*01_5985* closed · No connectivity\n" },
     {
       name: "id with markdown characters",
       input: ticketActivity("Create", sampleTicket({ Partner_ID: "A*B", Original_ID: "[1]" }), actor, published),
-      expected: "*A*B_[1]* new · Opened · No connectivity\n",
+      // A "*" in the id would close a bold span early: such an id is shown plain.
+      expected: "A*B_[1] new · Opened · No connectivity\n",
     },
   ];
   for (const { name, input, expected } of cases) {
@@ -180,7 +186,7 @@ void test("renderActivity: long descriptions are capped with ' […]' and quoted
   const multi = renderActivity(ticketActivity("Create", sampleTicket({ TT_Long_Description: "First *line*\n\n- second\n# third" }), actor, published), athens);
   assert.deepEqual(
     multi.split("\n").filter((l) => l.startsWith(">")),
-    ["> First *line*", ">", "> - second", "> # third"],
+    ["> First \u2060*line*", ">", "> - second", "> # third"],
     "free text is quoted and shown literally, blank lines kept",
   );
 });
@@ -192,8 +198,8 @@ void test("renderActivity: times in the configured zone (start, end, window)", (
     Time_Window_End: "2008-12-16T18:00:00+02:00",
   });
   const cases: { name: string; input: RenderOptions; expected: string }[] = [
-    { name: "UTC", input: { maxLongDescription: 600, timeZone: "UTC" }, expected: "Start: 2008-12-16 07:55 UTC · End: 2008-12-16 13:01 UTC · Window: 2008-12-16 06:00 UTC – 2008-12-16 16:00 UTC" },
-    { name: "Athens", input: athens, expected: "Start: 2008-12-16 09:55 EET · End: 2008-12-16 15:01 EET · Window: 2008-12-16 08:00 EET – 2008-12-16 18:00 EET" },
+    { name: "UTC", input: { maxLongDescription: 600, timeZone: "UTC" }, expected: "Start: 2008-12-16 07:55 UTC · End: 2008-12-16 13:01 UTC" },
+    { name: "Athens", input: athens, expected: "Start: 2008-12-16 09:55 EET · End: 2008-12-16 15:01 EET" },
   ];
   for (const { name, input, expected } of cases) {
     const body = renderActivity(ticketActivity("Update", t, actor, published), input);
@@ -206,7 +212,7 @@ void test("renderActivity: unknown location and undefined problem are left out",
     ticketActivity("Create", sampleTicket({ Location: "Unknown", TT_Short_Description: "Undefined Problem", Affected_Service: undefined }), actor, published),
     athens,
   );
-  assert.equal(body.split("\n")[2], "Type: Operational");
+  assert.equal(body.split("\n")[2], "Type: Operational (Unscheduled)");
 });
 
 void test("renderActivity: an Update names what changed", () => {
@@ -218,11 +224,128 @@ void test("renderActivity: an Update names what changed", () => {
     { field: "History", before: before.History, after: after.History },
   ]);
   const lines = body.split("\n");
-  assert.equal(lines[0], "*01_5985* update · Updated · On backup");
+  assert.equal(lines[0], "*01_5985* update · On backup");
   assert.ok(lines.includes("Changed: status Opened → Updated, impact No connectivity → On backup, history"), body);
   assert.ok(lines.includes("History: Traffic on backup path"), body);
 });
 
 void test("DEFAULT_TEMPLATE starts with the ticket id", () => {
-  assert.ok(DEFAULT_TEMPLATE.startsWith("**{{id}}**"));
+  assert.ok(DEFAULT_TEMPLATE.startsWith("{{heading}}"));
+});
+
+// ---------------------------------------------------------------------------------------------
+// Outside text cannot fake lines or styling (issues 9.5, 11.8)
+// ---------------------------------------------------------------------------------------------
+
+void test("outside text: one line, no bidi overrides, capped, directives neutralised", () => {
+  const cases: { name: string; input: string; expected: string }[] = [
+    { name: "newline and CRLF", input: "Link down\r\n*EXN_999* closed", expected: "Link down \u2060*EXN_999* closed" },
+    { name: "U+2028 and U+2029", input: "a\u2028b\u2029c", expected: "a b c" },
+    { name: "bidi overrides and isolates", input: "Fibre \u202Eedoc\u202C cut \u2066x\u2069", expected: "Fibre edoc cut x" },
+    { name: "control characters", input: "a\u0007b\u001bc\td", expected: "abc d" },
+    { name: "a star that cannot open stays", input: "Buy Now, Bitches*", expected: "Buy Now, Bitches*" },
+    { name: "a star that could open is joined", input: "Outage *core* router", expected: "Outage \u2060*core* router" },
+    { name: "at the start", input: "_urgent_ ~cut~ `x`", expected: "\u2060_urgent_ \u2060~cut~ \u2060`x`" },
+    { name: "runs of directives", input: "***x***", expected: "\u2060*\u2060*\u2060*x*\u2060*\u2060*" },
+    { name: "a quote at the start", input: "> not a quote", expected: "\u2060> not a quote" },
+    { name: "ids keep their underscores", input: "EXN_1043 core_router_1", expected: "EXN_1043 core_router_1" },
+  ];
+  for (const { name, input, expected } of cases) assert.equal(outsideLine(input), expected, name);
+  assert.equal(oneLineOf("x".repeat(500), 200).length, 200);
+  assert.ok(oneLineOf("x".repeat(500), 200).endsWith("…"));
+});
+
+const corpus = [
+  "Buy Now, Bitches*",
+  "Outage *core* router",
+  "Link down\n*EXN_999* closed · Closed · No impact",
+  "_urgent_ fibre ~cut~ at `sto-1`",
+  "> quoted? ```pre``` *a*b*c*",
+  "**bold** and ***more*** ~~struck~~",
+  "Fibre \u202Eedoc\u202C cut",
+  "Wartung *Frankfurt* _morgen_ – 10% packet loss *",
+  "x".repeat(1000),
+];
+
+void test("corpus of real-world titles: the title line carries no styling and cannot fake a header", () => {
+  for (const title of corpus) {
+    const body = renderActivity(ticketActivity("Create", sampleTicket({ TT_Title: title, TT_Long_Description: `${title}\n*01_5986* closed · Closed · No impact` }), actor, published), athens);
+    const lines = body.split("\n");
+    assert.equal(lines[0], "*01_5985* new · Opened · No connectivity", title);
+    assert.deepEqual(spansOf(lines[0] ?? ""), [{ directive: "*", start: 0, end: 8 }], `${title}: only the id is bold`);
+    const titleLine = lines[1] ?? "";
+    assert.deepEqual(spansOf(titleLine), [], `${JSON.stringify(title)}: no span in the title line: ${JSON.stringify(titleLine)}`);
+    assert.equal(titleLine.replace(/\u2060/g, ""), oneLineOf(title), `${title}: shown as written, on one line`);
+    assert.ok(titleLine.length <= 201 + 40, "capped");
+    assert.equal(/[\u202A-\u202E\u2066-\u2069]/.test(body), false, "no bidi overrides");
+    for (const line of lines.slice(1)) assert.doesNotMatch(line, /^\*[^*\s]+\* /, `${title}: no line looks like a header: ${line}`);
+    for (const line of lines.filter((l) => l.startsWith("> "))) assert.deepEqual(spansOf(line.slice(2)), [], `quoted outside text has no spans: ${line}`);
+  }
+});
+
+void test("renderActivity: History times are shown like every other time; Type and TT_Type both shown", () => {
+  const t = sampleTicket({ History: "Link down\n2008-12-16T08:30:00Z alice@noc.example: acknowledged", Type: "Unscheduled", TT_Type: "Informational" });
+  const body = renderActivity(ticketActivity("Create", t, actor, published), athens);
+  assert.ok(body.split("\n").includes("History: 2008-12-16 10:30 EET alice@noc.example: acknowledged"), body);
+  assert.ok(body.includes("Type: Informational (Unscheduled) / Core Line Fault"), body);
+});
+
+void test("renderActivity: Scheduled maintenance shows as planned maintenance, its window first", () => {
+  const t = sampleTicket({ Type: "Scheduled", Time_Window_Start: "2008-12-20T01:00:00+02:00", Time_Window_End: "2008-12-20T05:00:00+02:00", TT_Impact_Assessment: "At risk" });
+  const lines = renderActivity(ticketActivity("Create", t, actor, published), athens).split("\n");
+  assert.equal(lines[0], "*01_5985* new · Planned maintenance 2008-12-20 01:00 – 05:00 EET · Opened · At risk");
+  assert.ok(lines.includes("Service: Location: HERAKLION · Type: Operational (Scheduled) / Core Line Fault".replace("Service: ", "")), lines.join("\n"));
+});
+
+void test("acking a Solved ticket does not say 'solved · Solved'", () => {
+  const before = sampleTicket({ TT_Status: "Solved", History: "fixed", End_Datetime: "2008-12-16T12:00:00Z" });
+  const after = { ...before, Contact_Engineers: ["alice"], History: "fixed\n2008-12-16T12:30:00Z alice: acknowledged" };
+  const activity = ticketActivity("Update", after, actor, published);
+  const card = renderActivity(activity, athens, changedFields(before, after));
+  assert.equal(card.split("\n")[0], "*01_5985* update · Solved · No connectivity");
+  assert.equal(verbFor(activity, changedFields(before, after)), "update");
+});
+
+void test("renderCompactUpdate: id, status, what changed, the new History line; a final status in one line", () => {
+  const opened = sampleTicket({ History: "Link down" });
+  const cases: { name: string; input: { before: Ticket; after: Ticket }; expected: string }[] = [
+    {
+      name: "status and impact changed, new History line",
+      input: { before: opened, after: { ...opened, TT_Status: "Updated", TT_Impact_Assessment: "On backup", History: "Link down\n2008-12-16T09:00:00Z alice: traffic on backup" } },
+      expected: "*01_5985* Updated · status Opened → Updated · impact No connectivity → On backup\nHistory: 2008-12-16 11:00 EET alice: traffic on backup",
+    },
+    {
+      name: "only History",
+      input: { before: opened, after: { ...opened, History: "Link down\ncarrier on site" } },
+      expected: "*01_5985* Opened\nHistory: carrier on site",
+    },
+    {
+      name: "solved (not final): short, with the end time",
+      input: { before: opened, after: { ...opened, TT_Status: "Solved", End_Datetime: "2008-12-16T13:00:00Z", History: "Link down\nspliced" } },
+      expected: "*01_5985* Solved · status Opened → Solved · end — → 2008-12-16 15:00 EET\nHistory: spliced",
+    },
+    {
+      name: "closed: one line",
+      input: { before: { ...opened, TT_Status: "Updated" }, after: { ...opened, TT_Status: "Closed", TT_Close_Datetime: "2008-12-16T13:05:00Z", End_Datetime: "2008-12-16T13:00:00Z", History: "Link down\n2008-12-16T13:05:00Z alice: closed" } },
+      expected: "*01_5985* closed (was Updated) · Forth Link Failure · 2008-12-16 15:05 EET alice: closed",
+    },
+    {
+      name: "planned maintenance, window moved",
+      input: {
+        before: sampleTicket({ Type: "Scheduled", Time_Window_Start: "2008-12-20T01:00:00+02:00", Time_Window_End: "2008-12-20T05:00:00+02:00" }),
+        after: sampleTicket({ Type: "Scheduled", Time_Window_Start: "2008-12-21T01:00:00+02:00", Time_Window_End: "2008-12-21T05:00:00+02:00" }),
+      },
+      expected: "*01_5985* Planned maintenance 2008-12-21 01:00 – 05:00 EET · Opened · window start 2008-12-20 01:00 EET → 2008-12-21 01:00 EET · window end 2008-12-20 05:00 EET → 2008-12-21 05:00 EET",
+    },
+    {
+      name: "outside text in a change stays one line and unstyled",
+      input: { before: opened, after: { ...opened, TT_Title: "New *title*\n*01_5986* closed" } },
+      expected: "*01_5985* Opened · title → New \u2060*title* \u2060*01\\_5986* closed".replace("\\_", "_"),
+    },
+  ];
+  for (const { name, input, expected } of cases) {
+    const body = renderCompactUpdate(ticketActivity("Update", input.after, actor, published), input.before, athens);
+    assert.equal(body, expected, name);
+    for (const line of body.split("\n")) for (const span of spansOf(line)) assert.equal(span.start, 0, `${name}: only the id is styled: ${line}`);
+  }
 });

@@ -1,22 +1,58 @@
 /**
  * Adapter: fetches one feed document over HTTP(S) with a timeout, a size cap, redirects and
- * conditional GET (RFC 9110 §13.1: If-None-Match / If-Modified-Since → 304 Not Modified).
+ * conditional GET (RFC 9110 §13.1: If-None-Match / If-Modified-Since → 304 Not Modified), and
+ * decodes it by its charset (charset.ts). Redirects stay on the feed's host (an https upgrade is
+ * fine) unless the feed lists other hosts: a feed URL must not bounce the bot to localhost or a
+ * private address (issue 9.4).
  */
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { classifyFetchError } from "../../util/net-error.js";
 import { ok, err, type Result } from "../../util/result.js";
+import { decodeDocument } from "./charset.js";
 
 export type Validators = { etag?: string | undefined; lastModified?: string | undefined };
 
 export type Fetched =
   | { readonly kind: "not-modified" }
-  | { readonly kind: "document"; readonly body: string; readonly validators: Validators; readonly finalUrl: string };
+  | {
+      readonly kind: "document";
+      readonly body: string;
+      readonly validators: Validators;
+      readonly finalUrl: string;
+      /** The charset the body was read in, and where that came from. */
+      readonly encoding?: string | undefined;
+      /** Things to log that did not stop the fetch (bytes not valid in the charset…). */
+      readonly problems?: readonly { key: string; message: string }[] | undefined;
+    };
 
 /** `temporary` failures (5xx, 429, timeouts, resets) are retried with backoff; `permanent` ones need a human. */
 export type FetchFailure = { readonly kind: "temporary" | "permanent"; readonly message: string };
 
-export type FetchOptions = { timeoutMs: number; maxBytes: number; userAgent?: string };
+export type FetchOptions = {
+  timeoutMs: number;
+  maxBytes: number;
+  userAgent?: string;
+  /** Hosts other than the feed's own that a redirect may lead to ("cdn.example.net", "*.example.net", "host:8443"). */
+  redirectHosts?: readonly string[] | undefined;
+};
+
+/**
+ * Whether a redirect from `from` to `to` may be followed: the same host (and port) with the same
+ * scheme or an upgrade from http to https; or a host the feed lists. Never a downgrade to http.
+ */
+export function redirectAllowed(from: URL, to: URL, redirectHosts: readonly string[] = []): boolean {
+  if (to.protocol !== "http:" && to.protocol !== "https:") return false;
+  if (from.protocol === "https:" && to.protocol === "http:") return false;
+  const samePort = to.port === from.port || (from.protocol === "http:" && to.protocol === "https:" && from.port === "" && to.port === "");
+  if (to.hostname.toLowerCase() === from.hostname.toLowerCase() && samePort) return true;
+  const host = to.hostname.toLowerCase();
+  return redirectHosts.some((pattern) => {
+    const [name = "", port] = pattern.toLowerCase().split(":");
+    if (port !== undefined && port !== (to.port || (to.protocol === "https:" ? "443" : "80"))) return false;
+    return name.startsWith("*.") ? host.endsWith(name.slice(1)) && host.length > name.length - 1 : host === name;
+  });
+}
 
 export interface FeedFetcher {
   fetch(url: string, validators: Validators, options: FetchOptions): Promise<Result<Fetched, FetchFailure>>;
@@ -49,6 +85,11 @@ export async function fetchFeed(url: string, validators: Validators, options: Fe
         const next = new URL(location, current);
         if (next.protocol !== "http:" && next.protocol !== "https:")
           return err({ kind: "permanent", message: `redirect to unsupported scheme ${next.protocol}` });
+        if (!redirectAllowed(new URL(current), next, options.redirectHosts))
+          return err({
+            kind: "permanent",
+            message: `redirect to ${next.href} refused: only the feed's own host (or an https upgrade) is followed; list "${next.host}" in the feed's redirectHosts to allow it`,
+          });
         current = next.href;
         continue;
       }
@@ -66,11 +107,14 @@ export async function fetchFeed(url: string, validators: Validators, options: Fe
         await res.body?.cancel();
         return err({ kind: "permanent", message: `document is ${declared} bytes, more than the ${options.maxBytes} allowed` });
       }
-      const body = await readCapped(res, options.maxBytes);
-      if (!body.ok) return body;
+      const bytes = await readCapped(res, options.maxBytes);
+      if (!bytes.ok) return bytes;
+      const decoded = decodeDocument(bytes.value, res.headers.get("content-type"));
       return ok({
         kind: "document",
-        body: body.value,
+        body: decoded.text,
+        encoding: decoded.encoding,
+        ...(decoded.problem ? { problems: [{ key: "document", message: `charset ${decoded.encoding} (from ${decoded.from}): ${decoded.problem}` }] } : {}),
         finalUrl: current,
         validators: { etag: res.headers.get("etag") ?? undefined, lastModified: res.headers.get("last-modified") ?? undefined },
       });
@@ -80,8 +124,8 @@ export async function fetchFeed(url: string, validators: Validators, options: Fe
   }
 }
 
-async function readCapped(res: Response, maxBytes: number): Promise<Result<string, FetchFailure>> {
-  if (!res.body) return ok("");
+async function readCapped(res: Response, maxBytes: number): Promise<Result<Uint8Array, FetchFailure>> {
+  if (!res.body) return ok(new Uint8Array());
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
@@ -92,14 +136,23 @@ async function readCapped(res: Response, maxBytes: number): Promise<Result<strin
     }
     chunks.push(chunk);
   }
-  return ok(new TextDecoder("utf-8").decode(Buffer.concat(chunks)));
+  return ok(Buffer.concat(chunks));
 }
 
 async function readLocal(url: string, maxBytes: number): Promise<Result<Fetched, FetchFailure>> {
   try {
-    const body = await readFile(fileURLToPath(url), "utf8");
-    if (body.length > maxBytes) return err({ kind: "permanent", message: `file larger than the ${maxBytes} bytes allowed` });
-    return ok({ kind: "document", body, validators: {}, finalUrl: url });
+    const bytes = await readFile(fileURLToPath(url));
+    if (bytes.length > maxBytes) return err({ kind: "permanent", message: `file larger than the ${maxBytes} bytes allowed` });
+    // A file has no HTTP charset: its XML declaration, BOM, else UTF-8 (as for `replay`).
+    const decoded = decodeDocument(bytes);
+    return ok({
+      kind: "document",
+      body: decoded.text,
+      encoding: decoded.encoding,
+      ...(decoded.problem ? { problems: [{ key: "document", message: `charset ${decoded.encoding} (from ${decoded.from}): ${decoded.problem}` }] } : {}),
+      validators: {},
+      finalUrl: url,
+    });
   } catch (e) {
     return err({ kind: "permanent", message: `cannot read ${url}: ${(e as Error).message}` });
   }

@@ -3,12 +3,13 @@
  * Everything rss-parser hands back is re-validated with zod: feeds come from other organisations.
  */
 import Parser from "rss-parser";
+import { Parser as XmlParser } from "xml2js";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import type { ItemField } from "../../../config/schema.js";
 import { ok, err, type Result } from "../../util/result.js";
 
-export type ItemValues = Partial<Record<ItemField, string | string[]>>;
+/** An item's values by field name or path (see config/schema.ts ItemFields and isFeedFieldName). */
+export type ItemValues = Record<string, string | string[]>;
 
 export type FeedItem = {
   /** Stable identity of the item within its feed: guid, else id, else link, else a hash of title+date. */
@@ -61,7 +62,96 @@ const RawItem = z.object({
 });
 
 // Atom's <category term="…"/> and <updated> are not read by rss-parser itself: asked for here.
-const parser = new Parser({ customFields: { item: ["description", "id", ["category", "atomCategories", { keepArray: true }], "updated"] } });
+// `defaultRSS: 2`: an <rss> element without a version attribute is read as RSS 2.0 (issue 11.4).
+const parser = new Parser({ defaultRSS: 2, customFields: { item: ["description", "id", ["category", "atomCategories", { keepArray: true }], "updated"] } });
+
+/** The same document as a plain tree (xml2js, as rss-parser reads it), for fields by path. */
+const treeParser = new XmlParser();
+
+/** Bounds on what one item's paths may add (a hostile feed cannot make an item huge). */
+const MAX_PATH_KEYS = 300;
+const MAX_PATH_DEPTH = 4;
+const MAX_VALUES_PER_PATH = 100;
+
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const textOf = (n: unknown): string | undefined => (typeof n === "string" ? n : isRecord(n) && typeof n._ === "string" ? n._ : undefined);
+const attrsOf = (n: unknown): Record<string, string> => {
+  if (!isRecord(n) || !isRecord(n.$)) return {};
+  return Object.fromEntries(Object.entries(n.$).filter((e): e is [string, string] => typeof e[1] === "string"));
+};
+
+/**
+ * Every element of an item under its path as written in the document: `content:encoded`,
+ * `aws:details/aws:region`, `enclosure@url`, and per attribute a filtered form:
+ * `link[rel=related]@href`, `category[domain=severity]`. Values of repeated elements are a list.
+ */
+export function itemPaths(node: unknown): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const add = (key: string, value: string | undefined): void => {
+    const v = value?.trim();
+    if (v === undefined || v === "") return;
+    const list = out.get(key);
+    if (list) {
+      if (list.length < MAX_VALUES_PER_PATH) list.push(v);
+    } else if (out.size < MAX_PATH_KEYS) out.set(key, [v]);
+  };
+  const walk = (n: unknown, prefix: string, depth: number): void => {
+    if (!isRecord(n) || depth > MAX_PATH_DEPTH) return;
+    for (const [name, children] of Object.entries(n)) {
+      if (name === "$" || name === "_" || !Array.isArray(children)) continue;
+      const path = prefix === "" ? name : `${prefix}/${name}`;
+      for (const child of children as unknown[]) {
+        const text = textOf(child);
+        const attrs = attrsOf(child);
+        add(path, text);
+        for (const [a, v] of Object.entries(attrs)) {
+          add(`${path}@${a}`, v);
+          // Attribute values go into a key: only short, plain ones (rel="related", domain="severity").
+          if (v.length > 100 || /[\]\s]/.test(v)) continue;
+          add(`${path}[${a}=${v}]`, text);
+          for (const [b, w] of Object.entries(attrs)) if (b !== a) add(`${path}[${a}=${v}]@${b}`, w);
+        }
+        walk(child, path, depth + 1);
+      }
+    }
+  };
+  walk(node, "", 1);
+  return out;
+}
+
+/** The raw item elements and channel fields of the document, in document order. */
+function rawParts(tree: unknown): { items: unknown[]; channel: Record<string, string> } {
+  const first = (v: unknown): unknown => (Array.isArray(v) ? (v as unknown[])[0] : undefined);
+  const list = (v: unknown): unknown[] => (Array.isArray(v) ? (v as unknown[]) : []);
+  if (!isRecord(tree)) return { items: [], channel: {} };
+  const channel: Record<string, string> = {};
+  const put = (key: string, v: unknown): void => {
+    const t = textOf(v)?.trim();
+    if (t) channel[key] = t;
+  };
+  if (isRecord(tree.feed)) {
+    const feed = tree.feed;
+    put("channel.title", first(feed.title));
+    put("channel.id", first(feed.id));
+    put("channel.description", first(feed.subtitle));
+    const links = list(feed.link);
+    const alternate = links.find((l) => (attrsOf(l).rel ?? "alternate") === "alternate") ?? links[0];
+    const href = attrsOf(alternate).href;
+    if (href) channel["channel.link"] = href;
+    return { items: list(feed.entry), channel };
+  }
+  const root = isRecord(tree.rss) ? tree.rss : isRecord(tree["rdf:RDF"]) ? tree["rdf:RDF"] : undefined;
+  if (!root) return { items: [], channel: {} };
+  const ch = first(root.channel);
+  if (isRecord(ch)) {
+    put("channel.title", first(ch.title));
+    put("channel.link", first(ch.link));
+    put("channel.description", first(ch.description));
+  }
+  // RSS 0.9x/2.0 keep items in the channel; RSS 1.0 (RDF) beside it.
+  return { items: isRecord(ch) && Array.isArray(ch.item) ? list(ch.item) : list(root.item), channel };
+}
 
 
 const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex");
@@ -69,11 +159,15 @@ const sha256 = (s: string): string => createHash("sha256").update(s).digest("hex
 /** Parses RSS 0.9x/1.0/2.0 or Atom; `maxItemChars` caps each text value (a note is added per cut item). */
 export async function parseFeed(xml: string, maxItemChars: number): Promise<Result<ParsedFeed, string>> {
   let out: { title?: string | undefined; items: unknown[] };
+  let raw: { items: unknown[]; channel: Record<string, string> };
   try {
     out = await parser.parseString(xml);
+    raw = rawParts((await treeParser.parseStringPromise(xml)) as unknown);
   } catch (e) {
     return err(describeParseError(e, xml));
   }
+  // Both parsers read the same items in the same order; if not, paths are left out, not misattributed.
+  const rawItems = raw.items.length === out.items.length ? raw.items : [];
   const items: FeedItem[] = [];
   const problems: ItemProblem[] = [];
   const keys = new Set<string>();
@@ -88,18 +182,26 @@ export async function parseFeed(xml: string, maxItemChars: number): Promise<Resu
     const values: ItemValues = {};
     const whole: ItemValues = {};
     let cut = false;
-    for (const [name, value] of Object.entries(fields) as [ItemField, string | string[] | undefined][]) {
-      if (value === undefined) continue;
+    const put = (name: string, value: string | string[] | undefined): void => {
+      // "__proto__" is a legal XML name; as a key of a plain object it would not be a field.
+      if (value === undefined || name === "__proto__" || Object.hasOwn(values, name)) return;
       if (Array.isArray(value)) {
-        values[name] = whole[name] = value.map((v) => v.trim()).filter((v) => v !== "");
+        const list = value.map((v) => v.trim()).filter((v) => v !== "");
+        cut ||= list.some((v) => v.length > maxItemChars);
+        whole[name] = list;
+        values[name] = list.map((v) => (v.length > maxItemChars ? v.slice(0, maxItemChars) : v));
       } else {
         const trimmed = value.trim();
-        if (trimmed === "") continue;
+        if (trimmed === "") return;
         cut ||= trimmed.length > maxItemChars;
         whole[name] = trimmed;
         values[name] = trimmed.length > maxItemChars ? trimmed.slice(0, maxItemChars) : trimmed;
       }
-    }
+    };
+    for (const [name, value] of Object.entries(fields)) put(name, value);
+    // Then every element by its path (rss-parser's names win where both exist), then the channel's.
+    for (const [path, list] of itemPaths(rawItems[index])) put(path, list.length === 1 ? list[0] : list);
+    for (const [name, value] of Object.entries(raw.channel)) put(name, value);
     const identity = first(values.guid) ?? first(values.id) ?? first(values.link);
     const key = identity ?? `sha256:${sha256(`${first(values.title) ?? ""}\n${first(values.pubDate) ?? ""}`).slice(0, 16)}`;
     if (identity === undefined && values.title === undefined) {
@@ -126,7 +228,7 @@ function first(v: string | string[] | undefined): string | undefined {
 export function fingerprint(values: ItemValues): string {
   const canonical = Object.keys(values)
     .sort()
-    .map((k) => [k, values[k as ItemField]]);
+    .map((k) => [k, values[k]]);
   return sha256(JSON.stringify(canonical)).slice(0, 32);
 }
 

@@ -14,7 +14,7 @@ import type { Actor, TicketActivity } from "../../model/activity.js";
 import type { TicketField } from "../../model/ticket.js";
 import type { RenderOptions } from "../../render/ticket-message.js";
 import { emptyStore, type OutboxEntry, type StoredTicket } from "../../store/types.js";
-import { itemToTicket } from "../../translate/item-to-ticket.js";
+import { translateItems } from "../../translate/item-to-ticket.js";
 import type { SourceBatch, TicketVersion } from "../types.js";
 import type { Validators } from "./http.js";
 import type { FeedItem, ItemProblem } from "./parse.js";
@@ -52,8 +52,13 @@ export function planFeedBatch(
   const versions: TicketVersion[] = [];
   const keepFirst = firstValueFields(feed);
   // Feeds list newest first; oldest first makes a ticket's creation precede its updates.
-  for (const item of [...diff.fresh, ...diff.changed].reverse()) {
-    const translated = itemToTicket(item, feed, now);
+  const touched = [...diff.fresh, ...diff.changed].reverse();
+  // Every item of the document, so that two items never become one ticket unseen (issue 11.1).
+  const poll = translateItems(items, feed, now, new Set(touched.map((i) => i.key)));
+  for (const p of poll.problems) logs.push({ level: p.level, msg: "feed item problem", fields: { feed: feed.id, item: p.key, problem: p.message } });
+  for (const item of touched) {
+    const translated = poll.byKey.get(item.key);
+    if (translated === undefined) continue;
     if (!translated.ok) {
       // Remembered as rejected: not logged again until the item or the feed's mapping changes.
       const entry = diff.next.seen[item.key];

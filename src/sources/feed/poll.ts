@@ -104,7 +104,7 @@ export class FeedPoller implements TicketSource {
     const startedAt = runtime.now();
     if (!isDue(state, startedAt)) return { kind: "skipped", reason: `backing off until ${state.retryAfter}` };
 
-    const fetched = await this.deps.fetcher.fetch(feed.url, state.validators, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes });
+    const fetched = await this.deps.fetcher.fetch(feed.url, state.validators, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes, redirectHosts: feed.redirectHosts });
     const now = runtime.now();
     if (!fetched.ok) {
       const next = afterFailure(state, fetched.error, now);
@@ -131,7 +131,7 @@ export class FeedPoller implements TicketSource {
     }
 
     // One write carries the feed state, the tickets and the outbox: durable before anything is sent.
-    const batch = planFeedBatch(feed, state, parsed.value.items, parsed.value.problems, fetched.value.validators, now);
+    const batch = planFeedBatch(feed, state, parsed.value.items, [...(fetched.value.problems ?? []), ...parsed.value.problems], fetched.value.validators, now);
     const result = await runtime.intake.submit(batch);
     if (!result.committed) {
       this.#notStored();

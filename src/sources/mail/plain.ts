@@ -4,7 +4,7 @@
  * mail of the thread made (References / In-Reply-To, RFC 5322 §3.6.4), else a new one.
  */
 import { createHash } from "node:crypto";
-import type { MappingRule, ValueRule } from "../../../config/schema.js";
+import type { ValueRule } from "../../../config/schema.js";
 import { describeRules } from "../../translate/rules.js";
 import { isFinalStatus, makeTicketId, parseTicketId, type Ticket, type TicketField } from "../../model/ticket.js";
 import { sanitiseIdPart } from "../../translate/item-to-ticket.js";
@@ -56,7 +56,7 @@ export function plainMailToVersion(msg: MailMessage, match: SenderMatch, message
     .find((parts) => parts?.partnerId === partnerId);
   // A configured Original_ID rule that finds nothing, outside a known thread, is this mail's problem.
   if (!namedId && !earlier && mapping.Original_ID)
-    return err({ code: "missing-fields", message: `Original_ID: no value (rules: ${describeRules(mapping.Original_ID as MappingRule | MappingRule[])}) and no earlier mail of the thread` });
+    return err({ code: "missing-fields", message: `Original_ID: no value (rules: ${describeRules(mapping.Original_ID)}) and no earlier mail of the thread` });
   const originalId = namedId ? sanitiseIdPart(namedId) : (earlier?.originalId ?? threadOriginalId(messageKey));
   const ttId = makeTicketId(partnerId, originalId);
   const base = ctx.known(ttId);

@@ -4,7 +4,7 @@
  * they may speak for, bounded per peer. The intake keeps them as the peer's remote tickets and
  * correlates them with ours; a peer's activity is never re-posted as this bot's own.
  */
-import { TicketActivitySchema, type Actor, type TicketActivity } from "../../model/activity.js";
+import { incidentOf, readTicketActivity, type Actor, type TicketActivity } from "../../model/activity.js";
 import type { LogLine } from "../../log/logger.js";
 import type { StoredTicket } from "../../store/types.js";
 import type { IncomingRoomMessage } from "../../xmpp/stanzas.js";
@@ -48,12 +48,10 @@ export function readPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, sen
   } catch (e) {
     return ignore("warn", `payload is not JSON (${(e as Error).message})`);
   }
-  const parsed = TicketActivitySchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return ignore("warn", `not a valid ticket activity: ${issue ? `${issue.path.join(".") || "(root)"}: ${issue.message}` : "invalid"}`);
-  }
-  const activity: TicketActivity = parsed.data;
+  // Read by meaning (contexts in any order, full IRIs, context as an object): src/model/activity.ts.
+  const parsed = readTicketActivity(raw);
+  if (!parsed.ok) return ignore("warn", `not a valid ticket activity: ${parsed.error}`);
+  const activity: TicketActivity = parsed.value;
   const ticket = activity.object["nttdm:ticket"];
   // Our own tickets coming back (another instance, or a peer bot quoting us) are not news; anyone
   // else posting them is impersonating this NOC, and an admin must hear of it.
@@ -83,7 +81,8 @@ export function readPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, sen
     merge: "replace",
     ordered: true,
     remote: { actor: activity.actor.id, name: activity.actor.name, room: msg.room, jid: senderJid, ...(msg.nick ? { nick: msg.nick } : {}) },
-    ...(activity.context !== undefined ? { context: activity.context } : {}),
+    // The peer's incident (an IRI in the activity): both bots keep the smaller id as the thread.
+    ...(incidentOf(activity) !== undefined ? { context: incidentOf(activity) } : {}),
     logFields: who,
   };
   return { version, logs: [], who };
