@@ -107,6 +107,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     peerActivity: (msg, jid) => void peers.receive(msg, jid),
     command: (text, identity, reply, nick) => void commands.handle(text, identity, reply, nick),
     firstMessage: (thread, room, stanzaId, from) => void intake.noteFirstMessage(thread, room, stanzaId, from),
+    ticketPost: (ttId, room, stanzaId, from) => void intake.noteTicketPost(ttId, room, stanzaId, from),
     joined: (room) => void (joins.joined(room), delivery.kick()),
     occupant: (room, nick) => client.occupant(room, nick),
     nickIn: (room) => client.nickIn(room),

@@ -3,11 +3,11 @@
  * write for them (pure). One handler per kind; the command service commits the result.
  */
 import type { CommandEffect, RoomSettingName, SettingsQuery } from "../dispatch/ports.js";
-import { ChangeSet, type StoreReader } from "../store/types.js";
+import { ChangeSet, settingKey, type StoreReader } from "../store/types.js";
 
 export type EffectContext = { actor: string; now: Date };
 
-export const settingKey = (room: string, name: string): string => `${room}\n${name}`;
+export { settingKey };
 
 type Handlers = { [K in CommandEffect["kind"]]: (effect: Extract<CommandEffect, { kind: K }>, ctx: EffectContext, changes: ChangeSet) => void };
 

@@ -22,6 +22,8 @@ export type InboxPorts = {
   peerActivity(msg: IncomingRoomMessage, senderJid: string | undefined): void;
   command(text: string, identity: ActorIdentity, reply: Reply, botNick?: string): void;
   firstMessage(thread: string, room: string, stanzaId: string, from: string): void;
+  /** Our message about a ticket, as the room showed it: the first one is what the ticket's updates reply to. */
+  ticketPost(ttId: string, room: string, stanzaId: string, from: string): void;
   joined(room: string): void;
   /** Who is in a room, as the room told us (the only source of real JIDs). */
   occupant(room: string, nick: string): Occupant | undefined;
@@ -54,6 +56,7 @@ export function createInbox(ports: InboxPorts): RoomEvents {
       // The first message of an incident in a room (ours or a peer's) is what later ones reply to.
       const thread = echoed?.incident ?? msg.thread;
       if (thread && msg.stanzaId && msg.nick) ports.firstMessage(thread, msg.room, msg.stanzaId, `${msg.room}/${msg.nick}`);
+      if (echoed?.ticketId && msg.stanzaId && msg.nick) ports.ticketPost(echoed.ticketId, msg.room, msg.stanzaId, `${msg.room}/${msg.nick}`);
     },
     direct(chat: IncomingChat) {
       if (chat.delayed) return; // offline messages from long ago are not commands

@@ -8,12 +8,19 @@ import type { MatchedRule } from "../correlate/engine.js";
 import { normaliseName, normaliseService } from "../correlate/rules.js";
 import { ticketActivity, withIncident, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
 import { isFinalStatus, type Ticket } from "../model/ticket.js";
-import { changedFields, renderActivity, type RenderOptions } from "../render/ticket-message.js";
+import { changedFields, renderActivity, renderCompactUpdate, type RenderOptions } from "../render/ticket-message.js";
 import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
 import type { OutboxEntry, StoredTicket } from "../store/types.js";
 import type { Assignment, IncidentPort } from "./incidents.js";
 
-export type AnnounceContext = { actor: Actor; render: RenderOptions; incidents?: IncidentPort | undefined; now: Date };
+export type AnnounceContext = {
+  actor: Actor;
+  render: RenderOptions;
+  incidents?: IncidentPort | undefined;
+  now: Date;
+  /** How a room wants ticket updates (a room setting, `!updates`): compact lines (default) or full cards. */
+  updatesIn?: ((room: string) => string | undefined) | undefined;
+};
 
 /** The origin-id of one activity in one room: stable for the same activity and room. */
 export const outboxId = (activityId: string, room: string): string =>
@@ -67,18 +74,26 @@ export function announceChange(
   const rendered = renderActivity(activity, ctx.render, before ? changedFields(before, stored.ticket) : []);
   const extra = assignment ? incidentLine(assignment, stored.ticket) : "";
   const json = JSON.stringify(activity);
+  let compactBody: string | undefined;
   const outbox = stored.rooms.map((room): OutboxEntry => {
     const threading = assignment && ctx.incidents ? ctx.incidents.threading(assignment.incidentId, room) : undefined;
     // The prefix groups related messages for clients without threads; a lone ticket needs none.
     const grouped = assignment !== undefined && assignment.others.length > 0;
-    const body = threading && grouped ? incidentPrefix(threading.thread) + withLine(rendered, extra) : rendered;
+    const prefix = threading && grouped ? incidentPrefix(threading.thread) : "";
+    // An update is a short line in the ticket's thread, a reply to the ticket's first message there
+    // (the full card again only where the room asked for it: `!updates full`).
+    const compact = before !== undefined && type === "Update" && (ctx.updatesIn?.(room) ?? "compact") !== "full";
+    const body = compact ? prefix + (compactBody ??= renderCompactUpdate(activity, before, ctx.render)) : prefix + (prefix ? withLine(rendered, extra) : rendered);
+    const post = compact && stored.posts && Object.hasOwn(stored.posts, room) ? stored.posts[room] : undefined;
+    const replyTo = post ?? threading?.replyTo;
     return {
       id: outboxId(activity.id, room),
       room,
       body,
       json,
       ticketId: stored.ticket.TT_ID,
-      ...(threading ? { thread: threading.thread, incident: threading.incident, ...(threading.replyTo ? { replyTo: threading.replyTo } : {}) } : {}),
+      ...(threading ? { thread: threading.thread, incident: threading.incident } : {}),
+      ...(replyTo ? { replyTo } : {}),
       createdAt: ctx.now.toISOString(),
       attempts: 0,
     };

@@ -10,7 +10,7 @@ import type { Telemetry } from "../ops/telemetry.js";
 import type { Actor } from "../model/activity.js";
 import { isFinalStatus } from "../model/ticket.js";
 import type { Intake, IntakeResult, SourceBatch } from "../sources/types.js";
-import { ChangeSet, type IncidentRecord, type TicketStore, type UpstreamLink, type UpstreamWrite } from "../store/types.js";
+import { ChangeSet, settingKey, type IncidentRecord, type TicketStore, type UpstreamLink, type UpstreamWrite } from "../store/types.js";
 import { linkKey, type TicketSystem } from "../ticket-systems/port.js";
 import type { IncidentBook } from "./incidents.js";
 import { planIntake, type IntakePlan } from "./plan.js";
@@ -77,6 +77,7 @@ export class IntakeService implements Intake {
         pendingWrites: (ttId) => this.#pendingWrites(ttId),
         link: linkOf,
         queued: (id) => store.get("outbox", id) !== undefined,
+        updatesIn: (room) => store.get("settings", settingKey(room, "updates"))?.value,
       },
       batch,
     );
@@ -120,6 +121,15 @@ export class IntakeService implements Intake {
     return this.#serial(async () => {
       const planned = this.deps.incidents.plan(() => this.deps.incidents.noteFirstMessage(thread, room, stanzaId, from));
       return this.#commitIncidents(planned.records, new ChangeSet(), planned.apply);
+    });
+  }
+
+  /** Our first message about a ticket in a room (its card): the ticket's compact updates reply to it there. */
+  noteTicketPost(ttId: string, room: string, stanzaId: string, from: string): Promise<boolean> {
+    return this.#serial(async () => {
+      const t = this.deps.store.ticket(ttId);
+      if (!t || (t.posts && Object.hasOwn(t.posts, room))) return true;
+      return this.#commitIncidents(new Map(), new ChangeSet().put("tickets", ttId, { ...t, posts: { ...t.posts, [room]: { id: stanzaId, to: from } } }), () => undefined);
     });
   }
 

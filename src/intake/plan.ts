@@ -12,6 +12,7 @@ import type { RouteConfig } from "../../config/schema.js";
 import type { LogLine } from "../log/logger.js";
 import type { Actor, ActivityType, TicketActivity } from "../model/activity.js";
 import { keepLocalChanges } from "../model/merge.js";
+import { reconcileSourceUpdate } from "../model/reconcile.js";
 import { ticketContentHash, type Ticket, type TicketField } from "../model/ticket.js";
 import type { RenderOptions } from "../render/ticket-message.js";
 import { routeTicket } from "../route/route.js";
@@ -38,6 +39,8 @@ export type IntakeContext = {
   link?: ((ttId: string) => UpstreamLink | undefined) | undefined;
   /** Is a room message with this id queued already? (A re-planned poll must not queue it twice.) */
   queued?: ((outboxId: string) => boolean) | undefined;
+  /** How a room wants ticket updates ("compact", the default, or "full"). */
+  updatesIn?: ((room: string) => string | undefined) | undefined;
 };
 
 export type IntakePlan = {
@@ -105,7 +108,7 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch): Omit<IntakePlan, 
     const planned = changes.get("tickets", id);
     return planned === null ? undefined : (planned ?? ctx.lookup(id));
   };
-  const announce: AnnounceContext = { actor: ctx.actor, render: ctx.render, incidents: ctx.incidents, now };
+  const announce: AnnounceContext = { actor: ctx.actor, render: ctx.render, incidents: ctx.incidents, now, updatesIn: ctx.updatesIn };
   const learnt: StoredTicket[] = [];
 
   if (batch.state !== undefined) changes.put("sources", batch.source, batch.state);
@@ -133,7 +136,11 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch): Omit<IntakePlan, 
       continue;
     }
 
-    const ticket = mergeVersion(version, before);
+    const merged = mergeVersion(version, before);
+    // RFC 6137 Figure 2 and date order, for every source but chat commands (their transitions are checked already).
+    const reconciled = version.command ? { ticket: merged, notes: [] } : reconcileSourceUpdate(before?.ticket, merged, version.provenance.source, now);
+    const ticket = reconciled.ticket;
+    for (const note of reconciled.notes) logs.push({ level: "warn", msg: "ticket version corrected", fields: { ...fields, ticket: ttId, note } });
     const hash = changeHash(ticket);
     const upstream = version.upstream ?? before?.upstream;
     if (before && before.hash === hash) {

@@ -123,6 +123,9 @@ export type IncidentRecord = z.infer<typeof IncidentRecordSchema>;
 export const UpstreamLinkSchema = z.object({ system: z.string(), id: z.string() });
 export type UpstreamLink = z.infer<typeof UpstreamLinkSchema>;
 
+/** The key of a room setting in the `settings` collection. */
+export const settingKey = (room: string, name: string): string => `${room}\n${name}`;
+
 /** A room-level setting chosen from chat (a command effect), keyed `<room>\n<name>`. */
 export const RoomSettingSchema = z.object({ room: z.string(), name: z.string(), value: z.string(), by: z.string(), at: z.string() });
 export type RoomSetting = z.infer<typeof RoomSettingSchema>;

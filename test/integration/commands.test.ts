@@ -106,7 +106,7 @@ void test("engineers work a ticket from the room; customers read; nicknames gran
   // !ack: the reply comes back in the room, and both rooms show the change with Alice as actor.
   await say(engineer, nocRoom, "!ack EXN_70 looking at it");
   await engineer.waitFor(fromBot(engineer, /^alice: /), 10_000, "the reply to !ack");
-  const acked = await customer.waitFor(fromBot(customer, /\*EXN_70\* update/), 10_000, "the ack in the customer room");
+  const acked = await customer.waitFor(fromBot(customer, /^\*EXN_70\* Opened · engineers — → alice@noc\.test\nHistory: /), 10_000, "the ack in the customer room (a compact update)");
   const ackActivity = TicketActivitySchema.parse(JSON.parse(acked.json ?? "null"));
   assert.equal(ackActivity.type, "Update");
   assert.equal(ackActivity.actor.type, "Person");
@@ -115,11 +115,11 @@ void test("engineers work a ticket from the room; customers read; nicknames gran
 
   // //update (the form Gajim, Poezio and Profanity send as "/update") with a short id.
   await say(engineer, nocRoom, "//update 70 carrier crew on site");
-  await customer.waitFor(fromBot(customer, /\*EXN_70\* update · /), 10_000, "the update in the customer room");
+  await customer.waitFor(fromBot(customer, /^\*EXN_70\* Updated · status Opened → Updated\nHistory: /), 10_000, "the update in the customer room");
 
   // "ttrelay: close …" addressed by nickname.
   await say(engineer, nocRoom, "ttrelay: close EXN_70 solved fibre spliced");
-  const closed = await customer.waitFor(fromBot(customer, /\*EXN_70\* solved · /), 10_000, "the close in the customer room");
+  const closed = await customer.waitFor(fromBot(customer, /^\*EXN_70\* Solved · status Updated → Solved · end — → [^\n]*\nHistory: /), 10_000, "the close in the customer room");
   assert.equal(TicketActivitySchema.parse(JSON.parse(closed.json ?? "null")).object["nttdm:ticket"].TT_Status, "Solved");
   assert.equal(bot.store.ticket("EXN_70")?.ticket.TT_Status, "Solved");
 

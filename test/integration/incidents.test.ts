@@ -143,7 +143,7 @@ void test("a fault reported by two NOCs becomes one incident thread in both bots
   feeds.set("/exn.rss", { body: rssFeed([{ id: 50, title: "Loss of light on cross-border circuit", circuits: "XB-STO-OSL-1", status: "Closed", end: "2026-11-28 12:00 UTC", closed: "2026-11-28 12:05 UTC", history: "spliced" }, { id: 1, circuits: "EXN-OTHER-9" }]) });
   feeds.set("/nord.rss", { body: rssFeed([{ id: 60, title: "XB-STO-OSL-1 down", circuits: "XB-STO-OSL-1", status: "Closed", end: "2026-11-28 12:00 UTC", closed: "2026-11-28 12:06 UTC", history: "carrier fixed it" }, { id: 1, circuits: "NORD-OTHER-3", service: "Lambda" }]) });
   await botA.pollNow("exn");
-  await customer.waitFor((m) => about("EXN_50")(m) && /\*EXN_50\* closed · /.test(m.body ?? ""), 15_000, "EXN_50 closed");
+  await customer.waitFor((m) => about("EXN_50")(m) && /\*EXN_50\* closed \(was /.test(m.body ?? ""), 15_000, "EXN_50 closed");
   await botB.pollNow("nord");
   const closed = await engineerA.waitFor((m) => !m.delayed && /Incident \*INC-[0-9a-f]{12}\* closed: all 2 tickets are final/.test(m.body ?? ""), 15_000, "incident closed in room A");
   assert.equal(closed.thread, thread);

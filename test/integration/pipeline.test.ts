@@ -130,8 +130,8 @@ void test("feed items become ticket messages in the room: summary first, then Cr
   feeds.set("/a.rss", { body: rssFeed(items) });
   await bot.pollNow("exn");
   const updated = await watcher.waitFor((m) => live(m) && shown(m).startsWith("*EXN_3* closed"), 10_000, "the Update message of EXN_3");
-  assert.match(shown(updated), /^\*EXN_3\* closed · /);
-  assert.match(shown(updated), /Changed: status Opened → Closed/);
+  // A closure is one compact line: what it became, what it was, the title.
+  assert.match(shown(updated), /^\*EXN_3\* closed \(was Opened\) · Fibre cut Stockholm-Copenhagen/);
   // The update is in the same thread and replies (XEP-0461) to the incident's first message here.
   assert.equal(updated.thread, created.thread);
   assert.deepEqual(updated.replyTo, { id: created.stanzaId, to: `${room}/ttrelay` });

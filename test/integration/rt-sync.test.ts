@@ -121,7 +121,7 @@ void test("RT → room → command → RT, without echo or duplicate; peers get 
   const commandAt = Date.now();
   await say(alice, room, `!ack EXN_${id} looking`);
   await say(alice, room, `!close EXN_${id} solved rebooted cleanly, monitoring`);
-  await alice.waitFor(fromBot(/solved · /), 15_000, "the close in the room");
+  await alice.waitFor(fromBot(/Solved · status \w+ → Solved/), 15_000, "the close in the room");
   const inRt = await eventually("RT to show the close", async () => {
     await sync.deliver();
     const r = await oper.getTicket(id);

@@ -111,13 +111,22 @@ void test("announceChange: a later message of the incident replies to the first 
     "the incident line comes after the id line and the title",
   );
 
-  // An update of EXN_1 replies too, and says what changed.
+  // An update of EXN_1 replies too, and says what changed: compact, one line for a closure.
   const upd = stored(closed(exn1.ticket, 2), exn1.rooms);
   const a3 = b.assign(upd.ticket, upd.rooms, nowAt(2));
   const third = announceChange(ctxOf(nowAt(2), b), upd, exn1.ticket, "Update", a3);
   assert.equal(third.outbox[1]?.replyTo, undefined);
   assert.deepEqual(third.outbox[0]?.replyTo, { id: "st-a1", to: `${ROOM_A}/exn-bot` });
-  assert.match(third.outbox[0]?.body ?? "", /^\[INC-[0-9a-f]{12}\] \*EXN_1\* closed · No connectivity\nLink down\nIncident INC-[0-9a-f]{12} with EXN_2\n/);
+  assert.match(third.outbox[0]?.body ?? "", /^\[INC-[0-9a-f]{12}\] \*EXN_1\* closed \(was Opened\) · Link down · fixed$/);
+  assert.ok(TicketActivitySchema.parse(JSON.parse(third.outbox[0]?.json ?? "{}")).object["nttdm:ticket"].TT_Close_Datetime, "the payload is the whole ticket, not the short line");
+  // Once the ticket's own first message in a room is known, its updates reply to that one there.
+  const withPosts: StoredTicket = { ...upd, posts: { [SHARED]: { id: "st-t1", to: `${SHARED}/exn-bot` } } };
+  const fourth = announceChange(ctxOf(nowAt(2), b), withPosts, exn1.ticket, "Update", a3);
+  assert.deepEqual(fourth.outbox.map((o) => [o.room, o.replyTo?.id]), [[ROOM_A, "st-a1"], [ROOM_B, undefined], [SHARED, "st-t1"]]);
+  // A room that asked for full cards (`!updates full`) gets the whole card, with the incident line.
+  const full = announceChange({ ...ctxOf(nowAt(2), b), updatesIn: (room) => (room === ROOM_A ? "full" : undefined) }, upd, exn1.ticket, "Update", a3);
+  assert.match(full.outbox[0]?.body ?? "", /^\[INC-[0-9a-f]{12}\] \*EXN_1\* closed · No connectivity\nLink down\nIncident INC-[0-9a-f]{12} with EXN_2\n[^]*\nChanged: status Opened → Closed/);
+  assert.match(full.outbox[1]?.body ?? "", /^\[INC-[0-9a-f]{12}\] \*EXN_1\* closed \(was Opened\)/, "the other rooms keep compact updates");
 });
 
 /** The assignment of `incoming` in a book that already holds `earlier` (in order). */

@@ -30,6 +30,7 @@ function recording(outbox: OutboxEntry[] = []): { ports: InboxPorts; calls: Call
       void reply("done", "INC-1");
     },
     firstMessage: (thread, room, stanzaId, from) => void calls.push(["first", thread, room, stanzaId, from]),
+    ticketPost: (ttId, room, stanzaId, from) => void calls.push(["post", ttId, room, stanzaId, from]),
     joined: (room) => void calls.push(["joined", room]),
     occupant: (_room, nick) => (Object.hasOwn(occupants, nick) ? occupants[nick] : undefined),
     nickIn: () => "ttrelay",
@@ -54,9 +55,9 @@ const message = (m: Partial<IncomingRoomMessage>): IncomingRoomMessage => ({
 });
 
 void test("room messages: each goes where it belongs, and only there", () => {
-  const queued: OutboxEntry = { id: "ttr-1", room: ROOM, body: "x", incident: "INC-9", createdAt: "2026-11-28T10:00:00Z", attempts: 0 };
+  const queued: OutboxEntry = { id: "ttr-1", room: ROOM, body: "x", incident: "INC-9", ticketId: "EXN_1", createdAt: "2026-11-28T10:00:00Z", attempts: 0 };
   const cases: { name: string; msg: Partial<IncomingRoomMessage>; own?: boolean; expect: Call[]; replies?: Call[] }[] = [
-    { name: "our own echo: delivered, and the first message of its incident noted", own: true, msg: { nick: "ttrelay", originId: "ttr-1", stanzaId: "s1", body: "*X* new" }, expect: [["delivered", "ttr-1"], ["first", "INC-9", ROOM, "s1", `${ROOM}/ttrelay`]] },
+    { name: "our own echo: delivered, and the first message of its incident noted", own: true, msg: { nick: "ttrelay", originId: "ttr-1", stanzaId: "s1", body: "*X* new" }, expect: [["delivered", "ttr-1"], ["first", "INC-9", ROOM, "s1", `${ROOM}/ttrelay`], ["post", "EXN_1", ROOM, "s1", `${ROOM}/ttrelay`]] },
     { name: "our own echo without origin-id: nothing delivered", own: true, msg: { nick: "ttrelay", body: "hi" }, expect: [] },
     {
       name: "someone else's message carrying our origin-id does not deliver ours",

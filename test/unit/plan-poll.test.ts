@@ -168,8 +168,9 @@ void test("the same item changed: an Update activity that says what changed", ()
   assert.deepEqual(plan.activities.map((a) => [a.type, a.object["nttdm:ticket"].TT_ID]), [["Update", "EXN_1"]]);
   assert.deepEqual(plan.outbox.map((o) => o.room), [IP_ROOM, COORD_ROOM]);
   const body = plan.outbox[0]?.body ?? "";
-  assert.ok(body.startsWith("*EXN_1* update · At risk\n"), body);
-  assert.ok(body.split("\n").includes("Changed: status Opened → Updated, description, impact Unknown → At risk, history"), body);
+  // Compact: the id, the status, what changed, the new history line (the payload keeps the whole ticket).
+  assert.equal(body, "*EXN_1* Updated · status Opened → Updated · impact Unknown → At risk · description\nHistory: engineer on site");
+  assert.equal(TicketActivitySchema.parse(JSON.parse(plan.outbox[0]?.json ?? "{}")).object["nttdm:ticket"].TT_Impact_Assessment, "At risk");
   const stored = plan.tickets[0];
   assert.equal(stored?.firstSeen, T0.toISOString(), "firstSeen is kept from the first poll");
   assert.equal(stored?.lastChange, T1.toISOString());
@@ -316,5 +317,5 @@ void test("an item re-dated by its feed keeps the ticket's first open and start 
   assert.equal(ticket?.TT_Open_Datetime, "2026-11-28T09:00:00.000Z", "opened when first seen");
   assert.equal(ticket?.Start_Datetime, "2026-11-28T09:00:00.000Z");
   assert.equal(ticket?.TT_Last_Update_Time, "2026-11-28T11:00:00.000Z");
-  assert.match(update.outbox[0]?.body ?? "", /Changed: status Opened → Updated, description, history\n/);
+  assert.equal(update.outbox[0]?.body, "*EXN_1* Updated · status Opened → Updated · description\nHistory: work started", "the open and start times did not change");
 });

@@ -32,11 +32,15 @@ export const mappingHash = (feed: FeedConfig): string =>
   createHash("sha256").update(JSON.stringify([feed.partnerId, feed.mapping])).digest("hex").slice(0, 16);
 
 /**
- * Feeds re-date an item when it changes; unless the feed maps them itself, the ticket was opened
- * (RFC 6137 §3.2.4.7) and the fault started (§3.2.5.5) when we first saw it, not at its latest pubDate.
+ * Fields the stored ticket keeps when the feed's next version comes, unless the feed maps them:
+ * - feeds re-date an item when it changes: the ticket was opened (RFC 6137 §3.2.4.7) and the fault
+ *   started (§3.2.5.5) when we first saw it, not at its latest pubDate;
+ * - a value the feed never carries is only a stand-in ("Opened", "Unknown"): it must not undo what
+ *   an engineer set from the room (an `!update` that made it Updated is not "Updated → Opened").
  */
 export function firstValueFields(feed: FeedConfig): TicketField[] {
-  return (["TT_Open_Datetime", "Start_Datetime"] as const).filter((f) => feed.mapping[f] === undefined);
+  const standIns = ["TT_Open_Datetime", "Start_Datetime", "TT_Status", "TT_Close_Datetime", "End_Datetime", "TT_Type", "Type", "TT_Short_Description", "TT_Impact_Assessment", "Location"] as const;
+  return standIns.filter((f) => feed.mapping[f] === undefined);
 }
 
 export function planFeedBatch(
