@@ -67,7 +67,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const sendChat = (to: string, body: string, thread?: string): Promise<void> => client.sendChat(to, body, thread);
   const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m) }, log.child({ part: "outbox" }));
   const tell = createNotifier({ store, sendChat, queued: () => void delivery.kick(), log, now });
-  const writes = new WriteQueue({ store, systems, log: log.child({ part: "ticket-systems" }), now, report: (n, text) => tell(n, text) });
+  const writes = new WriteQueue({ store, systems, log: log.child({ part: "ticket-systems" }), now, report: (n, text, thread) => tell(n, text, thread) });
   const intake = new IntakeService({
     store,
     incidents,
@@ -136,6 +136,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     store,
     async stop() {
       for (const t of timers) clearInterval(t);
+      writes.stop();
       for (const s of sources) await s.stop();
       delivery.stop();
       await client.stop();

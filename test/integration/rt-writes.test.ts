@@ -130,6 +130,14 @@ async function botComments(id: number): Promise<string[]> {
   return out;
 }
 
+/** The XEP-0201 thread the bot uses for a ticket: its incident's. */
+function threadOf(bot: RunningBot, ttId: string): string {
+  const incident = bot.store.ticket(ttId)?.incident;
+  const thread = incident ? bot.store.get("incidents", incident)?.thread : undefined;
+  assert.ok(thread, `${ttId} has an incident thread`);
+  return thread;
+}
+
 const count = (texts: readonly string[], word: string): number => texts.filter((t) => new RegExp(`\\b${word}\\b`).test(t)).length;
 
 void test("an update whose request never reached RT is written on the retry, though the ack's comment just before it is there (item 12)", { timeout: 120_000 }, async () => {
@@ -176,4 +184,107 @@ void test("an update whose request never reached RT is written on the retry, tho
   });
   const all = await botComments(id);
   assert.deepEqual([count(all, "first"), count(all, "second"), count(all, "third")], [1, 1, 1], JSON.stringify(all));
+});
+
+void test("a ticket whose request hangs does not hold up the others; at most 4 tickets are written at once (item 14)", { timeout: 120_000 }, async () => {
+  const room = `rt14@${prosody.mucDomain}`;
+  const { bot, sync, later } = await startTestBot(room, "rt14", 8_000);
+  const alice = await login("alice", room);
+  const ids: number[] = [];
+  for (const n of [1, 2, 3, 4, 5, 6]) ids.push(await rtTicket(`Slow path ${n}`, () => sync.poll(), alice));
+  const [slow, quick, ...rest] = ids as [number, number, ...number[]];
+  const comment = (id: number): RegExp => new RegExp(`^/REST/2\\.0/ticket/${id}/comment$`);
+
+  // 1. The slow ticket's comment hangs (8 s until the bot gives up); another ticket's goes in meanwhile.
+  proxy.withhold({ method: "POST", path: comment(slow), mode: "request" });
+  await say(alice, room, `!update EXN_${slow} slowword`);
+  await proxy.waitForHeld(1);
+  await say(alice, room, `!update EXN_${quick} quickword`);
+  await eventually("the quick ticket's comment in RT", async () => (count(await botComments(quick), "quickword") === 1 ? true : undefined), 15_000);
+  assert.ok(
+    proxy.held().some((r) => r.path.includes(`/ticket/${slow}/`)),
+    "the quick ticket's write went in while the slow ticket's request was still hanging",
+  );
+  await eventually("the slow write retried and delivered", async () => {
+    later();
+    await sync.deliver();
+    return bot.store.size("writes") === 0 ? true : undefined;
+  });
+  assert.equal(count(await botComments(slow), "slowword"), 1);
+
+  // 2. Five tickets hang at once: four are being written, the fifth waits for a free slot.
+  for (const id of [slow, quick, ...rest.slice(0, 3)]) proxy.withhold({ method: "POST", path: comment(id), mode: "request" });
+  for (const [i, id] of [slow, quick, ...rest.slice(0, 3)].entries()) await say(alice, room, `!update EXN_${id} bounded${i}`);
+  await proxy.waitForHeld(4);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(proxy.held().length, 4, `4 tickets at once: ${proxy.held().map((r) => r.path).join(", ")}`);
+  await eventually("all five delivered in the end", async () => {
+    later();
+    await sync.deliver();
+    return bot.store.size("writes") === 0 ? true : undefined;
+  }, 90_000);
+  for (const [i, id] of [slow, quick, ...rest.slice(0, 3)].entries()) assert.equal(count(await botComments(id), `bounded${i}`), 1, `EXN_${id} once`);
+});
+
+void test("during an outage every engineer whose change waits is told once, in the ticket's thread, and again when it lands (item 13)", { timeout: 120_000 }, async () => {
+  const room = `rt13@${prosody.mucDomain}`;
+  const { bot, sync, later } = await startTestBot(room, "rt13", 2_000);
+  const [alice, bob, carol] = [await login("alice", room), await login("bob", room), await login("carol", room)];
+  const x = await rtTicket("Fibre cut near Bergen", () => sync.poll(), alice);
+  const y = await rtTicket("Power failure in the Trondheim PoP", () => sync.poll(), alice);
+  const [tx, ty] = [threadOf(bot, `EXN_${x}`), threadOf(bot, `EXN_${y}`)];
+  assert.notEqual(tx, ty, "two incidents, two threads");
+
+  proxy.down();
+  try {
+    await say(alice, room, `!update EXN_${x} alpha1`);
+    await say(alice, room, `!update EXN_${x} alpha2`);
+    await say(bob, room, `!update EXN_${x} bravo1`);
+    await say(bob, room, `!update EXN_${y} bravo2`);
+    await eventually("four writes queued", () => Promise.resolve(bot.store.size("writes") === 4 ? true : undefined));
+    const delayed = (nick: string, id: number) => (m: SeenMessage): boolean => fromBot(new RegExp(`^${nick}: .*is not answering.*EXN_${id}\\b`))(m);
+    const notices = (nick: string, id: number): SeenMessage[] => alice.messages.filter(delayed(nick, id));
+    await eventually("the delay notices", async () => {
+      later();
+      await sync.deliver();
+      return notices("alice", x).length > 0 && notices("bob", x).length > 0 && notices("bob", y).length > 0 ? true : undefined;
+    });
+    // A third engineer's change queued behind the stalled ones is delayed too.
+    await say(carol, room, `!update EXN_${x} charlie1`);
+    await say(alice, room, `!update EXN_${x} alpha3`);
+    await eventually("carol's notice", async () => {
+      later();
+      await sync.deliver();
+      return notices("carol", x).length > 0 ? true : undefined;
+    });
+    for (let i = 0; i < 3; i++) {
+      later();
+      await sync.deliver();
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    for (const [nick, id, thread] of [["alice", x, tx], ["bob", x, tx], ["bob", y, ty], ["carol", x, tx]] as const) {
+      const seen = notices(nick, id);
+      assert.equal(seen.length, 1, `${nick} told once about EXN_${id}: ${seen.map((m) => shown(m)).join(" | ")}`);
+      assert.equal(seen[0]?.thread, thread, `${nick}'s notice about EXN_${id} is in the ticket's thread`);
+    }
+    assert.equal(alice.messages.filter(fromBot(/is not answering/)).length, 4, "nobody else is told, nobody twice");
+  } finally {
+    proxy.up();
+  }
+
+  await eventually("everything delivered once RT is back", async () => {
+    later();
+    await sync.deliver();
+    return bot.store.size("writes") === 0 ? true : undefined;
+  });
+  const landed = (nick: string, id: number) => (m: SeenMessage): boolean => fromBot(new RegExp(`^${nick}: .*EXN_${id}\\b.*\\b(in|reached) Request Tracker`))(m);
+  for (const [nick, id, thread] of [["alice", x, tx], ["bob", x, tx], ["bob", y, ty], ["carol", x, tx]] as const) {
+    const m = await alice.waitFor(landed(nick, id), 10_000, `${nick} told that the change to EXN_${id} landed`);
+    assert.equal(m.thread, thread, `${nick}'s landing notice about EXN_${id} is in the ticket's thread`);
+  }
+  await new Promise((r) => setTimeout(r, 500));
+  for (const [nick, id] of [["alice", x], ["bob", x], ["bob", y], ["carol", x]] as const) assert.equal(alice.messages.filter(landed(nick, id)).length, 1, `${nick} told once that EXN_${id} landed`);
+  const [cx, cy] = [await botComments(x), await botComments(y)];
+  for (const w of ["alpha1", "alpha2", "alpha3", "bravo1", "charlie1"]) assert.equal(count(cx, w), 1, `${w} once in EXN_${x}`);
+  assert.equal(count(cy, "bravo2"), 1);
 });
