@@ -40,7 +40,8 @@ type Attempt = "delivered" | "retry" | "failed";
 export class WriteQueue {
   /** Ticket → its running lane. */
   readonly #lanes = new Map<string, Promise<void>>();
-  readonly #idle: (() => void)[] = [];
+  /** Shared by every caller waiting for the lanes to end (one promise, however often `deliver()` is called). */
+  #idle: { promise: Promise<void>; resolve: () => void } | undefined;
   readonly #limit: number;
   /** Tickets whose lane hit a store failure: left alone until the next `deliver()` call, not retried in a loop. */
   readonly #resting = new Set<string>();
@@ -65,7 +66,12 @@ export class WriteQueue {
     this.#resting.clear();
     this.#fill();
     if (this.#lanes.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idle.push(resolve));
+    if (!this.#idle) {
+      let resolve: () => void = () => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#idle = { promise, resolve };
+    }
+    return this.#idle.promise;
   }
 
   /** No new attempts from now on (the store is about to close); a running attempt finishes or is checked after the restart. */
@@ -84,7 +90,10 @@ export class WriteQueue {
         this.#run(ticketId).finally(() => {
           this.#lanes.delete(ticketId);
           this.#fill();
-          if (this.#lanes.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
+          if (this.#lanes.size === 0) {
+            this.#idle?.resolve();
+            this.#idle = undefined;
+          }
         }),
       );
     }

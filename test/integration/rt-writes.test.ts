@@ -11,7 +11,7 @@
 //   started again: each reaches RT exactly once.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xml } from "@xmpp/client";
@@ -20,6 +20,7 @@ import { prosodyAvailable, startProsody, type ProsodyInstance } from "../../src/
 import { startWatcher, type SeenMessage, type Watcher } from "../../src/demo/watcher.js";
 import { startBot, type RunningBot } from "../../src/main.js";
 import { createRtClient, type RtPort } from "../../src/ticket-systems/rt/client.js";
+import { spawnBot, type BotProcess } from "../support/bot-process.js";
 import { startHttpProxy, type HttpProxy } from "../support/http-proxy.js";
 import { requestTrackerAvailable, startRequestTracker, type RtInstance } from "../support/rt.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -287,4 +288,66 @@ void test("during an outage every engineer whose change waits is told once, in t
   const [cx, cy] = [await botComments(x), await botComments(y)];
   for (const w of ["alpha1", "alpha2", "alpha3", "bravo1", "charlie1"]) assert.equal(count(cx, w), 1, `${w} once in EXN_${x}`);
   assert.equal(count(cy, "bravo2"), 1);
+});
+
+void test("50 writes queued across 5 tickets while RT is down, the bot killed -9 mid-delivery and restarted: each reaches RT exactly once", { timeout: 240_000 }, async () => {
+  const room = `rtkill@${prosody.mucDomain}`;
+  const configFile = join(dir, "rtkill.config.json");
+  await writeFile(configFile, JSON.stringify(configInput(room, "rtkill", 3_000)));
+  const logFile = join(dir, "rtkill.log");
+  const start = async (skewMs = 0): Promise<BotProcess> => {
+    const p = await spawnBot({ configFile, logFile, skewMs });
+    running.push(p);
+    return p;
+  };
+  let bot = await start();
+  const people = await Promise.all(ENGINEERS.map((e) => login(e, room)));
+  const watcher = people[0];
+  assert.ok(watcher);
+  const ids: number[] = [];
+  for (const n of [1, 2, 3, 4, 5]) ids.push(await rtTicket(`Outage drill ${n}`, () => bot.poll(), watcher));
+
+  // RT down: 5 engineers × 10 commands spread over the 5 tickets, all queued.
+  proxy.down();
+  const words: { id: number; word: string }[] = [];
+  try {
+    for (const [e, person] of people.entries())
+      for (let i = 0; i < 10; i++) {
+        const id = ids[(e * 10 + i) % ids.length] ?? 0;
+        const word = `drill-${e}-${i}`;
+        words.push({ id, word });
+        await say(person, room, `!update EXN_${id} ${word}`);
+      }
+    await eventually("50 writes queued", async () => ((await bot.writes()).length === 50 ? true : undefined));
+  } finally {
+    // RT is back, but the answers to the first three comments never come back: killed while they hang.
+    proxy.withhold({ method: "POST", path: /^\/REST\/2\.0\/ticket\/\d+\/comment$/, mode: "answer", times: 3 });
+    proxy.up();
+  }
+  const resumedAt = proxy.seen.length;
+  await bot.skew(LATER);
+  await bot.kick();
+  await proxy.waitForHeld(3);
+  await bot.kill();
+  const inFlight = proxy.seen.slice(resumedAt).filter((r) => r.outcome === "held answer");
+  assert.equal(inFlight.length, 3);
+  assert.ok(inFlight.every((r) => r.status === 201), "RT took the three whose answers were held");
+
+  // Started again on the same store, its clock past every backoff: the queue resumes, and looks
+  // in RT for the three it cannot know the outcome of before writing them again.
+  const restartedAt = proxy.seen.length;
+  bot = await start(LATER);
+  await eventually("every write delivered after the restart", async () => {
+    await bot.deliver();
+    return (await bot.writes()).length === 0 ? true : undefined;
+  }, 120_000);
+  const rechecks = proxy.seen.slice(restartedAt).filter((r) => r.method === "GET" && /^\/REST\/2\.0\/transaction\/\d+\/attachments\b/.test(r.path));
+  assert.ok(rechecks.length >= 3, `the uncertain writes were checked in RT: ${rechecks.length} content reads`);
+  for (const id of ids) {
+    const texts = await botComments(id);
+    const mine = words.filter((w) => w.id === id);
+    for (const { word } of mine) assert.equal(count(texts, word), 1, `${word} exactly once in EXN_${id}`);
+    assert.equal(texts.length, mine.length, `EXN_${id}: one comment per command, nothing else`);
+  }
+  await bot.stop();
 });
