@@ -79,7 +79,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const sendChat = (to: string, body: string, thread?: string): Promise<void> => client.sendChat(to, body, thread);
   const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m) }, part("outbox"), undefined, undefined, telemetry);
   const tell = createNotifier({ store, sendChat, queued: () => void delivery.kick(), log, now });
-  const writes = new WriteQueue({ store, systems, log: part("ticket-systems"), now, report: (n, text) => tell(n, text) });
+  const writes = new WriteQueue({ store, systems, log: part("ticket-systems"), now, report: (n, text, thread) => tell(n, text, thread) });
   const reminders = new ReminderScheduler({ store, intake: { exclusive: (step) => intake.exclusive(step) }, incidents, beforeMinutes: config.maintenance.remindBeforeMinutes, timeZone: config.render.timeZone, log: part("maintenance"), now, queued: () => void delivery.kick() });
   const wake = ({ writes: w }: { writes: number }): void => void (delivery.kick(), reminders.kick(), w > 0 && writes.deliver());
   const intake = new IntakeService({ store, incidents, routes: config.routes, render: config.render, actor: nocActor(config.noc), systems, log: part("intake"), now, telemetry, queued: wake });
@@ -125,9 +125,8 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   for (const s of sources) await s.start({ intake, ticket: (id) => store.ticket(id), state: () => store.get("sources", s.id), now });
   // Listening only once every route is mounted and the sources behind them run: no early 404.
   const address = await http?.start();
-  const timers = [intake.archiveEvery(config.store.archiveAfterHours), setInterval(() => void writes.deliver(), 5_000)];
-  timers[1]?.unref();
-  void writes.deliver(); // a restart resumes the queue
+  const archiving = intake.archiveEvery(config.store.archiveAfterHours);
+  writes.start();
   reminders.start();
 
   return {
@@ -137,9 +136,10 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     store,
     http: address,
     async stop() {
-      for (const t of timers) clearInterval(t);
+      clearInterval(archiving);
       await reminders.stop();
       await http?.stop();
+      writes.stop();
       for (const s of sources) await s.stop();
       delivery.stop();
       await client.stop();

@@ -11,7 +11,7 @@ export type Notify = { room?: string | undefined; to: string };
 
 export type NotifierDeps = {
   store: TicketStore;
-  sendChat: (to: string, body: string) => Promise<void>;
+  sendChat: (to: string, body: string, thread?: string) => Promise<void>;
   /** Wakes the outbox delivery. */
   queued: () => void;
   log: Logger;
@@ -26,6 +26,6 @@ export function createNotifier(deps: NotifierDeps): (notify: Notify, text: strin
       deps.store.commit(new ChangeSet().put("outbox", id, entry)).then(deps.queued, (e: unknown) =>
         deps.log.error({ err: (e as Error).message, room: notify.room, to: notify.to }, "store write failed: a notice was not queued"),
       );
-    } else void deps.sendChat(notify.to, text).catch((e: unknown) => deps.log.warn({ err: (e as Error).message, to: notify.to }, "could not send a notice"));
+    } else void deps.sendChat(notify.to, text, thread).catch((e: unknown) => deps.log.warn({ err: (e as Error).message, to: notify.to }, "could not send a notice"));
   };
 }

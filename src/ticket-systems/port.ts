@@ -53,7 +53,10 @@ export interface TicketSystem {
   setStatus(ref: string, status: string): Promise<Result<void, SystemError>>;
   /** After a create whose answer never came: did the system make it anyway? */
   findCreated(write: UpstreamWrite, since: string): Promise<Result<string | undefined, SystemError>>;
-  /** After a comment whose answer never came: is this write's text there already? */
+  /**
+   * After a comment whose answer never came: is this write there already? Recognised by something
+   * unique to the write (RT: the trailer naming its id), never by "some comment since then".
+   */
   hasComment(ref: string, write: UpstreamWrite, since: string): Promise<Result<boolean, SystemError>>;
 }
 

@@ -10,6 +10,7 @@ import type { RtTransaction } from "../../src/ticket-systems/rt/client.js";
 import type { RtMapping, RtTicket } from "../../src/ticket-systems/rt/map.js";
 import {
   RT_SOURCE,
+  carriesWrite,
   followsPeerTicket,
   historyFromTransactions,
   planRtPoll,
@@ -19,6 +20,7 @@ import {
   rtWritesForPeer,
   type PolledRtTicket,
   type RtPollItem,
+  withWriteTrailer,
 } from "../../src/ticket-systems/rt/plan.js";
 import type { Result } from "../../src/util/result.js";
 import { sampleClosedTicket, sampleTicket } from "../fixtures/tickets.js";
@@ -668,4 +670,35 @@ void test("rtWritesForPeer: a peer ticket back after archiving writes to the RT 
   assert.equal(writes[0]?.ref, "31");
   assert.equal(writes[0]?.status, "open");
   assert.match(writes[0]?.text ?? "", /reported again, status Reopened \(fault is back\)/);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Write trailers: how an uncertain retry recognises its own comment in RT
+// ---------------------------------------------------------------------------------------------
+
+void test("withWriteTrailer / carriesWrite: a comment is recognised by its own write id only", () => {
+  const ack = withWriteTrailer("[ttrelay] 2026-11-28T10:00Z alice@noc.example: acknowledged: first\n", "rtw-aaaaaaaaaaaaaaaaaaaa");
+  assert.equal(ack, "[ttrelay] 2026-11-28T10:00Z alice@noc.example: acknowledged: first\n\nttrelay-write: rtw-aaaaaaaaaaaaaaaaaaaa");
+  const cases: [content: string, id: string, expected: boolean, why: string][] = [
+    [ack, "rtw-aaaaaaaaaaaaaaaaaaaa", true, "its own comment"],
+    [ack, "rtw-bbbbbbbbbbbbbbbbbbbb", false, "an earlier command's comment is not this write"],
+    [ack, "rtw-aaaaaaaaaa", false, "a prefix of the id is not the id"],
+    [ack.replace(/\n/g, "\r\n"), "rtw-aaaaaaaaaaaaaaaaaaaa", true, "CRLF line ends as a mail gateway may store them"],
+    [`${ack}\n`, "rtw-aaaaaaaaaaaaaaaaaaaa", true, "a trailing newline added by RT"],
+    ["[ttrelay] someone quoted rtw-aaaaaaaaaaaaaaaaaaaa inline", "rtw-aaaaaaaaaaaaaaaaaaaa", false, "the id mentioned in text is not a trailer"],
+    ["", "rtw-aaaaaaaaaaaaaaaaaaaa", false, "an empty attachment"],
+  ];
+  for (const [content, id, expected, why] of cases) assert.equal(carriesWrite(content, id), expected, why);
+});
+
+void test("rtWritesForCommand: `!ack … first` then `!update … second` get different write ids (their trailers tell them apart)", () => {
+  const stored = firstPolled();
+  const ack = proposed(stored.ticket, "acknowledged", (t) => acknowledge(t, ACTOR, "first", T1));
+  const upd = proposed(ack.ticket, "updated", (t) => addUpdate(t, ACTOR, "second", T1));
+  const [a] = rtWritesForCommand(ack, stored, mapping, undefined, T1);
+  const [b] = rtWritesForCommand(upd, stored, mapping, undefined, T1);
+  assert.ok(a && b);
+  assert.notEqual(a.id, b.id);
+  assert.equal(carriesWrite(withWriteTrailer(a.text, a.id), b.id), false);
+  assert.equal(carriesWrite(withWriteTrailer(b.text, b.id), b.id), true);
 });

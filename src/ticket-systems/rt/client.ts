@@ -23,6 +23,9 @@
  *   record, e.g. a ticket's history for a non-superuser: we then page on while pages are full.
  * - For a ticket that does not exist, GET /ticket/N/history answers 200 with no items and
  *   POST /ticket/N/comment|correspond 400 "Message could not be recorded": both become `not-found`.
+ * - `GET /attachment/N` sends `Content` base64-encoded, but a collection asked for
+ *   `fields=Content` (`GET /transaction/N/attachments`) sends it as decoded text; that is what
+ *   `transactionContent` reads (one request per transaction, however many parts it has).
  * - TicketSQL dates are read in the searching user's time zone, explicit offsets notwithstanding
  *   (see `ticketSqlDatetime` in map.ts): give the client that zone (`timeZone`, default UTC).
  */
@@ -148,6 +151,8 @@ export interface RtPort {
   update(id: number, fields: RtUpdate, etag: string): Promise<Result<RtUpdated, RtError>>;
   /** Every transaction of the ticket, oldest first. */
   history(id: number): Promise<Result<RtTransaction[], RtError>>;
+  /** The text of a transaction's attachments (a comment's or reply's content), decoded. */
+  transactionContent(txnId: number): Promise<Result<string[], RtError>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -210,6 +215,8 @@ const collectionOf = <T extends z.ZodType>(item: T) =>
     total: z.number().int().nullable().optional(),
     next_page: z.string().optional(),
   });
+
+const AttachmentContent = z.looseObject({ Content: z.string().nullable().optional() });
 
 const Created = z.looseObject({ id: Id });
 const Messages = z.array(z.string());
@@ -550,6 +557,15 @@ export function createRtClient(opts: RtClientOptions): RtPort {
         if (!ticket.ok) return ticket;
       }
       return ok(out.sort((a, b) => a.id - b.id));
+    },
+
+    async transactionContent(txnId) {
+      const path = `/transaction/${String(txnId)}/attachments`;
+      const answer = await call("GET", path, { query: { fields: "Content", per_page: "100" } });
+      if (!answer.ok) return answer;
+      const list = parse(collectionOf(AttachmentContent), answer.value, `GET ${path}`);
+      if (!list.ok) return list;
+      return ok(list.value.items.flatMap((i) => (i?.Content ? [i.Content] : [])));
     },
   };
 }

@@ -150,6 +150,24 @@ export function keepWhatRtCannotHold(mapped: Ticket, before: Ticket, rt: RtTicke
   return sameRtStatus ? { ...merged, TT_Status: before.TT_Status } : merged;
 }
 
+/**
+ * Every comment the bot writes ends with a trailer line naming its write (`ttrelay-write: rtw-…`):
+ * after an attempt whose answer never came, the retry reads the bot's latest comments back and
+ * looks for this line, so one write is never taken for another (an earlier command's comment) and
+ * never made twice. Write ids are unique per write (a hash of ticket, verb, time and text).
+ */
+export const WRITE_TRAILER = "ttrelay-write:";
+
+/** The text RT gets for a write: its own text, then the trailer naming it. */
+export function withWriteTrailer(text: string, writeId: string): string {
+  return `${text.replace(/\s+$/, "")}\n\n${WRITE_TRAILER} ${writeId}`;
+}
+
+/** Does this comment's content (as RT gives it back) carry the trailer of `writeId`? */
+export function carriesWrite(content: string, writeId: string): boolean {
+  return content.split(/\r?\n/).some((line) => line.trim() === `${WRITE_TRAILER} ${writeId}`);
+}
+
 const writeId = (...parts: string[]): string => "rtw-" + createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 20);
 
 const lastLine = (text: string): string => text.trim().split(/\r?\n/).filter((l) => l.trim() !== "").pop() ?? "";

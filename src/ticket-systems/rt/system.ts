@@ -9,9 +9,16 @@ import { err, ok, type Result } from "../../util/result.js";
 import type { SystemError, TicketSystem, WriteBackChange, WriteBackPlan } from "../port.js";
 import type { RtPort } from "./client.js";
 import type { RtMapping } from "./map.js";
-import { RT_SOURCE, rtCursor, rtWritesForCommand, rtWritesForPeer } from "./plan.js";
+import { RT_SOURCE, carriesWrite, rtCursor, rtWritesForCommand, rtWritesForPeer, withWriteTrailer } from "./plan.js";
 
 const MAX_PAGES = 20;
+/**
+ * How many of the bot's latest comments on a ticket an uncertain retry reads back. A ticket's
+ * writes go strictly in order, so nothing the bot wrote to the ticket can come after the attempt
+ * in question: its comment, if RT took it, is the bot's newest (a few spare for another writer
+ * using the same RT user). Counted, not timed: RT's clock and ours need not agree.
+ */
+const RECHECK_COMMENTS = 5;
 
 export class RtSystem implements TicketSystem {
   readonly id = RT_SOURCE;
@@ -54,7 +61,8 @@ export class RtSystem implements TicketSystem {
 
   async comment(ref: string, write: UpstreamWrite): Promise<Result<void, SystemError>> {
     const id = Number(ref);
-    const posted = write.op === "correspond" ? await this.client.correspond(id, write.text) : await this.client.comment(id, write.text);
+    const text = withWriteTrailer(write.text, write.id);
+    const posted = write.op === "correspond" ? await this.client.correspond(id, text) : await this.client.comment(id, text);
     return posted.ok ? ok(undefined) : posted;
   }
 
@@ -87,11 +95,17 @@ export class RtSystem implements TicketSystem {
     return ok(undefined);
   }
 
-  /** After a comment whose answer never came: a comment by the bot's user since just before that attempt. */
-  async hasComment(ref: string, _write: UpstreamWrite, since: string): Promise<Result<boolean, SystemError>> {
+  /** After a comment whose answer never came: one of the bot's latest comments carries this write's trailer. */
+  async hasComment(ref: string, write: UpstreamWrite, _since: string): Promise<Result<boolean, SystemError>> {
     const history = await this.client.history(Number(ref));
     if (!history.ok) return history;
-    const after = Date.parse(since) - 2_000;
-    return ok(history.value.some((t) => (t.type === "Comment" || t.type === "Correspond") && t.creator === this.config.user && Date.parse(t.created) >= after));
+    const kind = write.op === "correspond" ? "Correspond" : "Comment";
+    const latest = history.value.filter((t) => t.type === kind && t.creator === this.config.user).slice(-RECHECK_COMMENTS).reverse();
+    for (const t of latest) {
+      const content = await this.client.transactionContent(t.id);
+      if (!content.ok) return content;
+      if (content.value.some((c) => carriesWrite(c, write.id))) return ok(true);
+    }
+    return ok(false);
   }
 }
