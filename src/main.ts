@@ -79,7 +79,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const sendChat = (to: string, body: string, thread?: string): Promise<void> => client.sendChat(to, body, thread);
   const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m) }, part("outbox"), undefined, undefined, telemetry);
   const tell = createNotifier({ store, sendChat, queued: () => void delivery.kick(), log, now });
-  const writes = new WriteQueue({ store, systems, log: part("ticket-systems"), now, report: (n, text, thread) => tell(n, text, thread) });
+  const writes = new WriteQueue({ store, systems, log: part("ticket-systems"), now, report: (n, text, thread) => tell(n, text, thread), exclusive: (step) => intake.exclusive(step) });
   const reminders = new ReminderScheduler({ store, intake: { exclusive: (step) => intake.exclusive(step) }, incidents, beforeMinutes: config.maintenance.remindBeforeMinutes, timeZone: config.render.timeZone, log: part("maintenance"), now, queued: () => void delivery.kick() });
   const wake = ({ writes: w }: { writes: number }): void => void (delivery.kick(), reminders.kick(), w > 0 && writes.deliver());
   const intake = new IntakeService({ store, incidents, routes: config.routes, render: config.render, actor: nocActor(config.noc), systems, log: part("intake"), now, telemetry, queued: wake });

@@ -104,7 +104,8 @@ function statusAfterVerb(verb: string, status: TicketStatus): string {
 }
 
 /** A bold id, unless the id itself carries a "*" that would close the span early (see outside.ts). */
-function heading(ttId: string): string {
+/** A ticket id in bold, for markdown templates; outside text, so never bold when it holds a `*`. */
+export function heading(ttId: string): string {
   const id = escapeMarkdown(outsideLine(ttId, 120));
   return ttId.includes("*") ? id : `**${id}**`;
 }

@@ -5,7 +5,7 @@ import { fingerprint, type FeedItem, type ItemValues } from "../../src/sources/f
 import { feedWith } from "../fixtures/feed-config.js";
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
-import { outboxId, planPoll, type PollContext, type PollPlan } from "../../src/sources/feed/plan.js";
+import { mappingHash, outboxId, planPoll, type PollContext, type PollPlan } from "../../src/sources/feed/plan.js";
 import type { StoredTicket } from "../../src/store/types.js";
 
 const IP_ROOM = "ip-transit@conference.noc.example.net";
@@ -318,4 +318,12 @@ void test("an item re-dated by its feed keeps the ticket's first open and start 
   assert.equal(ticket?.Start_Datetime, "2026-11-28T09:00:00.000Z");
   assert.equal(ticket?.TT_Last_Update_Time, "2026-11-28T11:00:00.000Z");
   assert.equal(update.outbox[0]?.body, "*EXN_1* Updated · status Opened → Updated · description\nHistory: work started", "the open and start times did not change");
+});
+
+void test("mappingHash: anything that decides how items become tickets counts (rules, dates, id policy)", () => {
+  const base = mappingHash(feed);
+  assert.equal(mappingHash({ ...feed }), base, "the same feed");
+  assert.notEqual(mappingHash({ ...feed, dates: { ...feed.dates, zone: "Europe/Stockholm" } }), base, "date settings");
+  assert.notEqual(mappingHash({ ...feed, itemsPerTicket: feed.itemsPerTicket === "many" ? "one" : "many" }), base, "id policy");
+  assert.notEqual(mappingHash({ ...feed, partnerId: "OTHER" }), base, "partner");
 });
