@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for ttrelay: the Debian packages the demo and the tests use
 # (Prosody, with lua-unbound for its resolver; Dovecot's IMAP server and Prometheus Alertmanager,
-# which the mail and webhook tests run as private instances; Request Tracker 5), the npm
-# dependencies, the build.
+# which the mail and webhook tests run as private instances; Request Tracker 5; systemd-analyze for
+# the unit in contrib/), the npm dependencies, the build.
 # Idempotent: packages already installed are not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,8 @@ command -v prosody >/dev/null 2>&1 || need+=(prosody)
 dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
 dpkg -s dovecot-imapd >/dev/null 2>&1 || need+=(dovecot-imapd)
 dpkg -s prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
+# systemd-analyze checks the unit in contrib/systemd (the package is not started in a container).
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
