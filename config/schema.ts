@@ -53,6 +53,10 @@ const RoomConfig = z.strictObject({
     .optional()
     .describe("a customers' room: moderated and open, so customers join as visitors who read but cannot post"),
   members: z.array(BareJid).default([]).describe("real JIDs (engineers) given membership, i.e. voice, when the bot owns the room"),
+  subject: z
+    .boolean()
+    .default(true)
+    .describe("keep the room's subject showing the state of its tickets across every NOC (open faults, worst impact, maintenance now and next); at most once a minute"),
 });
 
 /**

@@ -8,6 +8,7 @@
  *
  * Direct and MUC-private messages are commands (never when delayed: offline messages from long ago).
  */
+import { randomUUID } from "node:crypto";
 import { bareJid } from "../dispatch/authorize.js";
 import type { ActorIdentity } from "../dispatch/authorize.js";
 import type { OutboxEntry } from "../store/types.js";
@@ -77,4 +78,47 @@ export function createInbox(ports: InboxPorts): RoomEvents {
       ports.joined(room);
     },
   };
+}
+
+/** The services the inbox hands traffic to (the composition root's). */
+export type InboxServices = {
+  delivery: { delivered(id: string): OutboxEntry | undefined; refused(id: string, room: string, reason: string): void; kick(): Promise<void> };
+  peers: { receive(msg: IncomingRoomMessage, senderJid: string | undefined): Promise<void> };
+  commands: { handle(text: string, identity: ActorIdentity, reply: Reply, botNick?: string): Promise<unknown> };
+  intake: {
+    noteFirstMessage(thread: string, room: string, stanzaId: string, from: string): Promise<boolean>;
+    noteTicketPost(ttId: string, room: string, stanzaId: string, from: string): Promise<boolean>;
+  };
+  joins: { joined(room: string): void };
+  subjects?: { refused(id: string, room: string, reason: string): void; joined(room: string): void } | undefined;
+  /** The room client (built after the inbox it needs: looked up when traffic comes). */
+  rooms: () => {
+    occupant(room: string, nick: string): Occupant | undefined;
+    nickIn(room: string): string | undefined;
+    send(m: { room: string; id: string; body: string; thread?: string | undefined }): Promise<void>;
+    sendChat(to: string, body: string, thread?: string): Promise<void>;
+  };
+};
+
+export function inboxFor(s: InboxServices): RoomEvents {
+  return createInbox({
+    delivered: (id) => s.delivery.delivered(id),
+    refused: (id, room, reason) => {
+      s.delivery.refused(id, room, reason);
+      s.subjects?.refused(id, room, reason);
+    },
+    peerActivity: (msg, jid) => void s.peers.receive(msg, jid),
+    command: (text, identity, reply, nick) => void s.commands.handle(text, identity, reply, nick),
+    firstMessage: (thread, room, stanzaId, from) => void s.intake.noteFirstMessage(thread, room, stanzaId, from),
+    ticketPost: (ttId, room, stanzaId, from) => void s.intake.noteTicketPost(ttId, room, stanzaId, from),
+    joined: (room) => {
+      s.joins.joined(room);
+      s.subjects?.joined(room);
+      void s.delivery.kick();
+    },
+    occupant: (room, nick) => s.rooms().occupant(room, nick),
+    nickIn: (room) => s.rooms().nickIn(room),
+    sendRoom: (room, body, thread) => s.rooms().send({ room, id: `cmd-${randomUUID()}`, body, thread }),
+    sendChat: (to, body, thread) => s.rooms().sendChat(to, body, thread),
+  });
 }

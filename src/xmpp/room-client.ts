@@ -3,6 +3,7 @@
  * when online (again after each reconnect), configures rooms it creates, sends room messages, and
  * reports what the rooms say back. It decides nothing: the pipeline does.
  */
+import { randomUUID } from "node:crypto";
 import { client, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log/logger.js";
@@ -85,6 +86,8 @@ export class RoomClient implements RoomPort, OccupantDirectory {
   readonly #joinWaiters = new Map<string, (result: JoinResult) => void>();
   readonly #selfAffiliation = new Map<string, string | undefined>();
   readonly #subjectWaiters = new Map<string, () => void>();
+  /** Each room's subject as it last told us (XEP-0045 §8.1). */
+  readonly #subjects = new Map<string, string>();
   readonly #rejoinTimers = new Map<string, NodeJS.Timeout>();
   #stopping = false;
 
@@ -134,6 +137,18 @@ export class RoomClient implements RoomPort, OccupantDirectory {
 
   isJoined(room: string): boolean {
     return this.#joined.has(room.toLowerCase());
+  }
+
+  /** Changes the room's subject (XEP-0045 §8.1); resolves with the stanza's id (an error comes back with it). */
+  async setSubject(room: string, subject: string): Promise<string> {
+    const id = `subject-${randomUUID()}`;
+    await this.#xmpp.send(xml("message", { to: room, type: "groupchat", id }, xml("subject", {}, subject)));
+    return id;
+  }
+
+  /** The room's subject as it last told us. */
+  subjectOf(room: string): string | undefined {
+    return this.#subjects.get(room.toLowerCase());
   }
 
   /** Rooms joined now. */
@@ -298,6 +313,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
       }
       const type = attr(stanza, "type");
       if (type === "groupchat" && stanza.getChild("subject") !== undefined && stanza.getChild("body") === undefined) {
+        this.#subjects.set(room, stanza.getChildText("subject") ?? "");
         this.#subjectWaiters.get(room)?.();
         return;
       }

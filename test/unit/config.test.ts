@@ -36,7 +36,7 @@ void test("a minimal config parses, with every default filled in", () => {
   assert.deepEqual(parsed(minimal()), {
     noc: { id: "EXN", name: "ExampleNet NOC" },
     xmpp: { jid: "ttrelay@example.net", password: { env: "TTRELAY_PASSWORD" }, resource: "ttrelay", nick: "ttrelay" },
-    rooms: [{ jid: ROOM, members: [] }],
+    rooms: [{ jid: ROOM, members: [], subject: true }],
     feeds: [
       {
         id: "exn",
