@@ -12,6 +12,7 @@ import { startBot, StartupError } from "./main.js";
 import { nocActor } from "./model/activity.js";
 import { IncidentBook } from "./intake/incidents.js";
 import { planPoll } from "./sources/feed/plan.js";
+import { planIntake } from "./intake/plan.js";
 import { staticRuleWarnings, unusedRuleWarnings } from "./translate/check.js";
 import { translateItems, type ItemTranslation } from "./translate/item-to-ticket.js";
 import type { FieldTrace } from "./translate/values-to-ticket.js";
@@ -317,16 +318,27 @@ async function replayMail(config: Config, file: string, opts: { as?: string; jso
   const decision: MailDecision = await processMail(raw, { source: used, state: emptyMailState(), known: () => undefined, now: new Date() }, dkimVerifier());
   const versions = decision.kind === "versions" ? decision.versions : [];
   const problems = decision.kind === "versions" ? decision.problems : decision.kind === "duplicate" ? [] : [decision.problem];
+  // What the rooms would show: the versions through the intake, from an empty store, as the bot would.
+  const plan = planIntake(
+    { routes: config.routes, actor: nocActor(config.noc), render: config.render, now: new Date(), incidents: new IncidentBook(emptyStore(), config.correlation), lookup: () => undefined },
+    { source: source.id, versions },
+  );
   if (opts.json) {
     for (const v of versions) out(JSON.stringify({ ticket: v.ticket, provenance: v.provenance, ordered: v.ordered ?? false }));
+    for (const m of plan.outbox) out(JSON.stringify({ room: m.room, body: m.body }));
     for (const p of problems) out(JSON.stringify({ kind: decision.kind, ...p, ...decision.summary }));
   } else {
     for (const v of versions) {
       out(`=== ${v.ticket.TT_ID} (${v.ticket.TT_Status}) ===`);
       out("ticket:     " + JSON.stringify(v.ticket, null, 2).replaceAll("\n", "\n            "));
       out("provenance: " + JSON.stringify(v.provenance));
+      for (const m of plan.outbox.filter((o) => o.ticketId === v.ticket.TT_ID)) {
+        out(`message to ${m.room}:`);
+        out("  " + m.body.replaceAll("\n", "\n  "));
+      }
       out("");
     }
+    for (const l of plan.logs) if (l.level === "warn") out(`warning: ${l.msg}: ${JSON.stringify(l.fields)}`);
     for (const p of problems) out(`${decision.kind === "refused" ? "refused" : "problem"}: ${p.code}: ${p.message}`);
     out(`${file}: ${decision.kind}, ${versions.length} ticket(s)${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
   }
