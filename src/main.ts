@@ -12,7 +12,7 @@ import { OutboxDelivery } from "./outbox/delivery.js";
 import { pollFeed, type PollOutcome } from "./sources/feed/poll.js";
 import { LowStore } from "./store/lowdb-store.js";
 import { randomUUID } from "node:crypto";
-import { authorize, buildAcl, bareJid, matchJid } from "./dispatch/authorize.js";
+import { authorize, buildAcl, grantFor, matchJid } from "./dispatch/authorize.js";
 import { asAffiliation, CommandService } from "./inbox/commands.js";
 import { IncidentBook } from "./intake/incidents.js";
 import { registerAdhocCommands } from "./xmpp/adhoc.js";
@@ -81,7 +81,16 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const port: RoomPort = { isJoined: (room) => rooms.isJoined(room), send: (message) => rooms.send(message) };
   const delivery = new OutboxDelivery(store, port, log.child({ part: "outbox" }));
   const rooms = new RoomClient(
-    { service: config.xmpp.service, jid: config.xmpp.jid, password: password.value, resource: config.xmpp.resource, rooms: roomSpecs },
+    {
+      service: config.xmpp.service,
+      jid: config.xmpp.jid,
+      password: password.value,
+      resource: config.xmpp.resource,
+      rooms: roomSpecs,
+      keepalive: config.xmpp.keepalive,
+      // Presence subscriptions (so Gajim's contact list shows the bot's commands): people the ACL knows.
+      acceptsContact: (jid) => grantFor(acl, { jid, via: "direct" }) !== undefined,
+    },
     {
       message(msg, ownNick) {
         // Our own echo, live or replayed from history: the outbox entry is delivered. Only our own
@@ -109,17 +118,20 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
           store.update(() => incidents.noteFirstMessage(thread, msg.room, msg.stanzaId ?? "", `${msg.room}/${msg.nick ?? ""}`));
         }
       },
-      direct(chat) {
+      // One-to-one messages: the room client says who sent them (never a room or occupant JID).
+      direct(chat, actor) {
         if (chat.delayed) return; // offline messages from long ago are not commands
-        void commands.handle(chat.body, { jid: bareJid(chat.from), via: "direct" }, (body, thread) => rooms.sendChat(chat.from, body, thread));
+        void commands.handle(chat.body, actor, (body, thread) => rooms.sendChat(chat.from, body, thread));
       },
-      privateMessage(room, occupant, nick, chat) {
+      privateMessage(chat, actor) {
         if (chat.delayed) return;
-        void commands.handle(
-          chat.body,
-          { jid: occupant?.jid, via: "muc-private", room, affiliation: asAffiliation(occupant?.affiliation), nick },
-          (body, thread) => rooms.sendChat(chat.from, body, thread),
-        );
+        void commands.handle(chat.body, actor, (body, thread) => rooms.sendChat(chat.from, body, thread));
+      },
+      // A room made anew has none of the messages later incident posts would reply to.
+      roomRecreated(room) {
+        store.update((d) => {
+          for (const incident of Object.values(d.incidents)) delete incident.rooms[room];
+        });
       },
       sendError(id, room, reason) {
         delivery.refused(id, room, reason);
@@ -187,11 +199,12 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   // XEP-0050: the same commands as forms; the sender is the iq's `from`, stamped by its server.
   registerAdhocCommands(rooms.iqCallee, {
     commands: registry.list(),
-    ownJid: () => rooms.fullJid(),
-    allowed: (jid, c) => authorize(acl, { jid, via: "adhoc" }, { name: c.name, role: c.role, mutates: c.mutates }).kind === "allow",
-    async run(text, jid) {
+    identify: (from) => rooms.identify(from, "adhoc"),
+    ownJid: (requester) => rooms.addressFor(requester),
+    allowed: (actor, c) => authorize(acl, actor, { name: c.name, role: c.role, mutates: c.mutates }).kind === "allow",
+    async run(text, actor) {
       let answer = "";
-      const result = await commands.handle(text, { jid, via: "adhoc" }, (body) => {
+      const result = await commands.handle(text, actor, (body) => {
         answer = body;
         return Promise.resolve();
       });
