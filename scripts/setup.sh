@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for ttrelay: the Debian packages the demo and the tests use
-# (Prosody, with lua-unbound for its resolver; Request Tracker 5), the npm dependencies, the build.
+# (Prosody, with lua-unbound for its resolver; ejabberd, the second XMPP server the tests run
+# against; Request Tracker 5), the npm dependencies, the build.
 # Idempotent: packages already installed are not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,12 +9,14 @@ cd "$(dirname "$0")/.."
 need=()
 command -v prosody >/dev/null 2>&1 || need+=(prosody)
 dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
+[ -x /usr/sbin/ejabberdctl ] || need+=(ejabberd)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${need[*]} from Debian"
   $sudo apt-get update -qq
-  # policy-rc.d keeps the package from starting a system-wide Prosody: ttrelay runs its own.
+  # policy-rc.d keeps the packages from starting a system-wide Prosody or ejabberd: the demo and the
+  # tests run private instances of their own.
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
