@@ -125,6 +125,8 @@ export class RoomClient implements RoomPort, OccupantDirectory {
   readonly #joining = new Set<string>();
   readonly #joinWaiters = new Map<string, (result: JoinResult) => void>();
   readonly #subjectWaiters = new Map<string, () => void>();
+  /** The subject each room last showed (XEP-0045 §8.1), "" when it has none. */
+  readonly #subjects = new Map<string, string>();
   readonly #rejoinTimers = new Map<string, NodeJS.Timeout>();
   /** When each room last sent us anything (XEP-0410: self-ping only quiet rooms). */
   readonly #roomHeardAt = new Map<string, number>();
@@ -333,9 +335,26 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     // A room just created has no history to wait for.
     if (!result.created) await subjectSeen;
     this.#subjectWaiters.delete(key);
+    if ((result.created || result.affiliation === "owner") && room.description) await this.#offerSubject(room);
     this.#joined.add(key);
     this.log.info({ room: room.jid, nick: room.nick, created: result.created ?? false }, "joined room");
     this.events.joined(key);
+  }
+
+  /**
+   * A room the bot owns and that has no subject gets its description as subject, set by the bot:
+   * clients show an empty subject from the room itself as "changed by Unknown" (Gajim) or
+   * "subject cleared" (Profanity). A subject people set is never replaced.
+   */
+  async #offerSubject(room: RoomSpec): Promise<void> {
+    const key = room.jid.toLowerCase();
+    if ((this.#subjects.get(key) ?? "") !== "" || !room.description) return;
+    try {
+      await this.#xmpp.send(xml("message", { to: room.jid, type: "groupchat", id: iqId("subject") }, xml("subject", {}, room.description)));
+      this.#subjects.set(key, room.description);
+    } catch (e) {
+      this.log.warn({ room: room.jid, err: errorText(e) }, "could not set the room's subject");
+    }
   }
 
   #scheduleRejoin(room: RoomSpec, delayMs = this.#opts.rejoinDelayMs): void {
@@ -516,6 +535,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
       }
       const type = attr(stanza, "type");
       if (type === "groupchat" && stanza.getChild("subject") !== undefined && stanza.getChild("body") === undefined) {
+        this.#subjects.set(room, stanza.getChildText("subject") ?? "");
         this.#subjectWaiters.get(room)?.();
         return;
       }

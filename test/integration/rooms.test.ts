@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { xml } from "@xmpp/client";
+import type { Element } from "@xmpp/xml";
 import { startFeedServer, type FeedServer } from "../../src/demo/feed-server.js";
 import { startWatcher, type SeenMessage, type Watcher } from "../../src/demo/watcher.js";
 import { startBot, type RunningBot } from "../../src/main.js";
@@ -75,6 +76,25 @@ for (const kind of await xmppServers()) {
       }
     });
 
+    void test("a room the bot owns without a subject gets its description as subject, set by the bot", { timeout: 30_000 }, async () => {
+      const room = `described@${server.mucDomain}`;
+      feeds.set("/described.rss", { body: rssFeed([{ id: 1 }]) });
+      const cfg = config(server, [room], "/described.rss", `described-${kind}.json`);
+      const bot = await startBot({ ...cfg, rooms: [{ ...cfg.rooms[0]!, description: "Tickets of ExampleNet, relayed by ttrelay" }] }, { log: captureLogger().log, startPolling: false });
+      bots.push(bot);
+      await bot.ready;
+      const w = await watcher("subject");
+      const subject = new Promise<{ from: string; text: string }>((resolve) =>
+        w.client.on("stanza", (st: Element) => {
+          const text = st.is("message") ? st.getChildText("subject") : null;
+          if (text !== null) resolve({ from: String(st.attrs.from), text });
+        }),
+      );
+      await w.join(room, "checker");
+      // Not from the room's own JID (clients show that as "changed by Unknown"), but from the bot.
+      assert.deepEqual(await subject, { from: `${room}/ttrelay`, text: "Tickets of ExampleNet, relayed by ttrelay" });
+    });
+
     void test("a room made anew after it existed starts its incident threads again", { timeout: 60_000 }, async () => {
       const room = `reborn@${server.mucDomain}`;
       const items: FixtureItem[] = [{ id: 1 }];
@@ -94,8 +114,10 @@ for (const kind of await xmppServers()) {
         throw new Error(`${String(e)} ${JSON.stringify(w.messages.map((m) => [m.nick, m.delayed, m.body?.slice(0, 20)]))}`);
       });
       assert.ok(created.stanzaId);
-      await new Promise((r) => setTimeout(r, 700)); // the bot has its echo, and with it the incident's first message here
-      assert.deepEqual(Object.values(bot.store.data.incidents).find((i) => i.thread === created.thread)?.rooms[room], { id: created.stanzaId, to: `${room}/ttrelay` });
+      // The bot has its echo, and with it the incident's first message here.
+      const firstHere = (): unknown => Object.values(bot.store.data.incidents).find((i) => i.thread === created.thread)?.rooms[room];
+      for (let i = 0; i < 200 && firstHere() === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(firstHere(), { id: created.stanzaId, to: `${room}/ttrelay` });
       await bot.stop();
       bots.splice(bots.indexOf(bot), 1);
 
