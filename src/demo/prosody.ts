@@ -342,7 +342,9 @@ function renderConfig(c: ConfigInput): string {
     "",
     `VirtualHost ${lua(c.domain)}`,
     // STARTTLS for this host only (added to the global modules); the plain hosts below offer none.
-    ...(c.tls ? ['\tmodules_enabled = { "tls" }'] : []),
+    // Its people also get a message archive (XEP-0313): Dino 0.4.2 crashes joining a room when the
+    // account's server has none (a NULL stream flag in its MAM module).
+    ...(c.tls ? ['\tmodules_enabled = { "tls", "mam" }'] : []),
     "",
     ...c.plainHosts.flatMap((h) => [`VirtualHost ${lua(h)}`, ""]),
     `Component ${lua(c.mucDomain)} "muc"`,
