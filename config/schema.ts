@@ -40,6 +40,14 @@ const XmppConfig = z.strictObject({
     .optional()
     .describe("where to connect; default: the JID's domain via DNS SRV"),
   nick: z.string().min(1).max(64).default("ttrelay").describe("nickname in rooms"),
+  keepalive: z
+    .strictObject({
+      idleMs: z.number().int().min(500).max(3_600_000).default(60_000).describe("ping the server (XEP-0199) after this long without incoming data"),
+      timeoutMs: z.number().int().min(500).max(300_000).default(20_000).describe("no answer for this long (or stuck connecting): reconnect"),
+      roomPingMs: z.number().int().min(500).max(86_400_000).default(300_000).describe("self-ping (XEP-0410) rooms quiet for this long; rejoin those that lost the bot"),
+    })
+    .default({ idleMs: 60_000, timeoutMs: 20_000, roomPingMs: 300_000 })
+    .describe("noticing a frozen server or a room that forgot the bot"),
 });
 
 const RoomConfig = z.strictObject({
@@ -47,7 +55,11 @@ const RoomConfig = z.strictObject({
   nick: z.string().min(1).max(64).optional().describe("nickname in this room; default xmpp.nick"),
   password: Secret.optional(),
   name: z.string().max(200).optional().describe("room title applied when the bot owns the room"),
-  description: z.string().max(1000).optional(),
+  description: z
+    .string()
+    .max(1000)
+    .optional()
+    .describe("room description applied when the bot owns the room; with subject false, also the subject of a room that has none"),
   readOnly: z
     .boolean()
     .optional()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian machine for ttrelay: the Debian packages the demo and the tests use
-# (Prosody, with lua-unbound for its resolver; Dovecot's IMAP server and Prometheus Alertmanager,
-# which the mail and webhook tests run as private instances; Request Tracker 5; systemd-analyze for
-# the unit in contrib/), the npm dependencies, the build.
+# (Prosody, with lua-unbound for its resolver; ejabberd, the second XMPP server the tests run
+# against; Dovecot's IMAP server and Prometheus Alertmanager, which the mail and webhook tests run as
+# private instances; Request Tracker 5; systemd-analyze for the unit in contrib/), the npm
+# dependencies, the build.
 # Idempotent: packages already installed are not touched.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,12 +15,13 @@ dpkg -s dovecot-imapd >/dev/null 2>&1 || need+=(dovecot-imapd)
 dpkg -s prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 # systemd-analyze checks the unit in contrib/systemd (the package is not started in a container).
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+[ -x /usr/sbin/ejabberdctl ] || need+=(ejabberd)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${need[*]} from Debian"
   $sudo apt-get update -qq
-  # policy-rc.d keeps the packages from starting system-wide services (Prosody, Dovecot,
+  # policy-rc.d keeps the packages from starting system-wide services (Prosody, ejabberd, Dovecot,
   # Alertmanager): the demo and the tests run their own private instances.
   printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
   $sudo chmod +x /usr/sbin/policy-rc.d

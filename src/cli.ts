@@ -283,11 +283,13 @@ export function buildCli(): Command {
     .option("--exit-after <seconds>", "stop by itself after this many seconds", positiveInt)
     .option("--no-watch", "do not print what the room shows")
     .option("--log-level <level>", "bot log level", "info")
-    .action(async (opts: { step: number; exitAfter?: number; watch: boolean; logLevel: string }) => {
+    .option("--standard-ports", "accounts on localhost, port 5222 (if free), STARTTLS with a throw-away certificate: for clients that find the server themselves and insist on TLS (Dino)")
+    .action(async (opts: { step: number; exitAfter?: number; watch: boolean; logLevel: string; standardPorts?: boolean }) => {
       const code = await runDemo({
         stepSeconds: opts.step,
         exitAfterSeconds: opts.exitAfter,
         watch: opts.watch,
+        standardPorts: opts.standardPorts === true,
         log: createLogger(opts.logLevel),
         out,
       });

@@ -6,7 +6,7 @@
 import type { Config } from "../config/schema.js";
 import { registry } from "../commands/index.js";
 import { resolveStartSecrets } from "./config/secrets.js";
-import { buildAcl } from "./dispatch/authorize.js";
+import { buildAcl, grantFor } from "./dispatch/authorize.js";
 import { HttpListener } from "./http/listener.js";
 import { adhocCommands } from "./inbox/adhoc.js";
 import { CommandService } from "./inbox/commands.js";
@@ -104,9 +104,11 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const subjects = new SubjectKeeper({ rooms: config.rooms.filter((r) => r.subject).map((r) => ({ jid: r.jid, label: r.name ?? r.jid.split("@")[0] ?? r.jid })), store, incidents, xmpp: { setSubject: (r, t) => client.setSubject(r, t), subjectOf: (r) => client.subjectOf(r), isJoined: (r) => client.isJoined(r) }, timeZone: config.render.timeZone, log: part("subjects"), now });
   const inbox = inboxFor({ delivery, peers, commands, intake, joins, subjects, rooms: () => client });
   const xmpp = config.xmpp;
-  const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms }, inbox, part("xmpp"));
+  // Presence subscriptions (so a contact list shows the bot's commands): only people the ACL knows.
+  const acceptsContact = (jid: string): boolean => grantFor(acl, { jid, via: "direct" }) !== undefined;
+  const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms, keepalive: xmpp.keepalive, acceptsContact }, inbox, part("xmpp"));
   // XEP-0050: the same commands as forms; the sender is the iq's `from`, stamped by its server.
-  registerAdhocCommands(client.iqCallee, adhocCommands(acl, registry, commands, () => client.fullJid()));
+  registerAdhocCommands(client.iqCallee, adhocCommands(acl, registry, commands, client));
   if (http) mountOps(http, { xmpp: client, rooms: config.rooms.map((r) => r.jid), store, sources, metrics: telemetry, startedAt: now(), now });
 
   await client.start();

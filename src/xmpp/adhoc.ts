@@ -3,10 +3,13 @@
  * discovery (XEP-0030), so Gajim and other clients show them as forms. A submitted form becomes the
  * same command text a chat message would carry and goes through the same dispatch and checks.
  */
+import { randomUUID } from "node:crypto";
 import { xml } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
+import type { ActorIdentity } from "../dispatch/authorize.js";
 import type { Command } from "../dispatch/ports.js";
-import { attr, bare } from "./stanzas.js";
+import { BOT_CAPS_VER, BOT_FEATURES, BOT_IDENTITY, CAPS_NODE } from "./caps.js";
+import { attr } from "./stanzas.js";
 
 export const NS_COMMANDS = "http://jabber.org/protocol/commands";
 const NS_DATA = "jabber:x:data";
@@ -107,46 +110,69 @@ type IqCallee = {
 
 export type AdhocDeps = {
   commands: readonly Command[];
-  /** Runs the command text for the sender's real JID (from the iq's `from`, set by its server). */
-  run(text: string, senderJid: string): Promise<{ text: string; ok: boolean }>;
-  ownJid: () => string;
-  /** Whether the sender may run the command (commands they may not run are not listed). */
-  allowed?: (senderJid: string, command: Command) => boolean;
+  /**
+   * Who sent the iq: the bare JID its server stamped in `from`, or, through one of the bot's rooms
+   * (Gajim's participant list sends to the bot's occupant JID), the real JID the room reported for
+   * that occupant. A room JID is never an actor: such requests get `jid: undefined`.
+   */
+  identify(from: string): Promise<ActorIdentity>;
+  /** Runs the command text for that actor (the same dispatch and checks as a chat message). */
+  run(text: string, actor: ActorIdentity): Promise<{ text: string; ok: boolean }>;
+  /** The address the requester reaches the bot at (its occupant JID when asked through a room). */
+  ownJid(requester: string): string;
+  /** Whether the actor may run the command: only those are listed, and others refused at once. */
+  allowed(actor: ActorIdentity, command: Command): boolean;
 };
 
-const stanzaError = (type: string, condition: string): Element =>
-  xml("error", { type }, xml(condition, { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }));
+const stanzaError = (type: string, condition: string, text?: string): Element =>
+  xml(
+    "error",
+    { type },
+    xml(condition, { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }),
+    ...(text ? [xml("text", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }, text)] : []),
+  );
+
+/** The bot's disco#info (XEP-0030 §3.1); also under its caps node (XEP-0115 §6.2). */
+function botInfo(node: string | undefined): Element {
+  return xml(
+    "query",
+    { xmlns: NS_DISCO_INFO, ...(node ? { node } : {}) },
+    xml("identity", { category: BOT_IDENTITY.category, type: BOT_IDENTITY.type, name: BOT_IDENTITY.name }),
+    ...BOT_FEATURES.map((f) => xml("feature", { var: f })),
+  );
+}
 
 /** Registers the disco and command handlers on the client's iq callee. */
 export function registerAdhocCommands(iqCallee: unknown, deps: AdhocDeps): void {
   // @types/xmpp__client's iqCallee type does not resolve under NodeNext; this is its documented shape.
   const callee = iqCallee as IqCallee;
   const byNode = new Map(deps.commands.map((c) => [c.name, c]));
-  let sessions = 0;
+  const capsNode = `${CAPS_NODE}#${BOT_CAPS_VER}`;
 
   callee.get(NS_DISCO_INFO, "query", ({ element }) => {
     const node = attr(element, "node");
+    if (node === undefined || node === capsNode) return botInfo(node);
     if (node === NS_COMMANDS) return xml("query", { xmlns: NS_DISCO_INFO, node }, xml("identity", { category: "automation", type: "command-list", name: "ttrelay commands" }));
-    const command = node ? byNode.get(node) : undefined;
-    if (node && !command) return stanzaError("cancel", "item-not-found");
+    const command = byNode.get(node);
+    if (!command) return stanzaError("cancel", "item-not-found");
+    // XEP-0050 §2.3: a command node is a command and takes data forms.
     return xml(
       "query",
-      { xmlns: NS_DISCO_INFO, ...(node ? { node } : {}) },
-      xml("identity", command ? { category: "automation", type: "command-node", name: command.summary } : { category: "client", type: "bot", name: "ttrelay" }),
-      xml("feature", { var: NS_DISCO_INFO }),
-      xml("feature", { var: NS_DISCO_ITEMS }),
+      { xmlns: NS_DISCO_INFO, node },
+      xml("identity", { category: "automation", type: "command-node", name: command.summary }),
       xml("feature", { var: NS_COMMANDS }),
       xml("feature", { var: NS_DATA }),
     );
   });
 
-  callee.get(NS_DISCO_ITEMS, "query", ({ stanza, element }) => {
+  callee.get(NS_DISCO_ITEMS, "query", async ({ stanza, element }) => {
     const node = attr(element, "node");
     if (node !== NS_COMMANDS) return xml("query", { xmlns: NS_DISCO_ITEMS, ...(node ? { node } : {}) });
-    const jid = deps.ownJid();
-    const from = bare(attr(stanza, "from") ?? "");
+    const from = attr(stanza, "from") ?? "";
+    const actor = await deps.identify(from);
+    const jid = deps.ownJid(from);
     // XEP-0050 §2.2: list what this requester may execute (running is checked again anyway).
-    const visible = deps.commands.filter((c) => deps.allowed?.(from, c) ?? true);
+    const visible = deps.commands.filter((c) => deps.allowed(actor, c));
     return xml("query", { xmlns: NS_DISCO_ITEMS, node }, ...visible.map((c) => xml("item", { jid, node: c.name, name: c.summary })));
   });
 
@@ -155,16 +181,25 @@ export function registerAdhocCommands(iqCallee: unknown, deps: AdhocDeps): void 
     const command = byNode.get(node);
     if (!command) return stanzaError("cancel", "item-not-found");
     const action = attr(element, "action") ?? "execute";
-    const sessionid = attr(element, "sessionid") ?? `s${Date.now().toString(36)}-${++sessions}`;
+    const sessionid = attr(element, "sessionid") ?? `adhoc-${randomUUID()}`;
     if (action === "cancel") return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "canceled" });
+    const from = attr(stanza, "from");
+    if (!from) return stanzaError("modify", "bad-request");
+    const actor = await deps.identify(from);
+    // XEP-0050 §4.4: a requester who may not run the command is refused before any form.
+    if (!deps.allowed(actor, command)) {
+      const why =
+        actor.jid === undefined
+          ? "I can't see your real address (JID) through this room, so I can't run commands for you here."
+          : `Sorry, you may not run “${command.name}”.`;
+      return stanzaError("auth", "forbidden", why);
+    }
     const submitted = element.getChild("x", NS_DATA);
     if (action === "execute" && (!submitted || attr(submitted, "type") !== "submit")) {
       // First step (XEP-0050 §3.3): the form.
       return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "executing" }, xml("actions", { execute: "complete" }, xml("complete")), commandForm(command));
     }
-    const from = attr(stanza, "from");
-    if (!from) return stanzaError("modify", "bad-request");
-    const reply = await deps.run(formToCommandText(command, readSubmittedForm(submitted)), bare(from));
+    const reply = await deps.run(formToCommandText(command, readSubmittedForm(submitted)), actor);
     // XEP-0050 §6.3: a refusal or a wrong call is an "error" note, so clients show it as one.
     return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, xml("note", { type: reply.ok ? "info" : "error" }, reply.text));
   });
