@@ -414,7 +414,8 @@ async function tail(file: string, lines = 30): Promise<string> {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on this loopback port. */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const sock = connect({ host: LOOPBACK, port });
     sock.once("connect", () => {

@@ -22,10 +22,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
 import { access, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../src/demo/prosody.js";
+import { canConnect, freePort } from "../../src/demo/prosody.js";
 
 const LOOPBACK = "127.0.0.1";
 const EJABBERDCTL = "/usr/sbin/ejabberdctl";
@@ -148,20 +147,6 @@ modules:
     resend_on_timeout: if_offline
     resume_timeout: ${o.resumeTimeoutSeconds}
 `;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = connect({ host: LOOPBACK, port });
-    sock.once("connect", () => {
-      sock.destroy();
-      resolve(true);
-    });
-    sock.once("error", () => {
-      sock.destroy();
-      resolve(false);
-    });
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
