@@ -119,3 +119,31 @@ void test("planIntake: ticket-system writes are planned with the change, and a k
   assert.equal(plan.changes.get("links", "rt\nNORD_7"), null, "and the kept link leaves the links");
   assert.equal(plan.outcomes[0]?.writes, 1);
 });
+
+void test("planIntake: an update keeps why its ticket joined; unlink correlates it afresh", () => {
+  const book = new IncidentBook(emptyStore(), defaultCorrelationConfig);
+  const stored = new Map<string, StoredTicket>();
+  const run = (version: TicketVersion): StoredTicket => {
+    const plan = planIntake(ctx([], { incidents: book, lookup: (id) => stored.get(id) }), { source: "exn", versions: [version] });
+    plan.applyIncidents();
+    for (const s of plan.changes.puts("tickets")) stored.set(s.ticket.TT_ID, s);
+    const s = stored.get(version.ticket.TT_ID);
+    assert.ok(s);
+    return s;
+  };
+  // Two unrelated faults (other node, circuit, service, a year apart); the second names the first.
+  const a = run(v(t({ Original_ID: "1" })));
+  const apart = { Network_Node: ["LULEA"], Network_Link_Circuit: ["LUL-9"], Location: "LULEA", TT_Open_Datetime: "2009-12-16T10:01:15+02:00", Start_Datetime: "2009-12-16T09:55:00+02:00" };
+  const b = run(v(t({ Original_ID: "2", ...apart, Related_Activity: ["EXN_1"] })));
+  assert.equal(b.incident, a.incident, "joined by the explicit reference");
+  const why = b.correlation ?? "";
+  assert.match(why, /^joins incident/);
+  // A later update stays, and `show` still says why it is there.
+  const updated = run(v(t({ Original_ID: "2", ...apart, Related_Activity: ["EXN_1"], History: "crew on site" })));
+  assert.equal(updated.incident, a.incident);
+  assert.equal(updated.correlation, why);
+  // An engineer unlinks it: nothing else holds it there, so it leaves for an incident of its own.
+  const unlinked = run(v(t({ Original_ID: "2", ...apart, History: "unlinked" }), { command: { verb: "unlinked", by: "alice@example.net" }, merge: "replace" }));
+  assert.notEqual(unlinked.incident, a.incident);
+  assert.match(unlinked.correlation ?? "", /^opens new incident/);
+});
