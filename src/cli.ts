@@ -282,7 +282,8 @@ export function buildCli(): Command {
     .option("--step <seconds>", "seconds between sample feed changes", positiveInt, 20)
     .option("--exit-after <seconds>", "stop by itself after this many seconds", positiveInt)
     .option("--no-watch", "do not print what the room shows")
-    .option("--log-level <level>", "bot log level", "info")
+    // The room's messages are the show: the bot's own log only says what went wrong, unless asked.
+    .option("--log-level <level>", "bot log level (info: everything it does)", "warn")
     .option("--standard-ports", "accounts on localhost, port 5222 (if free), STARTTLS with a throw-away certificate: for clients that find the server themselves and insist on TLS (Dino)")
     .action(async (opts: { step: number; exitAfter?: number; watch: boolean; logLevel: string; standardPorts?: boolean }) => {
       const code = await runDemo({
