@@ -27,7 +27,10 @@ export const Secret = z.union([
   z.strictObject({ env: z.string().min(1).describe("name of the environment variable holding the secret") }),
   z.strictObject({ file: z.string().min(1).describe("path of a file whose content (trimmed) is the secret") }),
   z.strictObject({ value: z.string().min(1).describe("inline secret: only for local demos, never for deployments") }),
-]);
+], {
+  // A bare string (the password itself) is the usual mistake: say what a secret looks like.
+  error: (issue) => (issue.code === "invalid_union" ? 'a secret is {"env": "VARIABLE"}, {"file": "/path/to/file"} or, for local demos only, {"value": "…"}' : undefined),
+});
 export type Secret = z.infer<typeof Secret>;
 
 const XmppConfig = z.strictObject({
@@ -526,9 +529,9 @@ export const ConfigSchema = z
       url: z.string().url().optional(),
     }),
     xmpp: XmppConfig,
-    rooms: z.array(RoomConfig).min(1),
+    rooms: z.array(RoomConfig).min(1, "at least one room is needed (where would tickets go?)"),
     feeds: z.array(FeedConfig).default([]),
-    routes: z.array(RouteConfig).min(1),
+    routes: z.array(RouteConfig).min(1, "at least one route is needed: which tickets go to which rooms"),
     store: z
       .strictObject({
         path: z.string().min(1).default("data/ttrelay.json"),

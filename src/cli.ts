@@ -23,6 +23,9 @@ import { deliverToMaildir } from "./sources/mail/maildir.js";
 import { processMail, type MailDecision } from "./sources/mail/process.js";
 import { emptyMailState } from "./sources/mail/state.js";
 
+/** "1 room", "3 rooms". */
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`;
+
 const out = (line: string): void => void process.stdout.write(line + "\n");
 const fail = (line: string): void => void process.stderr.write(line + "\n");
 
@@ -34,7 +37,7 @@ async function configOrExit(file: string): Promise<Config> {
   const loaded = await loadConfig(file);
   if (!loaded.ok) {
     printProblems(file, loaded.error);
-    fail(`${file}: ${loaded.error.length} problem(s); nothing started`);
+    fail(`${file}: ${count(loaded.error.length, "problem")}; fix ${loaded.error.length === 1 ? "it" : "them"} and try again (ttrelay check-config ${file})`);
     process.exit(2);
   }
   return loaded.value;
@@ -88,7 +91,7 @@ export function buildCli(): Command {
         process.once("SIGTERM", () => stop("SIGTERM"));
       } catch (e) {
         if (e instanceof StartupError) {
-          fail(`ttrelay: cannot start: ${e.message}`);
+          fail(`ttrelay: cannot start with ${opts.config}: ${e.message}`);
           process.exit(2);
         }
         throw e;
@@ -105,7 +108,7 @@ export function buildCli(): Command {
       const loaded = await loadConfig(file);
       if (!loaded.ok) {
         printProblems(file, loaded.error);
-        fail(`${file}: ${loaded.error.length} problem(s)`);
+        fail(`${file}: ${count(loaded.error.length, "problem")}`);
         process.exit(1);
       }
       const warnings = [
@@ -116,7 +119,7 @@ export function buildCli(): Command {
       ];
       printProblems(file, warnings, "warning");
       const c = loaded.value;
-      out(`${file}: OK (${c.rooms.length} room(s), ${c.feeds.length} feed(s), ${c.routes.length} route(s)${warnings.length ? `, ${warnings.length} warning(s)` : ""})`);
+      out(`${file}: OK (${count(c.rooms.length, "room")}, ${count(c.feeds.length, "feed")}, ${count(c.routes.length, "route")}${warnings.length ? `, ${count(warnings.length, "warning")}` : ""})`);
     });
 
   program
