@@ -27,7 +27,7 @@ async function ttrelay(...args: string[]): Promise<{ code: number; stdout: strin
 void test("check-config accepts the shipped example and names every problem of a bad config by its JSON path", { timeout: 60_000 }, async () => {
   const good = await ttrelay("check-config", "config/example.json");
   assert.equal(good.code, 0, good.stderr);
-  assert.match(good.stdout, /config\/example\.json: OK \(5 room\(s\), 1 feed\(s\), 4 route\(s\), 6 warning\(s\)\)/);
+  assert.match(good.stdout, /config\/example\.json: OK \(5 rooms, 1 feed, 4 routes, 6 warnings\)/);
   // The example's secret files do not exist here: said now, not only when `start` refuses.
   assert.match(good.stderr, /warning: \$\.xmpp\.password: cannot read secret file \/etc\/ttrelay\/xmpp-password: .*\(start would refuse\)/);
   assert.match(good.stderr, /warning: \$\.rt\.auth\.secret: cannot read secret file \/etc\/ttrelay\/rt-token/);
