@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { Ticket } from "../src/model/ticket.js";
-import { quoteFreeText } from "../src/render/ticket-message.js";
+import { historyForRoom, historyInTimeOrder, quoteFreeText } from "../src/render/ticket-message.js";
 import { positional } from "../src/dispatch/parse.js";
 import { RefArg, capLines, defineCommand, fail, formatWhen, reply, resolveIn, ticketLine, type BaseContext, type CommandResult, type TicketView } from "../src/dispatch/ports.js";
 
@@ -34,7 +34,8 @@ function showTicket(ctx: BaseContext, view: TicketView): string {
     segments(labelled("Incident", view.incident), labelled("From", view.source), view.link),
   ].filter((l) => l !== "");
   if (view.correlation) lines.push(`Correlation: ${view.correlation}`);
-  const history = t.History.split(/\r?\n/u).filter((l) => l.trim() !== "");
+  // Shown in time order with times as everywhere else; the stored History is left as it is.
+  const history = historyInTimeOrder(t.History).map((l) => historyForRoom(l, ctx.timeZone));
   if (history.length > 0) {
     const shown = history.slice(-MAX_HISTORY_LINES);
     const skipped = history.length - shown.length;
