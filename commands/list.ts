@@ -9,6 +9,7 @@ import { positional } from "../src/dispatch/parse.js";
 import { capLines, defineCommand, reply, ticketLine, type TicketView } from "../src/dispatch/ports.js";
 
 export const ListFilters = ["open", "mine", "today"] as const;
+const DEFAULT_FILTER = "open";
 const MAX_LINES = 25;
 
 function dayIn(iso: string, timeZone: string): string {
@@ -30,7 +31,8 @@ export default defineCommand({
   summary: "list open tickets, yours, or today's",
   role: "customer",
   mutates: false,
-  args: z.strictObject({ filter: z.enum(ListFilters).default("open") }),
+  formDefaults: () => ({ which: DEFAULT_FILTER }),
+  args: z.strictObject({ filter: z.enum(ListFilters).default(DEFAULT_FILTER) }),
   parseArgs: (argv) => {
     const args = positional(argv, ["filter"]);
     if (typeof args["filter"] === "string") args["filter"] = args["filter"].toLowerCase();

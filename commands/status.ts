@@ -7,7 +7,7 @@ import { z } from "zod";
 import { isFinalStatus } from "../src/model/ticket.js";
 import { normaliseService } from "../src/correlate/engine.js";
 import { freeText } from "../src/dispatch/parse.js";
-import { capLines, defineCommand, formatWhen, reply, ticketLine, type TicketView } from "../src/dispatch/ports.js";
+import { capLines, commandAs, defineCommand, formatWhen, reply, ticketLine, type TicketView } from "../src/dispatch/ports.js";
 import { maintenanceNowAndNext, windowOf } from "../src/maintenance/windows.js";
 
 const MAX_LINES = 30;
@@ -62,7 +62,7 @@ export default defineCommand({
           `*${open.length} open ticket${open.length === 1 ? "" : "s"}* in ${incidents} incident${incidents === 1 ? "" : "s"}:`,
           ...capLines(lines, MAX_LINES),
           ...maintenanceLines(open, ctx.now, ctx.timeZone),
-          "Say !status <service> for details.",
+          `For one service: ${commandAs(ctx.actor.via, "status <service>")}.`,
         ].join("\n"),
       );
     }
