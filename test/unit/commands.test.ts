@@ -480,3 +480,30 @@ void test("unknown commands: in a room, answered only when they are a likely typ
   }
   assert.equal(run("!help stauts").reply, "There is no command “stauts”. Did you mean !status? Try !help for the list.");
 });
+
+void test("repeats: a second ack, assign or identical update by the same engineer changes nothing", () => {
+  const t0 = "2024-05-01T09:55:00Z";
+  const acked = grnet("8000", { TT_Status: "Updated", Contact_Engineers: [ALICE], History: `${t0} ${ALICE}: acknowledged: on it` });
+  const reopened = grnet("8001", { TT_Status: "Reopened", Contact_Engineers: [ALICE], History: `${t0} ${ALICE}: acknowledged\n2024-05-01T09:58:00Z bob@noc.example.net: reopened (was Closed since 2024-05-01T09:57:00Z)` });
+  const byBob = grnet("8002", { TT_Status: "Updated", Contact_Engineers: [ALICE, "bob@noc.example.net"], History: `${t0} bob@noc.example.net: acknowledged` });
+  const assigned = grnet("8003", { TT_Status: "Updated", Contact_Engineers: ["Bob Smith", ALICE], History: `${t0} ${ALICE}: assigned to Bob Smith` });
+  const updated = grnet("8004", { TT_Status: "Updated", History: `2024-05-01T09:58:00Z ${ALICE}: carrier on site` });
+  const oldUpdate = grnet("8005", { TT_Status: "Updated", History: `2024-05-01T09:00:00Z ${ALICE}: carrier on site` });
+  const d: DispatchDeps = { ...deps, ...queries([...views, ...[acked, reopened, byBob, assigned, updated, oldUpdate].map((ticket) => ({ ticket }))], incidents) };
+
+  const noOps: { input: [string, ActorIdentity]; expected: string }[] = [
+    { input: ["!ack 8000", alice], expected: "*GRNET_8000* is already acknowledged by you at 2024-05-01 09:55 UTC; nothing changed." },
+    { input: ["ack 8000 more words", { jid: ALICE, via: "direct" }], expected: "*GRNET_8000* is already acknowledged by you at 2024-05-01 09:55 UTC; nothing changed. Your note was not added: “update GRNET_8000 <text>” adds one." },
+    { input: ["!assign 8003 bob smith", alice], expected: "*GRNET_8003* is already assigned to Bob Smith; nothing changed." },
+    { input: ["!update 8004 carrier on site", alice], expected: "*GRNET_8004* already has this update from you, at 2024-05-01 09:58 UTC; nothing changed." },
+  ];
+  for (const { input, expected } of noOps) {
+    const r = run(input[0], input[1], d);
+    assert.equal(r.reply, expected, input[0]);
+    assert.equal(r.change, undefined, `${input[0]}: no change to post or write back`);
+    assert.equal(r.audit.outcome, "accepted", input[0]);
+  }
+  const changes = ["!ack 8001", "!ack 8002", "!assign 8003 me", "!update 8004 carrier left", "!update 8005 carrier on site"];
+  for (const text of changes) assert.ok(run(text, alice, d).change !== undefined, `${text} is a real change`);
+  assert.equal(run("!ack 5000", alice, d).audit.outcome, "failed", "a closed ticket still says why it can't be acked");
+});
