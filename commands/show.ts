@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Ticket } from "../src/model/ticket.js";
 import { historyForRoom, historyInTimeOrder, quoteFreeText } from "../src/render/ticket-message.js";
 import { positional } from "../src/dispatch/parse.js";
+import { count } from "../src/render/plural.js";
 import { RefArg, capLines, defineCommand, fail, formatWhen, reply, resolveIn, ticketLine, type BaseContext, type CommandResult, type TicketView } from "../src/dispatch/ports.js";
 
 /** History lines shown (the newest). */
@@ -55,7 +56,7 @@ function showIncident(ctx: BaseContext, id: string): CommandResult {
     const why = view.correlation ? `\n  ${view.correlation.split("\n").join("\n  ")}` : "";
     return `• ${ticketLine(view.ticket)}${why}`;
   });
-  return reply([header, `${incident.tickets.length} ticket${incident.tickets.length === 1 ? "" : "s"}:`, ...capLines(members, MAX_MEMBERS)].join("\n"));
+  return reply([header, `${count(incident.tickets.length, "ticket")}:`, ...capLines(members, MAX_MEMBERS)].join("\n"));
 }
 
 export default defineCommand({

@@ -17,6 +17,7 @@ import { staticRuleWarnings, unusedRuleWarnings } from "./translate/check.js";
 import { translateItems, type ItemTranslation } from "./translate/item-to-ticket.js";
 import type { FieldTrace } from "./translate/values-to-ticket.js";
 import { emptyStore } from "./store/types.js";
+import { count } from "./render/plural.js";
 import { readFile } from "node:fs/promises";
 import { dkimVerifier } from "./sources/mail/dkim.js";
 import { deliverToMaildir } from "./sources/mail/maildir.js";
@@ -34,7 +35,7 @@ async function configOrExit(file: string): Promise<Config> {
   const loaded = await loadConfig(file);
   if (!loaded.ok) {
     printProblems(file, loaded.error);
-    fail(`${file}: ${loaded.error.length} problem(s); nothing started`);
+    fail(`${file}: ${count(loaded.error.length, "problem")}; nothing started`);
     process.exit(2);
   }
   return loaded.value;
@@ -105,7 +106,7 @@ export function buildCli(): Command {
       const loaded = await loadConfig(file);
       if (!loaded.ok) {
         printProblems(file, loaded.error);
-        fail(`${file}: ${loaded.error.length} problem(s)`);
+        fail(`${file}: ${count(loaded.error.length, "problem")}`);
         process.exit(1);
       }
       const warnings = [
@@ -116,7 +117,7 @@ export function buildCli(): Command {
       ];
       printProblems(file, warnings, "warning");
       const c = loaded.value;
-      out(`${file}: OK (${c.rooms.length} room(s), ${c.feeds.length} feed(s), ${c.routes.length} route(s)${warnings.length ? `, ${warnings.length} warning(s)` : ""})`);
+      out(`${file}: OK (${count(c.rooms.length, "room")}, ${count(c.feeds.length, "feed")}, ${count(c.routes.length, "route")}${warnings.length ? `, ${count(warnings.length, "warning")}` : ""})`);
     });
 
   program
@@ -218,7 +219,7 @@ export function buildCli(): Command {
         }
         for (const l of plan.logs) if (l.level !== "info") out(`${l.level}: ${l.msg}: ${JSON.stringify(l.fields)}`);
         for (const w of warnings) out(`warning: ${w.path}: ${w.message}`);
-        out(`${parsed.value.items.length} item(s), ${plan.activities.length} ticket(s), ${plan.outbox.length} message(s)`);
+        out(`${count(parsed.value.items.length, "item")}, ${count(plan.activities.length, "ticket")}, ${count(plan.outbox.length, "message")}`);
       }
     });
 
@@ -342,7 +343,7 @@ async function replayMail(config: Config, file: string, opts: { as?: string; jso
     }
     for (const l of plan.logs) if (l.level === "warn") out(`warning: ${l.msg}: ${JSON.stringify(l.fields)}`);
     for (const p of problems) out(`${decision.kind === "refused" ? "refused" : "problem"}: ${p.code}: ${p.message}`);
-    out(`${file}: ${decision.kind}, ${versions.length} ticket(s)${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
+    out(`${file}: ${decision.kind}, ${count(versions.length, "ticket")}${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
   }
   return versions.length > 0 ? 0 : 1;
 }
