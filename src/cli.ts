@@ -17,14 +17,12 @@ import { staticRuleWarnings, unusedRuleWarnings } from "./translate/check.js";
 import { translateItems, type ItemTranslation } from "./translate/item-to-ticket.js";
 import type { FieldTrace } from "./translate/values-to-ticket.js";
 import { emptyStore } from "./store/types.js";
+import { count } from "./render/plural.js";
 import { readFile } from "node:fs/promises";
 import { dkimVerifier } from "./sources/mail/dkim.js";
 import { deliverToMaildir } from "./sources/mail/maildir.js";
 import { processMail, type MailDecision } from "./sources/mail/process.js";
 import { emptyMailState } from "./sources/mail/state.js";
-
-/** "1 room", "3 rooms". */
-const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`;
 
 const out = (line: string): void => void process.stdout.write(line + "\n");
 const fail = (line: string): void => void process.stderr.write(line + "\n");
@@ -221,7 +219,7 @@ export function buildCli(): Command {
         }
         for (const l of plan.logs) if (l.level !== "info") out(`${l.level}: ${l.msg}: ${JSON.stringify(l.fields)}`);
         for (const w of warnings) out(`warning: ${w.path}: ${w.message}`);
-        out(`${parsed.value.items.length} item(s), ${plan.activities.length} ticket(s), ${plan.outbox.length} message(s)`);
+        out(`${count(parsed.value.items.length, "item")}, ${count(plan.activities.length, "ticket")}, ${count(plan.outbox.length, "message")}`);
       }
     });
 
@@ -346,7 +344,7 @@ async function replayMail(config: Config, file: string, opts: { as?: string; jso
     }
     for (const l of plan.logs) if (l.level === "warn") out(`warning: ${l.msg}: ${JSON.stringify(l.fields)}`);
     for (const p of problems) out(`${decision.kind === "refused" ? "refused" : "problem"}: ${p.code}: ${p.message}`);
-    out(`${file}: ${decision.kind}, ${versions.length} ticket(s)${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
+    out(`${file}: ${decision.kind}, ${count(versions.length, "ticket")}${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
   }
   return versions.length > 0 ? 0 : 1;
 }

@@ -10,6 +10,7 @@ import { ticketActivity, withIncident, type Actor, type ActivityType, type Ticke
 import { isFinalStatus, type Ticket } from "../model/ticket.js";
 import { escapeOutside, outsideLine } from "../render/outside.js";
 import { changedFields, heading, renderActivity, renderCompactUpdate, type RenderOptions } from "../render/ticket-message.js";
+import { count } from "../render/plural.js";
 import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
 import type { OutboxEntry, StoredTicket } from "../store/types.js";
 import type { Assignment, IncidentPort } from "./incidents.js";
@@ -188,7 +189,7 @@ export function summaryPosts(label: string, learnt: readonly StoredTicket[], now
     const ids = open.slice(0, 10).map((t) => t.TT_ID);
     const more = open.length > ids.length ? ` and ${open.length - ids.length} more` : "";
     const markdown =
-      `Now following feed **${escapeMarkdown(label)}**: ${tickets.length} ticket(s) already listed, ${open.length} open` +
+      `Now following feed **${escapeMarkdown(label)}**: ${count(tickets.length, "ticket")} already listed, ${open.length} open` +
       (ids.length > 0 ? ` (${escapeOutside(ids.join(", "), 600)}${more})` : "") +
       ". New tickets and changes will be posted here.";
     const id = outboxId(`summary:${label}:${now.toISOString()}`, room);

@@ -9,6 +9,7 @@ import type { Element } from "@xmpp/xml";
 import type { ActorIdentity } from "../dispatch/authorize.js";
 import type { Command } from "../dispatch/ports.js";
 import { BOT_CAPS_VER, BOT_FEATURES, BOT_IDENTITY, CAPS_NODE } from "./caps.js";
+import { unstyle } from "../render/xep0393.js";
 import { attr } from "./stanzas.js";
 
 export const NS_COMMANDS = "http://jabber.org/protocol/commands";
@@ -19,7 +20,12 @@ const NS_DISCO_ITEMS = "http://jabber.org/protocol/disco#items";
 export type FormField = {
   var: string;
   label: string;
-  type: "text-single" | "text-multi" | "list-single";
+  /**
+   * Free text is text-single too: a note or reason becomes one History line anyway, and
+   * text-multi is handled unevenly (Profanity 0.13 sets it with `/fieldN add …`; a plain
+   * `/fieldN …`, what its hint suggests for the other fields, leaves it empty).
+   */
+  type: "text-single" | "list-single";
   required: boolean;
   options?: string[];
   /** Free text: taken as the rest of the command line, unquoted. */
@@ -55,7 +61,7 @@ export function fieldsFromUsage(usage: string): FormField[] {
       add({ var: "master", label: "Other ticket (for cancelled / superseded)", type: "text-single", required: false });
     } else {
       const name = (inner.replace(/[<>…]/g, "").split("|")[0] ?? "value").trim();
-      add({ var: name, label: name[0]?.toUpperCase() + name.slice(1), type: rest ? "text-multi" : "text-single", required, rest });
+      add({ var: name, label: name[0]?.toUpperCase() + name.slice(1), type: "text-single", required, rest });
     }
   }
   return fields;
@@ -75,20 +81,29 @@ export function formToCommandText(command: Pick<Command, "name" | "usage">, valu
   return parts.join(" ");
 }
 
-export function commandForm(command: Pick<Command, "name" | "usage" | "summary">): Element {
+/**
+ * The command's form (XEP-0004 §3.3). `defaults` pre-fill fields by var (XEP-0004 §3.2: a form's
+ * `<value/>` is the default): a list-single field always gets one, the command's own default or
+ * else its first option, so clients show a chosen value (Profanity prints an unset list as empty)
+ * and an untouched form does what the chat command without that word does.
+ */
+export function commandForm(command: Pick<Command, "name" | "usage" | "summary">, defaults: Readonly<Record<string, string>> = {}): Element {
   return xml(
     "x",
     { xmlns: NS_DATA, type: "form" },
     xml("title", {}, `${command.name}: ${command.summary}`),
     xml("instructions", {}, `Same as the chat command: !${command.usage}`),
-    ...fieldsFromUsage(command.usage).map((f) =>
-      xml(
+    ...fieldsFromUsage(command.usage).map((f) => {
+      const given = defaults[f.var];
+      const value = f.options === undefined ? given : given !== undefined && f.options.includes(given) ? given : f.options[0];
+      return xml(
         "field",
         { var: f.var, type: f.type, label: f.label },
         ...(f.required ? [xml("required")] : []),
+        ...(value === undefined || value === "" ? [] : [xml("value", {}, value)]),
         ...(f.options ?? []).map((o) => xml("option", { label: o }, xml("value", {}, o))),
-      ),
-    ),
+      );
+    }),
   );
 }
 
@@ -122,6 +137,13 @@ export type AdhocDeps = {
   ownJid(requester: string): string;
   /** Whether the actor may run the command: only those are listed, and others refused at once. */
   allowed(actor: ActorIdentity, command: Command): boolean;
+  /**
+   * Why the command cannot work through the address it was asked at (a room setting asked of the
+   * bot's own JID), or `undefined`. Such commands are not listed there, and refused with this note.
+   */
+  unavailable(actor: ActorIdentity, command: Command): string | undefined;
+  /** The values a new form starts with, by field var (e.g. the room's current setting). */
+  formDefaults(actor: ActorIdentity, command: Command): Readonly<Record<string, string>>;
 };
 
 const stanzaError = (type: string, condition: string, text?: string): Element =>
@@ -172,7 +194,7 @@ export function registerAdhocCommands(iqCallee: unknown, deps: AdhocDeps): void 
     const actor = await deps.identify(from);
     const jid = deps.ownJid(from);
     // XEP-0050 §2.2: list what this requester may execute (running is checked again anyway).
-    const visible = deps.commands.filter((c) => deps.allowed(actor, c));
+    const visible = deps.commands.filter((c) => deps.allowed(actor, c) && deps.unavailable(actor, c) === undefined);
     return xml("query", { xmlns: NS_DISCO_ITEMS, node }, ...visible.map((c) => xml("item", { jid, node: c.name, name: c.summary })));
   });
 
@@ -194,13 +216,19 @@ export function registerAdhocCommands(iqCallee: unknown, deps: AdhocDeps): void 
           : `Sorry, you may not run “${command.name}”.`;
       return stanzaError("auth", "forbidden", why);
     }
+    const completed = (ok: boolean, text: string): Element =>
+      // XEP-0050 §6.3: a refusal or a wrong call is an "error" note, so clients show it as one. A
+      // note is plain text (clients show it as is): the chat styling is taken off.
+      xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, xml("note", { type: ok ? "info" : "error" }, unstyle(text)));
+    const elsewhere = deps.unavailable(actor, command);
+    if (elsewhere !== undefined) return completed(false, elsewhere);
     const submitted = element.getChild("x", NS_DATA);
     if (action === "execute" && (!submitted || attr(submitted, "type") !== "submit")) {
       // First step (XEP-0050 §3.3): the form.
-      return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "executing" }, xml("actions", { execute: "complete" }, xml("complete")), commandForm(command));
+      const form = commandForm(command, deps.formDefaults(actor, command));
+      return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "executing" }, xml("actions", { execute: "complete" }, xml("complete")), form);
     }
     const reply = await deps.run(formToCommandText(command, readSubmittedForm(submitted)), actor);
-    // XEP-0050 §6.3: a refusal or a wrong call is an "error" note, so clients show it as one.
-    return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "completed" }, xml("note", { type: reply.ok ? "info" : "error" }, reply.text));
+    return completed(reply.ok, reply.text);
   });
 }

@@ -55,6 +55,9 @@ async function outcome(p: Promise<Element>): Promise<string> {
 }
 
 const field = (name: string, value: string): Element => xml("field", { var: name }, xml("value", {}, value));
+/** A form's fields as [var, type, default value]. */
+const fieldsOf = (form: Element | undefined): [string, string, string | null][] =>
+  (form?.getChildren("field") ?? []).map((f) => [String(f.attrs.var), String(f.attrs.type), f.getChildText("value")]);
 
 for (const kind of await xmppServers()) {
   void describe(kind, () => {
@@ -135,6 +138,19 @@ for (const kind of await xmppServers()) {
       const done = (await complete(alice, botOccupant, "ack", String(first?.attrs.sessionid), [field("ticket", "EXN_1"), field("note", "from the participant list")])).getChild("command", NS_CMD);
       assert.equal(done?.attrs.status, "completed");
       assert.equal(done?.getChild("note")?.attrs.type, "info", done?.toString());
+      assert.equal(done?.getChildText("note"), `EXN_1 acknowledged by alice@${server.domain}.`, "a note is plain text: no *bold*");
+      // A room setting is offered through the room, its form starting at the room's setting.
+      assert.ok(listed.some((i) => i.node === "updates"), "updates offered through the room");
+      const updatesForm = (await execute(alice, botOccupant, "updates")).getChild("command", NS_CMD)?.getChild("x", "jabber:x:data");
+      assert.deepEqual(fieldsOf(updatesForm), [["choice", "list-single", "compact"]]);
+      // The close form: the outcome starts at "closed" (what a bare close does), the reason is one line.
+      const closeForm = (await execute(alice, botOccupant, "close")).getChild("command", NS_CMD)?.getChild("x", "jabber:x:data");
+      assert.deepEqual(fieldsOf(closeForm), [
+        ["ticket", "text-single", null],
+        ["outcome", "list-single", "closed"],
+        ["master", "text-single", null],
+        ["reason", "text-single", null],
+      ]);
       assert.match(bot?.store.ticket("EXN_1")?.ticket.History ?? "", new RegExp(`alice@noc\\.test.*from the participant list`));
 
       // Mallory is nobody in the ACL. In the semi-anonymous customers' room his request comes from
@@ -180,6 +196,12 @@ for (const kind of await xmppServers()) {
 
       const listed = items(await commandList(alice, full));
       assert.ok(listed.some((i) => i.node === "close") && listed.every((i) => i.jid === full));
+      // A room setting is not offered on the bot's own JID, and asked anyway it says where it works.
+      assert.ok(!listed.some((i) => i.node === "updates"), "updates not offered on the bot's own JID");
+      const elsewhere = (await execute(alice, full, "updates")).getChild("command", NS_CMD);
+      assert.equal(elsewhere?.attrs.status, "completed");
+      assert.equal(elsewhere?.getChild("note")?.attrs.type, "error");
+      assert.match(elsewhere?.getChildText("note") ?? "", /^“updates” is set per room: say !updates in the room it is for, or open my commands from that room's participant list\.$/);
 
       // A stranger is refused; a customer accepted, and sees exactly the read-only commands.
       const mallory = await login("mallory", "mallory-pw", "contacts");

@@ -107,12 +107,23 @@ for (const kind of await xmppServers()) {
       // !ack: the reply comes back in the room, and both rooms show the change with Alice as actor.
       await say(engineer, nocRoom, "!ack EXN_70 looking at it");
       await engineer.waitFor(fromBot(engineer, /^alice: /), 10_000, "the reply to !ack");
-      const acked = await customer.waitFor(fromBot(customer, /^\*EXN_70\* Opened · engineers — → alice@noc\.test\nHistory: /), 10_000, "the ack in the customer room (a compact update)");
+      const acked = await customer.waitFor(fromBot(customer, /^\*EXN_70\* Opened · engineers: alice@noc\.test\nHistory: /), 10_000, "the ack in the customer room (a compact update)");
       const ackActivity = TicketActivitySchema.parse(JSON.parse(acked.json ?? "null"));
       assert.equal(ackActivity.type, "Update");
       assert.equal(ackActivity.actor.type, "Person");
       assert.equal(ackActivity.actor.id, `xmpp:${alice}`);
       assert.match(ackActivity.object["nttdm:ticket"].History, /alice@noc\.test/);
+
+      // The same ack again: a short reply, and nothing new in either room.
+      const postsBefore = customer.messages.filter((m) => !m.delayed && m.nick === "ttrelay").length;
+      await say(engineer, nocRoom, "!ack 70");
+      await engineer.waitFor(fromBot(engineer, /^alice: \*EXN_70\* is already acknowledged by you at \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC; nothing changed\.$/), 10_000, "the reply to the repeated ack");
+      // A typo of a command is answered in the room (an unknown word is not: it may be another bot's).
+      await say(engineer, nocRoom, "!weather Athens");
+      await say(engineer, nocRoom, "!stauts");
+      await engineer.waitFor(fromBot(engineer, /^alice: Unknown command “stauts”\. Did you mean !status\? Try !help for the list\.$/), 10_000, "the did-you-mean");
+      assert.equal(engineer.messages.filter((m) => !m.delayed && m.nick === "ttrelay" && /weather/.test(m.body ?? "")).length, 0, "another bot's command is not answered");
+      assert.equal(customer.messages.filter((m) => !m.delayed && m.nick === "ttrelay").length, postsBefore, "no new post for the repeat");
 
       // //update (the form Gajim, Poezio and Profanity send as "/update") with a short id.
       await say(engineer, nocRoom, "//update 70 carrier crew on site");
@@ -120,7 +131,7 @@ for (const kind of await xmppServers()) {
 
       // "ttrelay: close …" addressed by nickname.
       await say(engineer, nocRoom, "ttrelay: close EXN_70 solved fibre spliced");
-      const closed = await customer.waitFor(fromBot(customer, /^\*EXN_70\* Solved · status Updated → Solved · end — → [^\n]*\nHistory: /), 10_000, "the close in the customer room");
+      const closed = await customer.waitFor(fromBot(customer, /^\*EXN_70\* Solved · status Updated → Solved · end: [^\n]*\nHistory: /), 10_000, "the close in the customer room");
       assert.equal(TicketActivitySchema.parse(JSON.parse(closed.json ?? "null")).object["nttdm:ticket"].TT_Status, "Solved");
       assert.equal(bot.store.ticket("EXN_70")?.ticket.TT_Status, "Solved");
 
@@ -194,6 +205,9 @@ for (const kind of await xmppServers()) {
       const summary = audit.map((a) => `${String(a.actor)} ${String(a.command)} ${String(a.outcome)}`);
       assert.deepEqual(summary, [
         `${alice} ack accepted`,
+        `${alice} ack accepted`,
+        `${alice} weather ignored`,
+        `${alice} stauts invalid`,
         `${alice} update accepted`,
         `${alice} close accepted`,
         `customer@${server.domain} status accepted`,

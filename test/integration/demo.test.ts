@@ -41,7 +41,7 @@ void test("the demo relays the sample feed into its room; the engineer acks a ti
   const out = lines.join("\n");
   assert.match(out, /account {3}watcher@demo\.localhost {3}password watch-the-tickets/);
   assert.match(out, /room {6}tickets@conference\.demo\.localhost {3}\(the bot is ttrelay@demo\.localhost/);
-  assert.match(out, /Now following feed \*examplenet\*: 2 ticket\(s\) already listed, 1 open \(EXN_1042\)/);
+  assert.match(out, /Now following feed \*examplenet\*: 2 tickets already listed, 1 open \(EXN_1042\)/);
   for (const id of ["EXN_1043", "EXN_1044", "EXN_1045", "EXN_1046"]) assert.match(out, new RegExp(`\\*${id}\\* new · `), `${id} was posted`);
   assert.match(out, /\*EXN_1042\* closed \(was /);
   assert.match(acked, /^engineer: .*EXN_1043/, `the engineer's !ack was accepted: ${acked}`);

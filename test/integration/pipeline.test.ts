@@ -96,7 +96,7 @@ for (const kind of await xmppServers()) {
       // First poll of a new feed: one summary line, no per-item messages.
       assert.equal((await bot.pollNow("exn")).kind, "polled");
       const summary = await watcher.waitFor((m) => live(m) && /Now following feed/.test(m.body ?? ""), 10_000, "the summary line");
-      assert.match(summary.body ?? "", /2 ticket\(s\) already listed, 2 open \(EXN_1, EXN_2\)/);
+      assert.match(summary.body ?? "", /2 tickets already listed, 2 open \(EXN_1, EXN_2\)/);
       assert.equal(summary.json, undefined, "the summary carries no activity");
 
       // A new item → one Create message, ticket id first, with the AS2 activity as JSON.

@@ -98,7 +98,7 @@ void test("planIntake: the source's state, the quiet cursor move, queued ids and
   // First contact: learnt and correlated, one summary per room.
   const learnt = planIntake(ctx(), { source: "exn", versions: [v(t({ Original_ID: "3" })), v(t({ Original_ID: "4" }))], firstContact: { label: "exn" } });
   assert.equal(learnt.outbox.length, 1);
-  assert.match(learnt.outbox[0]?.body ?? "", /^Now following feed \*exn\*: 2 ticket\(s\) already listed, 2 open/);
+  assert.match(learnt.outbox[0]?.body ?? "", /^Now following feed \*exn\*: 2 tickets already listed, 2 open/);
   assert.equal([...learnt.changes.puts("tickets")].length, 2);
 });
 
