@@ -175,6 +175,8 @@ export type OutgoingRoomMessage = {
   thread?: string | undefined;
   /** XEP-0461: the room-assigned stanza-id of the message replied to, and its sender's occupant JID. */
   replyTo?: { id: string; to: string } | undefined;
+  /** XEP-0359 origin-id, when it is not the id (the room client signs it: see origin.ts). */
+  originId?: string | undefined;
 };
 
 /**
@@ -187,7 +189,7 @@ export function roomMessage(m: OutgoingRoomMessage): Element {
     { to: m.room, type: "groupchat", id: m.id },
     ...present(
       xml("body", {}, m.body),
-      xml("origin-id", { xmlns: NS.sid, id: m.id }),
+      xml("origin-id", { xmlns: NS.sid, id: m.originId ?? m.id }),
       m.thread ? xml("thread", {}, m.thread) : null,
       m.replyTo ? xml("reply", { xmlns: NS.reply, to: m.replyTo.to, id: m.replyTo.id }) : null,
       m.json ? xml("json", { xmlns: NS.json }, m.json) : null,
