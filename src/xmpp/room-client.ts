@@ -32,6 +32,8 @@ import {
   readDiscoInfo,
   readOccupantPresence,
   readRoomMessage,
+  fitRoomMessage,
+  MAX_STANZA_BYTES,
   readSelfPresence,
   readStanzaError,
   readUnavailable,
@@ -245,7 +247,9 @@ export class RoomClient implements RoomPort, OccupantDirectory {
   }
 
   async send(message: OutgoingRoomMessage): Promise<void> {
-    await this.#xmpp.send(roomMessage({ ...message, originId: signOriginId(this.#originKey, message.id) }));
+    const fitted = fitRoomMessage({ ...message, originId: signOriginId(this.#originKey, message.id) });
+    if (fitted.cut) this.log.warn({ room: message.room, id: message.id, cut: fitted.cut, bytes: MAX_STANZA_BYTES }, fitted.cut === "payload" ? "room message too big for one stanza: sent without its JSON payload" : "room message too big for one stanza: its text was cut");
+    await this.#xmpp.send(roomMessage(fitted.message));
   }
 
   /** The client's iq handler registry (for ad-hoc commands and service discovery). */
@@ -305,7 +309,9 @@ export class RoomClient implements RoomPort, OccupantDirectory {
 
   /** A one-to-one message (command replies in direct or private chats). */
   async sendChat(to: string, body: string, thread?: string): Promise<void> {
-    await this.#xmpp.send(chatMessage(to, body, thread));
+    // Same limit as room messages (a long !list or !show must not close the stream).
+    const fitted = fitRoomMessage({ room: to, id: "chat", body, thread });
+    await this.#xmpp.send(chatMessage(to, fitted.message.body, thread));
   }
 
   /** An iq request with a unique id; a timeout is logged with the room and what was asked. */
