@@ -235,3 +235,34 @@ void test("through the real intake: a ticket with a value too long to post is 40
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test("the listener drops connections over its cap (a flood of idle sockets) and serves again once they close", async () => {
+  const { connect } = await import("node:net");
+  const logs = captureLogger();
+  const capped = new HttpListener({ address: "127.0.0.1", port: 0, log: logs.log, maxConnections: 3 });
+  capped.route("GET", "/health", () => ({ status: 200, body: { ok: true } }));
+  const { port } = await capped.start();
+  const idle = await Promise.all(
+    Array.from({ length: 3 }, () => new Promise<import("node:net").Socket>((resolve) => {
+      const s = connect(port, "127.0.0.1", () => resolve(s));
+    })),
+  );
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    // (Plain node:http: fetch would retry a reset connection until its own timeout.)
+    const { get } = await import("node:http");
+    const fourth = await new Promise<string>((resolve) => {
+      const q = get({ host: "127.0.0.1", port, path: "/health", agent: false, timeout: 5_000 }, (r) => resolve(`status ${r.statusCode}`));
+      q.on("error", (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
+      q.on("timeout", () => (q.destroy(), resolve("timeout")));
+    });
+    assert.equal(fourth, "error ECONNRESET", "the fourth connection is dropped at once");
+    assert.ok(logs.find("HTTP connection dropped: too many open at once"));
+    for (const s of idle) s.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+  } finally {
+    for (const s of idle) s.destroy();
+    await capped.stop();
+  }
+});
