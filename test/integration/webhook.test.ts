@@ -13,6 +13,7 @@ import { RecordingIntake } from "../support/recording-intake.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { sampleTicket as ticket } from "../fixtures/tickets.js";
 import { mkdtemp, rm } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultCorrelationConfig } from "../../src/correlate/engine.js";
@@ -237,13 +238,12 @@ void test("through the real intake: a ticket with a value too long to post is 40
 });
 
 void test("the listener drops connections over its cap (a flood of idle sockets) and serves again once they close", async () => {
-  const { connect } = await import("node:net");
   const logs = captureLogger();
   const capped = new HttpListener({ address: "127.0.0.1", port: 0, log: logs.log, maxConnections: 3 });
   capped.route("GET", "/health", () => ({ status: 200, body: { ok: true } }));
   const { port } = await capped.start();
   const idle = await Promise.all(
-    Array.from({ length: 3 }, () => new Promise<import("node:net").Socket>((resolve) => {
+    Array.from({ length: 3 }, () => new Promise<Socket>((resolve) => {
       const s = connect(port, "127.0.0.1", () => resolve(s));
     })),
   );
