@@ -13,6 +13,7 @@ import type { ActorIdentity } from "../dispatch/authorize.js";
 import type { OutboxEntry } from "../store/types.js";
 import type { IncomingChat, RoomEvents } from "../xmpp/room-client.js";
 import type { IncomingRoomMessage, Occupant } from "../xmpp/stanzas.js";
+import { oneLineOf } from "../render/outside.js";
 import { asAffiliation, type Reply } from "./commands.js";
 
 export type InboxPorts = {
@@ -34,7 +35,19 @@ export type InboxPorts = {
   sendChat(to: string, body: string, thread: string | undefined): Promise<void>;
 };
 
-export function createInbox(ports: InboxPorts): RoomEvents {
+/** One "you sent that while I was offline" notice per sender in this time. */
+const OFFLINE_NOTICE_EVERY_MS = 10 * 60_000;
+
+export function createInbox(ports: InboxPorts, now: () => number = Date.now): RoomEvents {
+  const noticed = new Map<string, number>();
+  // A command kept for the bot while it was offline is not run (it may be hours old and no longer
+  // meant), but the sender is told so, once in a while, instead of hearing nothing.
+  const offline = (chat: IncomingChat): void => {
+    const who = chat.from.toLowerCase();
+    if (now() - (noticed.get(who) ?? Number.NEGATIVE_INFINITY) < OFFLINE_NOTICE_EVERY_MS) return;
+    noticed.set(who, now());
+    void ports.sendChat(chat.from, `You sent “${oneLineOf(chat.body, 60)}” while I was offline. I don't act on messages from before I was back; send it again if it still applies.`, chat.thread);
+  };
   return {
     message(msg, ownNick) {
       // Our own echo, live or replayed from history: the outbox entry is delivered. Only our own
@@ -63,11 +76,11 @@ export function createInbox(ports: InboxPorts): RoomEvents {
     // One-to-one and room-private messages: the room client says who sent them (never a room or
     // occupant JID stands in for a person).
     direct(chat: IncomingChat, actor: ActorIdentity) {
-      if (chat.delayed) return; // offline messages from long ago are not commands
+      if (chat.delayed) return offline(chat); // offline messages from long ago are not commands
       ports.command(chat.body, actor, (body, thread) => ports.sendChat(chat.from, body, thread));
     },
     privateMessage(chat: IncomingChat, actor: ActorIdentity) {
-      if (chat.delayed) return;
+      if (chat.delayed) return offline(chat);
       ports.command(chat.body, actor, (body, thread) => ports.sendChat(chat.from, body, thread));
     },
     // A room made anew has none of the messages later incident posts would reply to.

@@ -116,11 +116,31 @@ void test("direct and private messages: commands from the actor the room client 
     ["command", "ack 1", alicePrivate, undefined],
     ["command", "ack 1", ghost, undefined],
   ]);
+  const offline = (to: string, body: string): Call => ["chat", to, `You sent “${body}” while I was offline. I don't act on messages from before I was back; send it again if it still applies.`, undefined];
   assert.deepEqual(replies, [
     ["chat", "Alice@NOC.example.net/phone", "done", "INC-1"],
+    offline("alice@noc.example.net/phone", "close 1"),
     ["chat", `${ROOM}/alice`, "done", "INC-1"],
     ["chat", `${ROOM}/ghost`, "done", "INC-1"],
+    offline(`${ROOM}/ghost`, "ack 2"),
   ]);
+});
+
+void test("messages kept while the bot was offline: the sender is told once in ten minutes, nothing is run", () => {
+  const { ports, calls, replies } = recording();
+  let clock = 0;
+  const inbox = createInbox(ports, () => clock);
+  const alice = { jid: "alice@noc.example.net", via: "direct" } as const;
+  const old = (body: string): void => inbox.direct?.({ from: "alice@noc.example.net/phone", body, thread: undefined, delayed: true }, alice);
+  old("ack 1");
+  old("close 1");
+  clock += 9 * 60_000;
+  old("close 2");
+  clock += 2 * 60_000;
+  old(`update 3 ${"x".repeat(200)}`);
+  assert.deepEqual(calls, [], "nothing run");
+  assert.equal(replies.length, 2);
+  assert.match(String(replies[1]?.[2]), /^You sent “update 3 x+…” while I was offline/);
 });
 
 void test("refusals and joins are passed on", () => {
