@@ -1,6 +1,6 @@
 /** Reads, parses and validates the config file once; every problem is reported with its JSON path. */
 import { readFile } from "node:fs/promises";
-import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser";
+import { getNodePath, parse as parseJsonc, parseTree, printParseErrorCode, type Node as JsonNode, type ParseError } from "jsonc-parser";
 import { ConfigSchema, routeReferenceIssues, type Config } from "../../config/schema.js";
 import { ok, err, type Result } from "../util/result.js";
 import { configSecrets, resolveSecret } from "./secrets.js";
@@ -38,6 +38,10 @@ export function parseConfigText(text: string): Result<Config, ConfigProblem[]> {
     const messages = syntax.map((e) => `not valid JSON at ${lineColumn(text, e.offset)}: ${words(printParseErrorCode(e.error))}`);
     return err([...new Set(messages)].map((message) => ({ path: "$", message })));
   }
+  // JSON readers make "__proto__" the object's prototype rather than a key, and zod then skips it:
+  // a rule under that name would vanish without a word. Named instead.
+  const proto = protoKeyPaths(text);
+  if (proto.length > 0) return err(proto.map((path) => ({ path, message: '"__proto__" cannot be used as a name here' })));
   const parsed = ConfigSchema.safeParse(raw);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => ({ path: formatPath(i.path), message: humanMessage(i, raw) }));
@@ -46,6 +50,19 @@ export function parseConfigText(text: string): Result<Config, ConfigProblem[]> {
     return err(problems);
   }
   return ok(parsed.data);
+}
+
+/** Where the text has an object key "__proto__", as config paths. */
+function protoKeyPaths(text: string): string[] {
+  if (!text.includes("__proto__")) return [];
+  const found: string[] = [];
+  const walk = (node: JsonNode | undefined): void => {
+    if (!node) return;
+    if (node.type === "property" && node.children?.[0]?.value === "__proto__") found.push(formatPath(getNodePath(node.children[0])));
+    for (const child of node.children ?? []) walk(child);
+  };
+  walk(parseTree(text, [], { allowTrailingComma: true, disallowComments: false }));
+  return found;
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): unknown {

@@ -369,3 +369,16 @@ void test("every problem is reported at once: routes naming unknown rooms too, a
     ["$.xmpp.password: is required", '$.routes[0].rooms[0]: room nowhere@conference.example.net is not in "rooms"'],
   );
 });
+
+void test("a \"__proto__\" key anywhere is named, not silently dropped", () => {
+  const c = minimal();
+  const text = JSON.stringify(c).replace(/^\{/, '{"__proto__": {"x": 1},').replace('"rooms":[{', '"rooms":[{"__proto__": "x",');
+  const r = parseConfigText(text);
+  assert.equal(r.ok, false);
+  if (!r.ok)
+    assert.deepEqual(r.error, [
+      { path: "$.__proto__", message: '"__proto__" cannot be used as a name here' },
+      { path: "$.rooms[0].__proto__", message: '"__proto__" cannot be used as a name here' },
+    ]);
+  assert.ok(parseConfigText(JSON.stringify({ ...c, noc: { ...c.noc, name: "__proto__ NOC" } })).ok, "as a value it is just text");
+});
