@@ -364,15 +364,17 @@ void test("a peer cannot make the bot keep unbounded tickets: new ones past the 
 
 void test("an activity dated in the future is refused, so it cannot freeze the ticket; a few minutes of clock drift are fine", () => {
   const nord7 = tk("NORD_7", 0.5, CIRCUIT);
-  const cases: { name: string; published: string; taken: boolean }[] = [
+  const cases: { name: string; published: string; lastUpdate?: string; taken: boolean }[] = [
     { name: "year 9999", published: "9999-12-31T23:59:59Z", taken: false },
     { name: "an hour ahead", published: nowAt(2).toISOString(), taken: false },
     { name: "two minutes ahead (clock drift)", published: new Date(nowAt(1).getTime() + 120_000).toISOString(), taken: true },
     { name: "now", published: nowAt(1).toISOString(), taken: true },
+    { name: "published now, but the ticket's last update in year 9999", published: nowAt(1).toISOString(), lastUpdate: "9999-12-31T23:59:59Z", taken: false },
   ];
   for (const c of cases) {
     const book = new IncidentBook(emptyStore(), defaultCorrelationConfig);
-    const activity = { ...peerActivity(nord7, 1), published: c.published };
+    const base = peerActivity(c.lastUpdate ? { ...nord7, TT_Last_Update_Time: c.lastUpdate } : nord7, 1);
+    const activity = { ...base, published: c.published };
     const plan = planPeerActivity(ctxOf(book, nowAt(1)), msg(json(activity)), PEER_JID, storeOf());
     assert.equal(plan.ticket !== undefined, c.taken, c.name);
     if (!c.taken) {

@@ -5,6 +5,7 @@
  * correlates them with ours; a peer's activity is never re-posted as this bot's own.
  */
 import { incidentOf, readTicketActivity, type Actor, type TicketActivity } from "../../model/activity.js";
+import { datetimeToMillis } from "../../model/ticket.js";
 import type { LogLine } from "../../log/logger.js";
 import type { StoredTicket } from "../../store/types.js";
 import type { IncomingRoomMessage } from "../../xmpp/stanzas.js";
@@ -62,9 +63,12 @@ export function readPeerActivity(ctx: PeerContext, msg: IncomingRoomMessage, sen
   // Who may speak for a NOC is configured by real JID; the activity's own claims are not enough.
   if (senderJid === undefined) return ignore("warn", "the room does not show the sender's real JID, so it cannot be trusted", { ticket: ticket.TT_ID });
   // A date in the future would freeze the ticket: every later real version would be "not newer".
-  const ahead = Date.parse(activity.published) - ctx.now().getTime();
-  if (ahead > MAX_CLOCK_SKEW_MS)
-    return ignore("warn", `published ${activity.published}, ${Math.round(ahead / 60_000)} min ahead of this bot's clock (more than ${MAX_CLOCK_SKEW_MS / 60_000} min)`, { ticket: ticket.TT_ID });
+  // The ticket's own last-update time too: shown to engineers and compared by later steps.
+  for (const [name, when] of [["published", activity.published], ["TT_Last_Update_Time", ticket.TT_Last_Update_Time]] as const) {
+    const ahead = (datetimeToMillis(when) ?? Date.parse(when)) - ctx.now().getTime();
+    if (ahead > MAX_CLOCK_SKEW_MS)
+      return ignore("warn", `${name} ${when}, ${Math.round(ahead / 60_000)} min ahead of this bot's clock (more than ${MAX_CLOCK_SKEW_MS / 60_000} min)`, { ticket: ticket.TT_ID });
+  }
   if (!ctx.trusted(senderJid, ticket.Partner_ID))
     return ignore("warn", `${senderJid} is not configured (peerBots) to speak for ${ticket.Partner_ID}`, { ticket: ticket.TT_ID });
   const before = known(ticket.TT_ID);
