@@ -344,7 +344,8 @@ async function replayMail(config: Config, file: string, opts: { as?: string; jso
     }
     for (const l of plan.logs) if (l.level === "warn") out(`warning: ${l.msg}: ${JSON.stringify(l.fields)}`);
     for (const p of problems) out(`${decision.kind === "refused" ? "refused" : "problem"}: ${p.code}: ${p.message}`);
-    out(`${file}: ${decision.kind}, ${count(versions.length, "ticket")}${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
+    const verdict = { versions: "taken in", refused: "refused", problem: "not usable", duplicate: "seen before" }[decision.kind];
+    out(`${file}: ${verdict}, ${count(versions.length, "ticket")}${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
   }
   return versions.length > 0 ? 0 : 1;
 }

@@ -45,6 +45,8 @@ export function createInbox(ports: InboxPorts, now: () => number = Date.now): Ro
   const offline = (chat: IncomingChat): void => {
     const who = chat.from.toLowerCase();
     if (now() - (noticed.get(who) ?? Number.NEGATIVE_INFINITY) < OFFLINE_NOTICE_EVERY_MS) return;
+    // Bounded: senders told long enough ago are forgotten.
+    if (noticed.size >= 1_000) for (const [jid, at] of noticed) if (now() - at >= OFFLINE_NOTICE_EVERY_MS) noticed.delete(jid);
     noticed.set(who, now());
     void ports.sendChat(chat.from, `You sent “${oneLineOf(chat.body, 60)}” while I was offline. I don't act on messages from before I was back; send it again if it still applies.`, chat.thread);
   };

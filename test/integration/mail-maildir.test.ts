@@ -192,7 +192,7 @@ void test("replay --mail prints the tickets a BCOP mail would produce, and names
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /=== NORDLINK_NL-MW-4711 \(Cancelled\) ===/);
   assert.match(r.stdout, /"Time_Window_Start": "2026-12-01T01:00:00Z"/);
-  assert.match(r.stdout, /notice\.eml: versions, 1 ticket from sender Nordlink/);
+  assert.match(r.stdout, /notice\.eml: taken in, 1 ticket from sender Nordlink/);
   assert.ok(r.stdout.includes(`message to ${firstRoom}:\n  *NORDLINK_NL-MW-4711* new`), r.stdout);
   assert.match(r.stdout, /Planned maintenance/);
   await writeFile(eml, faultMail({ from: "noc@evil.example" }));
