@@ -108,7 +108,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     command: (text, identity, reply, nick) => void commands.handle(text, identity, reply, nick),
     firstMessage: (thread, room, stanzaId, from) => void intake.noteFirstMessage(thread, room, stanzaId, from),
     ticketPost: (ttId, room, stanzaId, from) => void intake.noteTicketPost(ttId, room, stanzaId, from),
-    joined: (room) => void (joins.joined(room), delivery.kick()),
+    joined: (room) => void (joins.joined(room), delivery.joined(room)),
     occupant: (room, nick) => client.occupant(room, nick),
     nickIn: (room) => client.nickIn(room),
     sendRoom: (room, body, thread) => client.send({ room, id: `cmd-${randomUUID()}`, body, thread }),

@@ -319,3 +319,23 @@ void test("an item re-dated by its feed keeps the ticket's first open and start 
   assert.equal(ticket?.TT_Last_Update_Time, "2026-11-28T11:00:00.000Z");
   assert.equal(update.outbox[0]?.body, "*EXN_1* Updated · status Opened → Updated · description\nHistory: work started", "the open and start times did not change");
 });
+
+void test("first poll again after an interrupted one (its first parts were stored, the feed state was not): the summary still counts every listed ticket, once", () => {
+  const items = [nocItem(3), nocItem(2, { service: "Lambda" }), nocItem(1)];
+  // The earlier attempt stored EXN_1 (a part committed before the crash); the feed is still unprimed.
+  const earlier = planPoll(ctx(T0), emptyFeedState(), [nocItem(1)], [], {}, () => undefined);
+  const plan = planPoll(ctx(T1), emptyFeedState(), items, [], {}, storeOf(earlier));
+  assert.equal(
+    plan.outbox.find((o) => o.room === IP_ROOM)?.body,
+    "Now following feed *exn*: 3 ticket(s) already listed, 3 open (EXN_1, EXN_2, EXN_3). New tickets and changes will be posted here.",
+  );
+  assert.deepEqual(plan.activities, [], "nothing posted item by item");
+});
+
+void test("first poll of a feed listing one ticket twice (two items, one ticket): counted once in the summary", () => {
+  const many = { ...feed, itemsPerTicket: "many" as const };
+  // Newest first: the later version says more in its History.
+  const twice = [nocItem(1, { status: "Updated", history: "carrier on site" }), { ...nocItem(1), key: "EXN-1-v1" }];
+  const plan = planPoll({ ...ctx(T0), feed: many }, emptyFeedState(), twice, [], {}, () => undefined);
+  assert.match(plan.outbox.find((o) => o.room === IP_ROOM)?.body ?? "", /: 1 ticket\(s\) already listed, 1 open \(EXN_1\)/);
+});
