@@ -6,6 +6,7 @@
 import { client, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import type { Logger } from "../log/logger.js";
+import type { StanzaWire } from "./mam.js";
 import {
   affiliationRequest,
   attr,
@@ -52,6 +53,11 @@ export type RoomClientOptions = {
   rejoinDelayMs?: number;
   /** How long to wait for the room's subject (the end of its history) before counting as joined. */
   subjectTimeoutMs?: number;
+  /**
+   * Runs once the room's history and subject are in, before the room counts as joined: the bot's
+   * own posts the history did not replay are recognised in the room's archive (src/xmpp/mam.ts).
+   */
+  beforeJoined?: ((room: string, nick: string) => Promise<void>) | undefined;
 };
 
 export type RoomEvents = {
@@ -79,7 +85,7 @@ export interface OccupantDirectory {
 export class RoomClient implements RoomPort, OccupantDirectory {
   readonly #occupants = new Map<string, Map<string, Occupant>>();
   readonly #xmpp: Client;
-  readonly #opts: Required<Omit<RoomClientOptions, "service">> & { service: string | undefined };
+  readonly #opts: Required<Omit<RoomClientOptions, "service" | "beforeJoined">> & Pick<RoomClientOptions, "service" | "beforeJoined">;
   readonly #rooms: Map<string, RoomSpec>;
   readonly #joined = new Set<string>();
   readonly #joinWaiters = new Map<string, (result: JoinResult) => void>();
@@ -189,6 +195,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
       this.log.warn({ room: room.jid, affiliation: result.affiliation }, "cannot apply the room configuration: the bot is not the room's owner");
     await subjectSeen;
     this.#subjectWaiters.delete(key);
+    await this.#opts.beforeJoined?.(key, room.nick);
     this.#joined.add(key);
     this.log.info({ room: room.jid, nick: room.nick, created: result.created ?? false }, "joined room");
     this.events.joined(key);
@@ -228,6 +235,19 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     } catch (e) {
       this.log.error({ room: room.jid, err: (e as Error).message }, "could not grant room membership");
     }
+  }
+
+  /** Iq requests and the incoming stanzas, for protocol modules beside this one (src/xmpp/mam.ts). */
+  get wire(): StanzaWire {
+    // @types/xmpp__client's iqCaller type does not resolve under NodeNext; this is its documented shape.
+    const caller = this.#xmpp.iqCaller as unknown as { request(iq: Element, timeoutMs?: number): Promise<Element> };
+    return {
+      request: (iq, timeoutMs) => caller.request(iq, timeoutMs),
+      listen: (listener) => {
+        this.#xmpp.on("stanza", listener);
+        return () => void this.#xmpp.off("stanza", listener);
+      },
+    };
   }
 
   /** The client's iq handler registry (for ad-hoc commands and service discovery). */
