@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const benches = ["correlate", "pipeline"] as const;
+const benches = ["correlate", "pipeline", "rooms", "webhook"] as const;
 const wanted = process.argv.slice(2);
 let failed = 0;
 for (const name of benches) {

@@ -1,6 +1,6 @@
 /** `assign <ticket> <engineer…>`: the engineer becomes the first contact (Contact_Engineers). */
 import { z } from "zod";
-import { assign } from "../src/model/transitions.js";
+import { assign, oneLine } from "../src/model/transitions.js";
 import { freeText } from "../src/dispatch/parse.js";
 import { RefArg, changeTicket, defineCommand } from "../src/dispatch/ports.js";
 
@@ -20,6 +20,11 @@ export default defineCommand({
       "assigned",
       (t) => assign(t, engineer, ctx.actor.jid, ctx.now),
       (t) => `*${t.TT_ID}* assigned to ${engineer}.`,
+      // Already the first contact: nothing to change.
+      (t) => {
+        const first = t.Contact_Engineers?.[0];
+        return first !== undefined && first.trim().toLowerCase() === oneLine(engineer).toLowerCase() ? `*${t.TT_ID}* is already assigned to ${first}; nothing changed.` : undefined;
+      },
     );
   },
 });

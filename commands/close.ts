@@ -5,8 +5,9 @@
  */
 import { z } from "zod";
 import { CloseOutcomes, OutcomeStatus, closeTicket, type CloseOutcome } from "../src/model/transitions.js";
-import { freeText } from "../src/dispatch/parse.js";
+import { freeText, tokenize } from "../src/dispatch/parse.js";
 import { RefArg, TextArg, changeTicket, defineCommand, resolveIn } from "../src/dispatch/ports.js";
+import { likelyTypo } from "../src/dispatch/suggest.js";
 
 /** Words accepted for each outcome (a Map: user text never reaches Object.prototype). */
 const OUTCOME_WORDS: ReadonlyMap<string, CloseOutcome> = new Map([
@@ -21,6 +22,9 @@ const OUTCOME_WORDS: ReadonlyMap<string, CloseOutcome> = new Map([
   ["supersede", "superseded"],
 ]);
 
+/** When no outcome word is given: closed. */
+export const DEFAULT_OUTCOME: CloseOutcome = "closed";
+
 const needsOther = (o: CloseOutcome): boolean => o === "cancelled" || o === "superseded";
 
 export default defineCommand({
@@ -29,9 +33,24 @@ export default defineCommand({
   summary: "close, solve, cancel (duplicate of another ticket) or supersede a ticket",
   role: "engineer",
   mutates: true,
+  formDefaults: () => ({ outcome: DEFAULT_OUTCOME }),
   args: z
-    .strictObject({ ticket: RefArg, outcome: z.enum(CloseOutcomes), master: RefArg.optional(), reason: TextArg })
+    .strictObject({
+      ticket: RefArg,
+      outcome: z.enum(CloseOutcomes),
+      master: RefArg.optional(),
+      reason: TextArg,
+      // A first word that is a typo of an outcome ("solvd"): refused, never taken for the reason.
+      misspelt: z.strictObject({ typed: z.string(), meant: z.enum(CloseOutcomes) }).optional(),
+    })
     .superRefine((a, ctx) => {
+      if (a.misspelt !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["misspelt"],
+          message: `“${a.misspelt.typed.slice(0, 32)}” is not an outcome: did you mean ${a.misspelt.meant}? To give it as the reason, put the reason in quotes`,
+        });
+      }
       if (needsOther(a.outcome) && a.master === undefined) {
         ctx.addIssue({
           code: "custom",
@@ -41,8 +60,16 @@ export default defineCommand({
       }
     }),
   parseArgs: (argv, rest) => {
-    const outcome = OUTCOME_WORDS.get((argv[1] ?? "").toLowerCase());
-    if (outcome === undefined) return { ticket: argv[0], outcome: "closed", reason: freeText(rest, 1) };
+    const word = argv[1] ?? "";
+    const outcome = OUTCOME_WORDS.get(word.toLowerCase());
+    if (outcome === undefined) {
+      // Only a bare word can be a typo: a reason in quotes ("closes the loop") is taken as it is.
+      const second = tokenize(rest)[1];
+      const bare = second !== undefined && rest.slice(second.start, second.end) === word;
+      const near = bare ? likelyTypo(word, OUTCOME_WORDS.keys()) : undefined;
+      const misspelt = near === undefined ? {} : { misspelt: { typed: word, meant: OUTCOME_WORDS.get(near) } };
+      return { ticket: argv[0], outcome: DEFAULT_OUTCOME, reason: freeText(rest, 1), ...misspelt };
+    }
     if (needsOther(outcome)) return { ticket: argv[0], outcome, master: argv[2], reason: freeText(rest, 3) };
     return { ticket: argv[0], outcome, reason: freeText(rest, 2) };
   },

@@ -6,9 +6,11 @@
 import { z } from "zod";
 import { isFinalStatus, type Ticket } from "../src/model/ticket.js";
 import { positional } from "../src/dispatch/parse.js";
+import { count } from "../src/render/plural.js";
 import { capLines, defineCommand, reply, ticketLine, type TicketView } from "../src/dispatch/ports.js";
 
 export const ListFilters = ["open", "mine", "today"] as const;
+const DEFAULT_FILTER = "open";
 const MAX_LINES = 25;
 
 function dayIn(iso: string, timeZone: string): string {
@@ -30,7 +32,8 @@ export default defineCommand({
   summary: "list open tickets, yours, or today's",
   role: "customer",
   mutates: false,
-  args: z.strictObject({ filter: z.enum(ListFilters).default("open") }),
+  formDefaults: () => ({ which: DEFAULT_FILTER }),
+  args: z.strictObject({ filter: z.enum(ListFilters).default(DEFAULT_FILTER) }),
   parseArgs: (argv) => {
     const args = positional(argv, ["filter"]);
     if (typeof args["filter"] === "string") args["filter"] = args["filter"].toLowerCase();
@@ -50,11 +53,10 @@ export default defineCommand({
       .filter(keep)
       .sort((a, b) => b.ticket.TT_Last_Update_Time.localeCompare(a.ticket.TT_Last_Update_Time) || a.ticket.TT_ID.localeCompare(b.ticket.TT_ID));
     const n = found.length;
-    const s = n === 1 ? "" : "s";
     const header = {
-      open: n === 0 ? "No open tickets." : `*${n} open ticket${s}:*`,
-      mine: n === 0 ? "You have no open tickets." : `*Your open ticket${s} (${n}):*`,
-      today: n === 0 ? "No tickets opened or updated today." : `*${n} ticket${s} opened or updated today:*`,
+      open: n === 0 ? "No open tickets." : `*${count(n, "open ticket")}:*`,
+      mine: n === 0 ? "You have no open tickets." : `*Your open ${n === 1 ? "ticket" : "tickets"} (${n}):*`,
+      today: n === 0 ? "No tickets opened or updated today." : `*${count(n, "ticket")} opened or updated today:*`,
     }[filter];
     return reply([header, ...capLines(found.map((v) => `• ${ticketLine(v.ticket)}`), MAX_LINES)].join("\n"));
   },

@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import type { Ticket } from "../src/model/ticket.js";
-import { quoteFreeText } from "../src/render/ticket-message.js";
+import { historyForRoom, historyInTimeOrder, quoteFreeText } from "../src/render/ticket-message.js";
 import { positional } from "../src/dispatch/parse.js";
+import { count } from "../src/render/plural.js";
 import { RefArg, capLines, defineCommand, fail, formatWhen, reply, resolveIn, ticketLine, type BaseContext, type CommandResult, type TicketView } from "../src/dispatch/ports.js";
 
 /** History lines shown (the newest). */
@@ -34,7 +35,8 @@ function showTicket(ctx: BaseContext, view: TicketView): string {
     segments(labelled("Incident", view.incident), labelled("From", view.source), view.link),
   ].filter((l) => l !== "");
   if (view.correlation) lines.push(`Correlation: ${view.correlation}`);
-  const history = t.History.split(/\r?\n/u).filter((l) => l.trim() !== "");
+  // Shown in time order with times as everywhere else; the stored History is left as it is.
+  const history = historyInTimeOrder(t.History).map((l) => historyForRoom(l, ctx.timeZone));
   if (history.length > 0) {
     const shown = history.slice(-MAX_HISTORY_LINES);
     const skipped = history.length - shown.length;
@@ -54,7 +56,7 @@ function showIncident(ctx: BaseContext, id: string): CommandResult {
     const why = view.correlation ? `\n  ${view.correlation.split("\n").join("\n  ")}` : "";
     return `• ${ticketLine(view.ticket)}${why}`;
   });
-  return reply([header, `${incident.tickets.length} ticket${incident.tickets.length === 1 ? "" : "s"}:`, ...capLines(members, MAX_MEMBERS)].join("\n"));
+  return reply([header, `${count(incident.tickets.length, "ticket")}:`, ...capLines(members, MAX_MEMBERS)].join("\n"));
 }
 
 export default defineCommand({

@@ -7,8 +7,9 @@ import { z } from "zod";
 import { isFinalStatus } from "../src/model/ticket.js";
 import { normaliseService } from "../src/correlate/engine.js";
 import { freeText } from "../src/dispatch/parse.js";
-import { capLines, defineCommand, formatWhen, reply, ticketLine, type TicketView } from "../src/dispatch/ports.js";
+import { capLines, commandAs, defineCommand, formatWhen, reply, ticketLine, type TicketView } from "../src/dispatch/ports.js";
 import { maintenanceNowAndNext, windowOf } from "../src/maintenance/windows.js";
+import { count } from "../src/render/plural.js";
 
 const MAX_LINES = 30;
 const NO_SERVICE = "(no service)";
@@ -56,13 +57,13 @@ export default defineCommand({
       const incidents = new Set(open.map((v) => v.incident ?? v.ticket.TT_ID)).size;
       const lines = [...perService]
         .sort(([a, x], [b, y]) => y.tickets - x.tickets || a.localeCompare(b))
-        .map(([name, e]) => `• ${name}: ${e.tickets} open ticket${e.tickets === 1 ? "" : "s"} in ${e.incidents.size} incident${e.incidents.size === 1 ? "" : "s"}`);
+        .map(([name, e]) => `• ${name}: ${count(e.tickets, "open ticket")} in ${count(e.incidents.size, "incident")}`);
       return reply(
         [
-          `*${open.length} open ticket${open.length === 1 ? "" : "s"}* in ${incidents} incident${incidents === 1 ? "" : "s"}:`,
+          `*${count(open.length, "open ticket")}* in ${count(incidents, "incident")}:`,
           ...capLines(lines, MAX_LINES),
           ...maintenanceLines(open, ctx.now, ctx.timeZone),
-          "Say !status <service> for details.",
+          `For one service: ${commandAs(ctx.actor.via, "status <service>")}.`,
         ].join("\n"),
       );
     }
@@ -87,10 +88,10 @@ export default defineCommand({
       }
       const incident = ctx.incidents?.incident(key);
       const since = incident === undefined ? "" : `, since ${formatWhen(incident.openedAt, ctx.timeZone)}`;
-      lines.push(`*${key}* (${members.length} open ticket${members.length === 1 ? "" : "s"}${since})`);
+      lines.push(`*${key}* (${count(members.length, "open ticket")}${since})`);
       for (const v of members) lines.push(`  • ${ticketLine(v.ticket)}`);
     }
-    const header = `*${services}*: ${matching.length} open ticket${matching.length === 1 ? "" : "s"} in ${groups.size} incident${groups.size === 1 ? "" : "s"} (NOCs: ${partners.join(", ")})`;
+    const header = `*${services}*: ${count(matching.length, "open ticket")} in ${count(groups.size, "incident")} (NOCs: ${partners.join(", ")})`;
     return reply([header, ...capLines(lines, MAX_LINES), ...maintenanceLines(matching, ctx.now, ctx.timeZone)].join("\n"));
   },
 });

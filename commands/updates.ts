@@ -4,9 +4,10 @@
  * A room setting (a command effect, not a ticket change), kept across restarts.
  */
 import { z } from "zod";
-import { defineCommand, fail, type CommandResult } from "../src/dispatch/ports.js";
+import { commandAs, defineCommand, fail, roomOnlyRefusal, type CommandResult } from "../src/dispatch/ports.js";
 
 const Modes = ["compact", "full"] as const;
+const DEFAULT_MODE = "compact";
 
 export default defineCommand({
   name: "updates",
@@ -14,15 +15,20 @@ export default defineCommand({
   summary: "show ticket updates in this room compact (a line in the ticket's thread) or as full cards",
   role: "engineer",
   mutates: true,
+  needsRoom: true,
+  // The form starts at the room's current setting: submitted untouched, it changes nothing.
+  formDefaults: ({ room, settings }) => ({ choice: (room === undefined ? undefined : settings?.roomSetting(room, "updates")) ?? DEFAULT_MODE }),
   args: z.strictObject({ mode: z.enum(Modes).optional(), extra: z.undefined().optional() }),
   parseArgs: (argv) => ({ mode: argv[0]?.toLowerCase(), ...(argv.length > 1 ? { extra: argv[1] } : {}) }),
   run: (ctx): CommandResult => {
     const room = ctx.actor.room;
-    if (room === undefined) return fail("bad-args", "Say this in the room it is for (or in a private message from that room).");
-    const current = ctx.settings?.roomSetting(room, "updates") ?? "compact";
+    // The dispatcher refuses it without a room already (needsRoom); this keeps `room` a string.
+    if (room === undefined) return fail("bad-args", roomOnlyRefusal("updates", ctx.actor.via));
+    const current = ctx.settings?.roomSetting(room, "updates") ?? DEFAULT_MODE;
     const describe = (mode: string): string => (mode === "full" ? "as full ticket cards" : "compact, as a line in the ticket's thread");
     const mode = ctx.args.mode;
-    if (mode === undefined) return { ok: true, reply: `Ticket updates in this room are shown ${describe(current)}. Change it with !updates compact or !updates full.` };
+    const other = current === "full" ? "compact" : "full";
+    if (mode === undefined) return { ok: true, reply: `Ticket updates in this room are shown ${describe(current)}. Change it with ${commandAs(ctx.actor.via, `updates ${other}`)}.` };
     if (mode === current) return { ok: true, reply: `Ticket updates in this room are already shown ${describe(mode)}.` };
     return { ok: true, reply: `From now on, ticket updates in this room are shown ${describe(mode)}.`, effects: [{ kind: "room-setting", room, name: "updates", value: mode }] };
   },

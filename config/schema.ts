@@ -27,7 +27,10 @@ export const Secret = z.union([
   z.strictObject({ env: z.string().min(1).describe("name of the environment variable holding the secret") }),
   z.strictObject({ file: z.string().min(1).describe("path of a file whose content (trimmed) is the secret") }),
   z.strictObject({ value: z.string().min(1).describe("inline secret: only for local demos, never for deployments") }),
-]);
+], {
+  // A bare string (the password itself) is the usual mistake: say what a secret looks like.
+  error: (issue) => (issue.code === "invalid_union" ? 'a secret is {"env": "VARIABLE"}, {"file": "/path/to/file"} or, for local demos only, {"value": "…"}' : undefined),
+});
 export type Secret = z.infer<typeof Secret>;
 
 const XmppConfig = z.strictObject({
@@ -40,6 +43,14 @@ const XmppConfig = z.strictObject({
     .optional()
     .describe("where to connect; default: the JID's domain via DNS SRV"),
   nick: z.string().min(1).max(64).default("ttrelay").describe("nickname in rooms"),
+  keepalive: z
+    .strictObject({
+      idleMs: z.number().int().min(500).max(3_600_000).default(60_000).describe("ping the server (XEP-0199) after this long without incoming data"),
+      timeoutMs: z.number().int().min(500).max(300_000).default(20_000).describe("no answer for this long (or stuck connecting): reconnect"),
+      roomPingMs: z.number().int().min(500).max(86_400_000).default(300_000).describe("self-ping (XEP-0410) rooms quiet for this long; rejoin those that lost the bot"),
+    })
+    .default({ idleMs: 60_000, timeoutMs: 20_000, roomPingMs: 300_000 })
+    .describe("noticing a frozen server or a room that forgot the bot"),
 });
 
 const RoomConfig = z.strictObject({
@@ -47,12 +58,20 @@ const RoomConfig = z.strictObject({
   nick: z.string().min(1).max(64).optional().describe("nickname in this room; default xmpp.nick"),
   password: Secret.optional(),
   name: z.string().max(200).optional().describe("room title applied when the bot owns the room"),
-  description: z.string().max(1000).optional(),
+  description: z
+    .string()
+    .max(1000)
+    .optional()
+    .describe("room description applied when the bot owns the room; with subject false, also the subject of a room that has none"),
   readOnly: z
     .boolean()
     .optional()
     .describe("a customers' room: moderated and open, so customers join as visitors who read but cannot post"),
   members: z.array(BareJid).default([]).describe("real JIDs (engineers) given membership, i.e. voice, when the bot owns the room"),
+  subject: z
+    .boolean()
+    .default(true)
+    .describe("keep the room's subject showing the state of its tickets across every NOC (open faults, worst impact, maintenance now and next); at most once a minute"),
 });
 
 /**
@@ -510,9 +529,9 @@ export const ConfigSchema = z
       url: z.string().url().optional(),
     }),
     xmpp: XmppConfig,
-    rooms: z.array(RoomConfig).min(1),
+    rooms: z.array(RoomConfig).min(1, "at least one room is needed (where would tickets go?)"),
     feeds: z.array(FeedConfig).default([]),
-    routes: z.array(RouteConfig).min(1),
+    routes: z.array(RouteConfig).min(1, "at least one route is needed: which tickets go to which rooms"),
     store: z
       .strictObject({
         path: z.string().min(1).default("data/ttrelay.json"),

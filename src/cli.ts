@@ -12,10 +12,12 @@ import { startBot, StartupError } from "./main.js";
 import { nocActor } from "./model/activity.js";
 import { IncidentBook } from "./intake/incidents.js";
 import { planPoll } from "./sources/feed/plan.js";
+import { planIntake } from "./intake/plan.js";
 import { staticRuleWarnings, unusedRuleWarnings } from "./translate/check.js";
 import { translateItems, type ItemTranslation } from "./translate/item-to-ticket.js";
 import type { FieldTrace } from "./translate/values-to-ticket.js";
 import { emptyStore } from "./store/types.js";
+import { count } from "./render/plural.js";
 import { readFile } from "node:fs/promises";
 import { dkimVerifier } from "./sources/mail/dkim.js";
 import { deliverToMaildir } from "./sources/mail/maildir.js";
@@ -33,7 +35,7 @@ async function configOrExit(file: string): Promise<Config> {
   const loaded = await loadConfig(file);
   if (!loaded.ok) {
     printProblems(file, loaded.error);
-    fail(`${file}: ${loaded.error.length} problem(s); nothing started`);
+    fail(`${file}: ${count(loaded.error.length, "problem")}; fix ${loaded.error.length === 1 ? "it" : "them"} and try again (ttrelay check-config ${file})`);
     process.exit(2);
   }
   return loaded.value;
@@ -87,7 +89,7 @@ export function buildCli(): Command {
         process.once("SIGTERM", () => stop("SIGTERM"));
       } catch (e) {
         if (e instanceof StartupError) {
-          fail(`ttrelay: cannot start: ${e.message}`);
+          fail(`ttrelay: cannot start with ${opts.config}: ${e.message}`);
           process.exit(2);
         }
         throw e;
@@ -104,7 +106,7 @@ export function buildCli(): Command {
       const loaded = await loadConfig(file);
       if (!loaded.ok) {
         printProblems(file, loaded.error);
-        fail(`${file}: ${loaded.error.length} problem(s)`);
+        fail(`${file}: ${count(loaded.error.length, "problem")}`);
         process.exit(1);
       }
       const warnings = [
@@ -115,7 +117,7 @@ export function buildCli(): Command {
       ];
       printProblems(file, warnings, "warning");
       const c = loaded.value;
-      out(`${file}: OK (${c.rooms.length} room(s), ${c.feeds.length} feed(s), ${c.routes.length} route(s)${warnings.length ? `, ${warnings.length} warning(s)` : ""})`);
+      out(`${file}: OK (${count(c.rooms.length, "room")}, ${count(c.feeds.length, "feed")}, ${count(c.routes.length, "route")}${warnings.length ? `, ${count(warnings.length, "warning")}` : ""})`);
     });
 
   program
@@ -217,7 +219,7 @@ export function buildCli(): Command {
         }
         for (const l of plan.logs) if (l.level !== "info") out(`${l.level}: ${l.msg}: ${JSON.stringify(l.fields)}`);
         for (const w of warnings) out(`warning: ${w.path}: ${w.message}`);
-        out(`${parsed.value.items.length} item(s), ${plan.activities.length} ticket(s), ${plan.outbox.length} message(s)`);
+        out(`${count(parsed.value.items.length, "item")}, ${count(plan.activities.length, "ticket")}, ${count(plan.outbox.length, "message")}`);
       }
     });
 
@@ -281,12 +283,15 @@ export function buildCli(): Command {
     .option("--step <seconds>", "seconds between sample feed changes", positiveInt, 20)
     .option("--exit-after <seconds>", "stop by itself after this many seconds", positiveInt)
     .option("--no-watch", "do not print what the room shows")
-    .option("--log-level <level>", "bot log level", "info")
-    .action(async (opts: { step: number; exitAfter?: number; watch: boolean; logLevel: string }) => {
+    // The room's messages are the show: the bot's own log only says what went wrong, unless asked.
+    .option("--log-level <level>", "bot log level (info: everything it does)", "warn")
+    .option("--standard-ports", "accounts on localhost, port 5222 (if free), STARTTLS with a throw-away certificate: for clients that find the server themselves and insist on TLS (Dino)")
+    .action(async (opts: { step: number; exitAfter?: number; watch: boolean; logLevel: string; standardPorts?: boolean }) => {
       const code = await runDemo({
         stepSeconds: opts.step,
         exitAfterSeconds: opts.exitAfter,
         watch: opts.watch,
+        standardPorts: opts.standardPorts === true,
         log: createLogger(opts.logLevel),
         out,
       });
@@ -317,18 +322,29 @@ async function replayMail(config: Config, file: string, opts: { as?: string; jso
   const decision: MailDecision = await processMail(raw, { source: used, state: emptyMailState(), known: () => undefined, now: new Date() }, dkimVerifier());
   const versions = decision.kind === "versions" ? decision.versions : [];
   const problems = decision.kind === "versions" ? decision.problems : decision.kind === "duplicate" ? [] : [decision.problem];
+  // What the rooms would show: the versions through the intake, from an empty store, as the bot would.
+  const plan = planIntake(
+    { routes: config.routes, actor: nocActor(config.noc), render: config.render, now: new Date(), incidents: new IncidentBook(emptyStore(), config.correlation), lookup: () => undefined },
+    { source: source.id, versions },
+  );
   if (opts.json) {
     for (const v of versions) out(JSON.stringify({ ticket: v.ticket, provenance: v.provenance, ordered: v.ordered ?? false }));
+    for (const m of plan.outbox) out(JSON.stringify({ room: m.room, body: m.body }));
     for (const p of problems) out(JSON.stringify({ kind: decision.kind, ...p, ...decision.summary }));
   } else {
     for (const v of versions) {
       out(`=== ${v.ticket.TT_ID} (${v.ticket.TT_Status}) ===`);
       out("ticket:     " + JSON.stringify(v.ticket, null, 2).replaceAll("\n", "\n            "));
       out("provenance: " + JSON.stringify(v.provenance));
+      for (const m of plan.outbox.filter((o) => o.ticketId === v.ticket.TT_ID)) {
+        out(`message to ${m.room}:`);
+        out("  " + m.body.replaceAll("\n", "\n  "));
+      }
       out("");
     }
+    for (const l of plan.logs) if (l.level === "warn") out(`warning: ${l.msg}: ${JSON.stringify(l.fields)}`);
     for (const p of problems) out(`${decision.kind === "refused" ? "refused" : "problem"}: ${p.code}: ${p.message}`);
-    out(`${file}: ${decision.kind}, ${versions.length} ticket(s)${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
+    out(`${file}: ${decision.kind}, ${count(versions.length, "ticket")}${decision.summary.senderName ? ` from sender ${decision.summary.senderName}` : ""}`);
   }
   return versions.length > 0 ? 0 : 1;
 }

@@ -3,15 +3,14 @@
  * order matters where commented. Data path: source → intake (plan, commit, apply) → outbox → rooms;
  * room stanza → inbox → commands → intake (same path) → reply and ticket-system queue.
  */
-import { randomUUID } from "node:crypto";
 import type { Config } from "../config/schema.js";
 import { registry } from "../commands/index.js";
 import { resolveStartSecrets } from "./config/secrets.js";
-import { buildAcl } from "./dispatch/authorize.js";
+import { buildAcl, grantFor } from "./dispatch/authorize.js";
 import { HttpListener } from "./http/listener.js";
 import { adhocCommands } from "./inbox/adhoc.js";
 import { CommandService } from "./inbox/commands.js";
-import { createInbox } from "./inbox/inbox.js";
+import { inboxFor } from "./inbox/inbox.js";
 import { JoinTracker } from "./inbox/joins.js";
 import { IncidentBook } from "./intake/incidents.js";
 import { IntakeService } from "./intake/intake.js";
@@ -37,6 +36,7 @@ import { rtFromConfig } from "./ticket-systems/rt/index.js";
 import { registerAdhocCommands } from "./xmpp/adhoc.js";
 import { ArchiveRecognition, type StanzaWire } from "./xmpp/mam.js";
 import { RoomClient } from "./xmpp/room-client.js";
+import { SubjectKeeper } from "./rooms/subjects.js";
 
 export type RunningBot = {
   /** Request Tracker, when configured (tests poll and deliver on demand). */
@@ -82,9 +82,9 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   // Large windows only where the room's archive recognises every unconfirmed post after a crash.
   const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m) }, part("outbox"), { echoTimeoutMs: 60_000, windowPerRoom: HISTORY_WINDOW, windowFor: (r): number => archives.windowFor(r) }, undefined, telemetry);
   const tell = createNotifier({ store, sendChat, queued: () => void delivery.kick(), log, now });
-  const writes = new WriteQueue({ store, systems, log: part("ticket-systems"), now, report: (n, text, thread) => tell(n, text, thread) });
+  const writes = new WriteQueue({ store, systems, log: part("ticket-systems"), now, report: (n, text, thread) => tell(n, text, thread), exclusive: (step) => intake.exclusive(step) });
   const reminders = new ReminderScheduler({ store, intake: { exclusive: (step) => intake.exclusive(step) }, incidents, beforeMinutes: config.maintenance.remindBeforeMinutes, timeZone: config.render.timeZone, log: part("maintenance"), now, queued: () => void delivery.kick() });
-  const wake = ({ writes: w }: { writes: number }): void => void (delivery.kick(), reminders.kick(), w > 0 && writes.deliver());
+  const wake = ({ writes: w }: { writes: number }): void => void (delivery.kick(), reminders.kick(), subjects.kick(), w > 0 && writes.deliver());
   const intake = new IntakeService({ store, incidents, routes: config.routes, render: config.render, actor: nocActor(config.noc), systems, log: part("intake"), now, telemetry, queued: wake });
   const acl = buildAcl(config.acl, { botJid: config.xmpp.jid, ownNoc: config.noc.id });
   const commands = new CommandService({ acl, botNick: config.xmpp.nick, store, intake, incidents, timeZone: config.render.timeZone, log: part("commands"), now, telemetry });
@@ -104,28 +104,15 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   ];
 
   const joins = new JoinTracker(secrets.value.rooms.map((r) => r.jid));
-  const inbox = createInbox({
-    delivered: (id) => delivery.delivered(id),
-    refused: (id, room, reason) => delivery.refused(id, room, reason),
-    peerActivity: (msg, jid) => void peers.receive(msg, jid),
-    command: (text, identity, reply, nick) => void commands.handle(text, identity, reply, nick),
-    firstMessage: (thread, room, stanzaId, from) => void intake.noteFirstMessage(thread, room, stanzaId, from),
-    ticketPost: (ttId, room, stanzaId, from) => void intake.noteTicketPost(ttId, room, stanzaId, from),
-    joined: (room) => void (joins.joined(room), delivery.joined(room)),
-    occupant: (room, nick) => client.occupant(room, nick),
-    nickIn: (room) => client.nickIn(room),
-    sendRoom: (room, body, thread) => client.send({ room, id: `cmd-${randomUUID()}`, body, thread }),
-    sendChat,
-  });
+  const subjects = new SubjectKeeper({ rooms: config.rooms.filter((r) => r.subject).map((r) => ({ jid: r.jid, label: r.name ?? r.jid.split("@")[0] ?? r.jid })), store, incidents, xmpp: { setSubject: (r, t) => client.setSubject(r, t), subjectOf: (r) => client.subjectOf(r), isJoined: (r) => client.isJoined(r) }, timeZone: config.render.timeZone, log: part("subjects"), now });
+  const inbox = inboxFor({ delivery, peers, commands, intake, joins, subjects, rooms: () => client });
   const archives = new ArchiveRecognition({ wire: (): StanzaWire => client.wire, pending: (r): OutboxEntry[] => delivery.pendingIn(r), recognised: (msg) => inbox.message(msg, true), historyWindow: HISTORY_WINDOW, log: part("xmpp") });
   const xmpp = config.xmpp;
-  const client = new RoomClient(
-    { service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms, beforeJoined: (r, nick): Promise<void> => archives.beforeJoined(r, nick) },
-    inbox,
-    part("xmpp"),
-  );
+  // Presence subscriptions (so a contact list shows the bot's commands): only people the ACL knows.
+  const acceptsContact = (jid: string): boolean => grantFor(acl, { jid, via: "direct" }) !== undefined;
+  const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms, keepalive: xmpp.keepalive, acceptsContact, beforeJoined: (r, nick): Promise<void> => archives.beforeJoined(r, nick) }, inbox, part("xmpp"));
   // XEP-0050: the same commands as forms; the sender is the iq's `from`, stamped by its server.
-  registerAdhocCommands(client.iqCallee, adhocCommands(acl, registry, commands, () => client.fullJid()));
+  registerAdhocCommands(client.iqCallee, adhocCommands(acl, registry, commands, client));
   if (http) mountOps(http, { xmpp: client, rooms: config.rooms.map((r) => r.jid), store, sources, metrics: telemetry, startedAt: now(), now });
 
   await client.start();
@@ -136,6 +123,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const archiving = intake.archiveEvery(config.store.archiveAfterHours);
   writes.start();
   reminders.start();
+  subjects.start();
 
   return {
     rt: rtPoller ? { poll: () => rtPoller.poll(), deliver: () => writes.deliver() } : undefined,
@@ -146,6 +134,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
     async stop() {
       clearInterval(archiving);
       await reminders.stop();
+      subjects.stop();
       await http?.stop();
       writes.stop();
       for (const s of sources) await s.stop();

@@ -7,7 +7,8 @@
 import { readFileSync } from "node:fs";
 import { client, xml } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
-import { NS, readSelfPresence, roomConfigForm, roomMessage, type OutgoingRoomMessage } from "../../src/xmpp/stanzas.js";
+import { planRoomConfig } from "../../src/xmpp/room-config.js";
+import { NS, ownerFormRequest, ownerFormSubmit, readDataForm, readSelfPresence, roomMessage, type OutgoingRoomMessage } from "../../src/xmpp/stanzas.js";
 
 export type RawSenderInput = { service: string; domain: string; username: string; password: string; nick: string; rooms: string[]; messages: OutgoingRoomMessage[] };
 
@@ -28,7 +29,8 @@ for (const room of input.rooms) {
   // Configured as the bot configures the rooms it creates (persistent, archived, real JIDs shown):
   // Prosody's work per message depends on it (it stores a copy with the sender's JID where JIDs show).
   const caller = xmpp.iqCaller as unknown as { request(iq: Element, timeoutMs?: number): Promise<Element> };
-  await caller.request(roomConfigForm(room, `cfg-${room}`, { name: "bench room" }), 10_000);
+  const offered = readDataForm(await caller.request(ownerFormRequest(room, `cfg-form-${room}`), 10_000));
+  await caller.request(ownerFormSubmit(room, `cfg-${room}`, planRoomConfig(offered, { name: "bench room" }).submit), 10_000);
 }
 // Built before the clock starts: the loop measures sending, not building.
 const stanzas = input.messages.map((m) => roomMessage(m));

@@ -46,6 +46,7 @@ export async function resolveStartSecrets(config: Config): Promise<Result<StartS
     description: room.description,
     readOnly: room.readOnly,
     members: room.members,
+    stateSubject: room.subject,
   }));
   return ok({ xmppPassword: byKey.get("xmpp") ?? "", rooms, byKey });
 }

@@ -14,7 +14,7 @@
 import { spawn, execFile } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { constants as fsConstants, openSync, closeSync } from "node:fs";
-import { access, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer, connect, isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
@@ -50,6 +50,18 @@ export interface StartProsodyOptions {
   mucRoomLocking?: boolean;
   /** How long to wait for Prosody to report ready; default 10 s. */
   startTimeoutMs?: number;
+  /**
+   * SCRAM iterations for accounts registered (default 1000: fast logins for throw-away accounts).
+   * Accounts a person uses need at least 4096: Gajim refuses fewer, silently.
+   */
+  scramIterations?: number;
+  /**
+   * A certificate (PEM files) for `domain` and its MUC: c2s offers STARTTLS to streams for
+   * `domain`, as clients that insist on TLS (Dino) need. Streams to `plainHosts` stay plain.
+   */
+  tls?: { certificate: string; key: string };
+  /** More VirtualHosts, without TLS (their names must not end in `domain`, or the cert would apply). */
+  plainHosts?: string[];
 }
 
 export interface ProsodyInstance {
@@ -67,8 +79,8 @@ export interface ProsodyInstance {
   pid: number;
   /** `service` option for @xmpp/client: "xmpp://127.0.0.1:PORT". */
   service: string;
-  /** Create (or re-password) `user@domain`. Works whether or not the server runs. */
-  register(user: string, password: string): Promise<void>;
+  /** Create (or re-password) `user@host` (host: `domain` or one of `plainHosts`). Works whether or not the server runs. */
+  register(user: string, password: string, host?: string): Promise<void>;
   /** Stop the server and, unless the caller supplied `dir`, delete its directory. Idempotent. */
   stop(): Promise<void>;
 }
@@ -82,7 +94,7 @@ const DEFAULT_START_TIMEOUT_MS = 10_000;
 /** Prosody normally exits within ~0.1 s of SIGTERM; past this we SIGKILL. */
 const STOP_GRACE_MS = 3_000;
 /** Only auto-picked ports are retried: another process may grab one between freePort() and Prosody's bind. */
-const START_ATTEMPTS = 3;
+export const START_ATTEMPTS = 3;
 
 /** Bind port 0 on loopback, read the port the kernel chose, release it. */
 export async function freePort(): Promise<number> {
@@ -267,6 +279,9 @@ interface ConfigInput {
   logLevel: string;
   mucRoomLocking: boolean;
   peers: PeerAddress[];
+  scramIterations: number;
+  tls: boolean;
+  plainHosts: string[];
 }
 
 function renderConfig(c: ConfigInput): string {
@@ -308,8 +323,8 @@ function renderConfig(c: ConfigInput): string {
     "s2s_require_encryption = false",
     "s2s_secure_auth = false",
     'authentication = "internal_hashed"',
-    // The default of 10000 SCRAM iterations costs ~1 s per login; irrelevant for throw-away accounts.
-    "default_iteration_count = 1000",
+    // Prosody's default of 10000 SCRAM iterations costs ~1 s per @xmpp/client login.
+    `default_iteration_count = ${String(c.scramIterations)}`,
     // On shutdown Prosody waits up to close_timeout (+1 s) for peers to close
     // their streams; 5 s by default, longer than our SIGKILL grace period.
     "c2s_close_timeout = 1",
@@ -326,7 +341,12 @@ function renderConfig(c: ConfigInput): string {
     "}",
     "",
     `VirtualHost ${lua(c.domain)}`,
+    // STARTTLS for this host only (added to the global modules); the plain hosts below offer none.
+    // Its people also get a message archive (XEP-0313): Dino 0.4.2 crashes joining a room when the
+    // account's server has none (a NULL stream flag in its MAM module).
+    ...(c.tls ? ['\tmodules_enabled = { "tls", "mam" }'] : []),
     "",
+    ...c.plainHosts.flatMap((h) => [`VirtualHost ${lua(h)}`, ""]),
     `Component ${lua(c.mucDomain)} "muc"`,
     '\tmodules_enabled = { "muc_mam" }',
     "\tmuc_log_by_default = true",
@@ -394,7 +414,8 @@ async function tail(file: string, lines = 30): Promise<string> {
   }
 }
 
-function canConnect(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on this loopback port. */
+export function canConnect(port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const sock = connect({ host: LOOPBACK, port });
     sock.once("connect", () => {
@@ -410,7 +431,7 @@ function canConnect(port: number): Promise<boolean> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-class StartError extends Error {
+export class StartError extends Error {
   constructor(
     message: string,
     /** A port was already taken; retrying with fresh ports may help. */
@@ -488,6 +509,9 @@ interface ResolvedOptions {
   s2sPort: number;
   mucRoomLocking: boolean;
   startTimeoutMs: number;
+  scramIterations: number;
+  tls: { certificate: string; key: string } | undefined;
+  plainHosts: string[];
 }
 
 async function startOnce(o: ResolvedOptions): Promise<ProsodyInstance> {
@@ -506,6 +530,11 @@ async function startOnce(o: ResolvedOptions): Promise<ProsodyInstance> {
     // Prosody wants the certificates dir even with TLS off.
     await Promise.all([layout.dataDir, layout.certsDir, layout.pluginDir].map((d) => mkdir(d, { recursive: true })));
     await writeFile(join(layout.pluginDir, `mod_${PLUGIN_NAME}.lua`), PLUGIN_SOURCE);
+    // Prosody finds a host's certificate in its certificates dir by name (core/certmanager.lua).
+    if (o.tls) {
+      await copyFile(o.tls.certificate, join(layout.certsDir, `${o.domain}.crt`));
+      await copyFile(o.tls.key, join(layout.certsDir, `${o.domain}.key`));
+    }
     // A caller-supplied dir may hold the report of an earlier run.
     await rm(layout.readyFile, { force: true });
     await writeFile(
@@ -520,6 +549,9 @@ async function startOnce(o: ResolvedOptions): Promise<ProsodyInstance> {
         logLevel: o.logLevel,
         mucRoomLocking: o.mucRoomLocking,
         peers: o.peers,
+        scramIterations: o.scramIterations,
+        tls: o.tls !== undefined,
+        plainHosts: o.plainHosts,
       }),
     );
 
@@ -558,10 +590,10 @@ async function startOnce(o: ResolvedOptions): Promise<ProsodyInstance> {
       logFile: layout.logFile,
       pid,
       service: `xmpp://${LOOPBACK}:${String(o.c2sPort)}`,
-      async register(user: string, password: string): Promise<void> {
+      async register(user: string, password: string, host = o.domain): Promise<void> {
         // prosodyctl writes straight into data_path; the running server reads
         // accounts from storage on each login, so no restart is needed.
-        await run(ctl, ["--config", configFile, "register", user, o.domain, password]);
+        await run(ctl, ["--config", configFile, "register", user, host, password]);
       },
       stop(): Promise<void> {
         stopping ??= (async () => {
@@ -582,6 +614,10 @@ async function startOnce(o: ResolvedOptions): Promise<ProsodyInstance> {
 /** Start one throw-away Prosody on loopback. Ports not given are picked free. */
 export async function startProsody(opts: StartProsodyOptions): Promise<ProsodyInstance> {
   checkDomain(opts.domain);
+  for (const h of opts.plainHosts ?? []) {
+    checkDomain(h);
+    if (opts.tls && (h === opts.domain || h.endsWith(`.${opts.domain}`))) throw new Error(`startProsody: plain host ${h} would get ${opts.domain}'s certificate`);
+  }
   for (const p of opts.peers ?? []) {
     checkDomain(p.domain);
     if (p.mucDomain !== undefined) checkDomain(p.mucDomain);
@@ -605,40 +641,13 @@ export async function startProsody(opts: StartProsodyOptions): Promise<ProsodyIn
         s2sPort: opts.s2sPort ?? (await freePort()),
         mucRoomLocking: opts.mucRoomLocking ?? false,
         startTimeoutMs: opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+        scramIterations: opts.scramIterations ?? 1000,
+        tls: opts.tls,
+        plainHosts: opts.plainHosts ?? [],
       });
     } catch (err) {
       const retry = err instanceof StartError && err.portClash && !portsFixed && attempt < START_ATTEMPTS;
       if (!retry) throw err;
     }
   }
-}
-
-/**
- * Two instances that federate with each other, each routing the other's
- * domain and MUC domain to its s2s port. Both s2s ports must be known before
- * either config is written, hence fixed ports picked up front.
- */
-export async function startFederatedPair(domainA: string, domainB: string): Promise<[ProsodyInstance, ProsodyInstance]> {
-  if (domainA === domainB) throw new Error("startFederatedPair: domains must differ");
-  for (let attempt = 1; ; attempt++) {
-    const [c2sA, s2sA, c2sB, s2sB] = await distinctFreePorts();
-    // allSettled, not all: if one start fails, the other must still be stopped.
-    const [ra, rb] = await Promise.allSettled([
-      startProsody({ domain: domainA, c2sPort: c2sA, s2sPort: s2sA, peers: [{ domain: domainB, port: s2sB }] }),
-      startProsody({ domain: domainB, c2sPort: c2sB, s2sPort: s2sB, peers: [{ domain: domainA, port: s2sA }] }),
-    ]);
-    if (ra.status === "fulfilled" && rb.status === "fulfilled") return [ra.value, rb.value];
-    await Promise.all([ra, rb].flatMap((r) => (r.status === "fulfilled" ? [r.value.stop()] : [])));
-    const err: unknown = ra.status === "rejected" ? ra.reason : rb.status === "rejected" ? rb.reason : undefined;
-    const retry = err instanceof StartError && err.portClash && attempt < START_ATTEMPTS;
-    if (!retry) throw err;
-  }
-}
-
-/** Four distinct free ports: freePort() may hand back a port it just released. */
-async function distinctFreePorts(): Promise<[number, number, number, number]> {
-  const ports = new Set<number>();
-  while (ports.size < 4) ports.add(await freePort());
-  const [a = 0, b = 0, c = 0, d = 0] = ports;
-  return [a, b, c, d];
 }

@@ -5,6 +5,7 @@
  */
 import { client, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
+import { decodeUtf8AcrossChunks, withoutStreamManagement } from "../xmpp/connection.js";
 import { attr, bare, NS, readRoomMessage, readSelfPresence, readStanzaError, type IncomingRoomMessage } from "../xmpp/stanzas.js";
 
 export type SeenMessage = IncomingRoomMessage & { stanza: Element };
@@ -24,6 +25,9 @@ export type Watcher = {
 
 export async function startWatcher(opts: { service: string; domain: string; username: string; password: string; resource?: string }): Promise<Watcher> {
   const xmpp = client({ service: opts.service, domain: opts.domain, username: opts.username, password: opts.password, resource: opts.resource ?? "watcher" });
+  // The same connection as the bot's (UTF-8 across chunks, no XEP-0198): see src/xmpp/connection.ts.
+  decodeUtf8AcrossChunks(xmpp);
+  withoutStreamManagement(xmpp);
   const messages: SeenMessage[] = [];
   const listeners: ((m: SeenMessage) => void)[] = [];
   const joinWaiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();

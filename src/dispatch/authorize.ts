@@ -14,7 +14,8 @@
  *   there is no room to vouch for them). An engineer may change tickets whose Partner_ID is in the
  *   `nocs` of the rule that made them engineer (room `nocs`, else global `nocs`, else this NOC's id).
  * - customer: `customers` (global): the read-only commands (mutates: false, role customer), and
- *   only by direct message; in a room a customer is politely sent to a direct message.
+ *   only by direct message or ad-hoc command (both private); in a room a customer is politely sent
+ *   to a direct message.
  * - anyone else: refused, politely. The bot's own JID: ignored (its echoes must not loop).
  *
  * JID patterns: `local@domain`, case-insensitive; `*` matches any run of characters except "@"
@@ -192,7 +193,8 @@ export function authorize(acl: Acl, actor: ActorIdentity, command: CommandPolicy
       `${jid} is ${grant.role}, ${command.name} needs ${needed}`,
     );
   }
-  if (grant.role === "customer" && actor.via !== "direct") {
+  // Answers to ad-hoc commands (XEP-0050) are as private as direct messages.
+  if (grant.role === "customer" && actor.via !== "direct" && actor.via !== "adhoc") {
     return deny(`Sorry, I answer customers by direct message only: please send me ${name} privately.`, `customer ${jid} via ${actor.via}`);
   }
   if (command.mutates && ticketPartner !== undefined && grant.nocs !== "any") {

@@ -7,17 +7,26 @@
  * The caller sends `reply`, saves `change.ticket`, posts the AS2 activity (`engineerActor` as
  * actor) and writes `audit`. Nothing is changed unless `outcome` is "accepted" and `change` is set.
  *
- * Unknown commands: answered when the bot was addressed by nickname or in a direct message; in a
- * room an unknown `/x`, `//x` or `!x` is ignored (audited as "ignored"), since it is likely meant
- * for another bot (peer NOC bots share rooms) or a client command.
+ * Unknown commands: answered when the bot was addressed by nickname or in a direct message. In a
+ * room an unknown `/x`, `//x` or `!x` is answered only when it is a likely typo of one of ours
+ * ("did you mean !status?"); any other is ignored (audited as "ignored"): rooms are shared with
+ * other bots, whose commands are not ours to refuse, and with peer ttrelay bots, which would each
+ * answer the same "unknown command".
+ *
+ * Replies name commands the way the asker gives them where they asked (`commandAs`): `!help` in a
+ * room, “help” in a direct chat, the “help” command in an ad-hoc form.
  */
 import type { Actor } from "../model/activity.js";
 import { validateTicket } from "../model/ticket.js";
 import { authorize, bareJid, type Acl, type ActorIdentity, type Role, type Via } from "./authorize.js";
 import { parseCommandText } from "./parse.js";
+import { likelyTypo } from "./suggest.js";
 import {
-  PREFIX,
+  commandAs,
+  commandWords,
+  roomOnlyRefusal,
   usageLine,
+  worksHere,
   type CommandActor,
   type CommandEffect,
   type CommandResult,
@@ -121,11 +130,16 @@ export function dispatch(text: string, context: ActorIdentity, deps: DispatchDep
   const command = deps.registry.lookup(name);
   if (command === undefined) {
     const typed = name.slice(0, 32);
-    if (context.via === "groupchat" && prefix !== "nick") {
+    const near = likelyTypo(typed, commandWords(deps.registry));
+    if (context.via === "groupchat" && prefix !== "nick" && near === undefined) {
       return { kind: "ignored", audit: audit(typed, argv, "ignored", "unknown command in a room") };
     }
-    const human = typed === "" ? `Yes? Say ${PREFIX}help to see what I can do.` : `Unknown command “${typed}”. Try ${PREFIX}help.`;
-    return answer(human, audit(typed, argv, "invalid", "unknown command"));
+    const help = commandAs(context.via, "help");
+    const human =
+      typed === ""
+        ? `Yes? Try ${help} to see what I can do.`
+        : `Unknown command “${typed}”.${near === undefined ? "" : ` Did you mean ${commandAs(context.via, near)}?`} Try ${help} for the list.`;
+    return answer(human, audit(typed, argv, "invalid", near === undefined ? "unknown command" : `unknown command (near ${near})`));
   }
 
   const policy = { name: command.name, role: command.role, mutates: command.mutates };
@@ -133,8 +147,10 @@ export function dispatch(text: string, context: ActorIdentity, deps: DispatchDep
   if (decision.kind === "ignore") return { kind: "ignored", audit: audit(command.name, argv, "ignored", decision.logReason) };
   if (decision.kind === "deny") return answer(decision.reason, audit(command.name, argv, "refused", decision.logReason));
 
+  if (!worksHere(command, context)) return answer(roomOnlyRefusal(command.name, context.via), audit(command.name, argv, "invalid", "needs a room", { role: decision.role }));
+
   const bound = command.bind(argv, rest);
-  if (!bound.ok) return answer(`${usageLine(command)} (${bound.error})`, audit(command.name, argv, "invalid", bound.error, { role: decision.role }));
+  if (!bound.ok) return answer(`${usageLine(command, context.via)} (${bound.error})`, audit(command.name, argv, "invalid", bound.error, { role: decision.role }));
 
   const actor: CommandActor = {
     jid: base.actor ?? "",

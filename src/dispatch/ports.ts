@@ -8,10 +8,11 @@
  */
 import { z } from "zod";
 import { err, ok, type Result } from "../util/result.js";
-import type { Ticket } from "../model/ticket.js";
+import { isFinalStatus, type Ticket } from "../model/ticket.js";
 import type { TransitionError } from "../model/transitions.js";
 import { formatTime } from "../render/ticket-message.js";
 import type { NocScope, Role, Via } from "./authorize.js";
+import { prefixFor } from "./channel.js";
 import { MAX_REF_LENGTH, resolveRef, type RefKind, type ResolvedRef, type TicketRefLookup } from "./ticket-ref.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -114,6 +115,9 @@ export type RoomSettingName = (typeof RoomSettingNames)[number];
 /** Success: the reply (XEP-0393 text) and, for a mutating command, the change to save and post. */
 export type CommandOutcome = { ok: true; reply: string; change?: TicketChange | undefined; effects?: readonly CommandEffect[] | undefined };
 
+/** What an ad-hoc form's defaults may depend on: forms are made per requester. */
+export type FormContext = { readonly room?: string | undefined; readonly settings?: SettingsQuery | undefined };
+
 /** Room settings as commands see them (read-only). */
 export interface SettingsQuery {
   roomSetting(room: string, name: RoomSettingName): string | undefined;
@@ -137,7 +141,14 @@ export type CommandSpec<S extends z.ZodType> = {
   role: Role;
   /** Changes something, a ticket or a setting (engineers only; tickets only of their NOCs). */
   mutates: boolean;
+  /**
+   * Works for one room only (a room setting): said in that room or sent through it (a private
+   * message or an ad-hoc request to the bot's occupant JID). Elsewhere it is refused, and not offered.
+   */
+  needsRoom?: boolean;
   args: S;
+  /** Values its ad-hoc form starts with, by field var (see `fieldsFromUsage` in src/xmpp/adhoc.ts). */
+  formDefaults?(ctx: FormContext): Readonly<Record<string, string>>;
   /** argv and the raw text after the name → the input `args` validates. Must not throw. */
   parseArgs(argv: readonly string[], rest: string): unknown;
   run(ctx: CommandContext<z.output<S>>): CommandResult;
@@ -154,9 +165,17 @@ export interface Command {
   readonly summary: string;
   readonly role: Role;
   readonly mutates: boolean;
+  readonly needsRoom: boolean;
+  formDefaults(ctx: FormContext): Readonly<Record<string, string>>;
   /** Parses and validates; the error says briefly what is wrong ("missing ticket"). */
   bind(argv: readonly string[], rest: string): Result<BoundCommand, string>;
 }
+
+/** Whether `command` can work where the actor is: a room-only command needs a room. */
+export const worksHere = (command: Pick<Command, "needsRoom">, actor: { room?: string | undefined }): boolean => !command.needsRoom || actor.room !== undefined;
+
+/** Every name and alias, for "did you mean …?". */
+export const commandWords = (registry: Registry): string[] => registry.list().flatMap((c) => [c.name, ...c.aliases]);
 
 export interface Registry {
   /** By name or alias, case-insensitive. */
@@ -165,8 +184,7 @@ export interface Registry {
   list(): readonly Command[];
 }
 
-/** The prefix shown in usage lines and hints: "!" works in every client ("/" is eaten by some). */
-export const PREFIX = "!";
+export { PREFIX, commandAs, prefixFor, roomOnlyRefusal } from "./channel.js";
 
 export function defineCommand<S extends z.ZodType>(spec: CommandSpec<S>): Command & { readonly spec: CommandSpec<S> } {
   return {
@@ -177,6 +195,8 @@ export function defineCommand<S extends z.ZodType>(spec: CommandSpec<S>): Comman
     summary: spec.summary,
     role: spec.role,
     mutates: spec.mutates,
+    needsRoom: spec.needsRoom ?? false,
+    formDefaults: (ctx) => spec.formDefaults?.(ctx) ?? {},
     bind(argv, rest) {
       let input: unknown;
       try {
@@ -223,8 +243,8 @@ export const TextArg = z.string().trim().max(MAX_TEXT).default("");
 /** Required free text. */
 export const RequiredTextArg = z.string().trim().min(1).max(MAX_TEXT);
 
-/** The usage line as shown to users. */
-export const usageLine = (command: Pick<Command, "usage">): string => `Usage: ${PREFIX}${command.usage}`;
+/** The usage line as shown to users, with the prefix the channel needs ("!" in rooms only). */
+export const usageLine = (command: Pick<Command, "usage">, via: Via = "groupchat"): string => `Usage: ${prefixFor(via)}${command.usage}`;
 
 /** Adapts the ports to what `resolveRef` needs. */
 export function refLookup(tickets: TicketQuery, incidents?: IncidentQuery): TicketRefLookup {
@@ -240,7 +260,7 @@ export function refLookup(tickets: TicketQuery, incidents?: IncidentQuery): Tick
 
 /** Resolves a reference typed by the user; errors become command failures. */
 export function resolveIn(ctx: BaseContext, ref: string, kind: RefKind): Result<ResolvedRef, CommandFailure> {
-  const r = resolveRef(ref, refLookup(ctx.tickets, ctx.incidents), kind);
+  const r = resolveRef(ref, refLookup(ctx.tickets, ctx.incidents), kind, ctx.actor.via);
   if (r.ok) return r;
   return err(fail(r.error.code === "not-found" || r.error.code === "wrong-kind" ? "not-found" : "bad-args", r.error.human));
 }
@@ -260,7 +280,9 @@ export function transitionFailure(e: TransitionError): CommandFailure {
 
 /**
  * The common path of a mutating command: resolve the ticket, apply the pure transition, reply with
- * `describe(after)` and propose the change.
+ * `describe(after)` and propose the change. `alreadyDone` says, for a ticket that already is as the
+ * command would make it (a repeated ack), what to reply instead: then nothing is changed, posted
+ * or written back. A final ticket always goes to the transition, which says why it can't change.
  */
 export function changeTicket(
   ctx: BaseContext,
@@ -268,10 +290,13 @@ export function changeTicket(
   verb: ChangeVerb,
   transition: (ticket: Ticket) => Result<Ticket, TransitionError>,
   describe: (after: Ticket) => string,
+  alreadyDone?: (ticket: Ticket) => string | undefined,
 ): CommandResult {
   const found = findTicket(ctx, ref);
   if (!found.ok) return found.error;
   const previous = found.value.ticket;
+  const done = isFinalStatus(previous.TT_Status) ? undefined : alreadyDone?.(previous);
+  if (done !== undefined) return reply(done);
   const next = transition(previous);
   if (!next.ok) return transitionFailure(next.error);
   return reply(describe(next.value), { ticket: next.value, previous, verb });

@@ -18,6 +18,8 @@
  */
 import { err, ok, type Result } from "../util/result.js";
 import { parseTicketId } from "../model/ticket.js";
+import type { Via } from "./authorize.js";
+import { commandAs } from "./channel.js";
 
 /** What resolution needs to know. The id lists may be scanned whole (a chat command, not a hot path). */
 export interface TicketRefLookup {
@@ -55,7 +57,8 @@ const INCIDENT = /^inc-([0-9a-f]{4,})(-\d+)?$/iu;
 type Match = { ids: string[]; rule: RefRule } | undefined;
 
 /** Resolves `input` to a ticket or an incident; `accept` says which kinds the caller wants. */
-export function resolveRef(input: string, lookup: TicketRefLookup, accept: RefKind = "any"): Result<ResolvedRef, RefError> {
+/** `via`: where the asker is, for the commands a message suggests (`!list` in a room, “list” elsewhere). */
+export function resolveRef(input: string, lookup: TicketRefLookup, accept: RefKind = "any", via: Via = "groupchat"): Result<ResolvedRef, RefError> {
   const raw = input.trim();
   if (raw === "") return fail("empty", raw, "Which ticket? The ticket id is missing.");
   if (raw.length > MAX_REF_LENGTH) return fail("too-long", raw.slice(0, 40), `That is too long to be a ticket id.`);
@@ -74,7 +77,7 @@ export function resolveRef(input: string, lookup: TicketRefLookup, accept: RefKi
   if (incident !== undefined) {
     if (incident.ids.length > 1) return ambiguous(raw, incident.ids);
     const id = incident.ids[0] ?? "";
-    if (accept === "ticket") return fail("wrong-kind", raw, `${id} is an incident; this needs a ticket id. Try !show ${id} to see its tickets.`);
+    if (accept === "ticket") return fail("wrong-kind", raw, `${id} is an incident; this needs a ticket id. Try ${commandAs(via, `show ${id}`)} to see its tickets.`);
     return ok({ kind: "incident", id, rule: incident.rule });
   }
   if (accept === "incident") {
@@ -84,7 +87,7 @@ export function resolveRef(input: string, lookup: TicketRefLookup, accept: RefKi
     }
   }
   const what = accept === "incident" ? "incident" : accept === "ticket" ? "ticket" : "ticket or incident";
-  return fail("not-found", raw, `I don't know any ${what} “${clip(raw)}”. Try !list to see the open tickets.`);
+  return fail("not-found", raw, `I don't know any ${what} “${clip(raw)}”. Try ${commandAs(via, "list")} to see the open tickets.`);
 }
 
 /** Resolves to a TT_ID only (an incident id is a "wrong-kind" error). */

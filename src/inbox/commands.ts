@@ -8,7 +8,7 @@
 import { registry as defaultRegistry } from "../../commands/index.js";
 import { Affiliations, type Acl, type Affiliation, type ActorIdentity } from "../dispatch/authorize.js";
 import { dispatch, engineerActor, type DispatchResult } from "../dispatch/dispatch.js";
-import type { Registry } from "../dispatch/ports.js";
+import type { Command, Registry } from "../dispatch/ports.js";
 import { RateLimiter } from "../dispatch/rate-limit.js";
 import type { IncidentBook } from "../intake/incidents.js";
 import { changeHash } from "../intake/plan.js";
@@ -48,6 +48,11 @@ export class CommandService {
 
   constructor(private readonly deps: CommandServiceDeps) {
     this.#limiter = deps.rateLimiter ?? new RateLimiter();
+  }
+
+  /** What a command's ad-hoc form starts with for this requester (e.g. the room's current setting). */
+  formDefaults(command: Command, identity: ActorIdentity): Readonly<Record<string, string>> {
+    return command.formDefaults({ room: identity.room, settings: settingsOf(this.deps.store) });
   }
 
   /**

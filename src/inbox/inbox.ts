@@ -8,7 +8,7 @@
  *
  * Direct and MUC-private messages are commands (never when delayed: offline messages from long ago).
  */
-import { bareJid } from "../dispatch/authorize.js";
+import { randomUUID } from "node:crypto";
 import type { ActorIdentity } from "../dispatch/authorize.js";
 import type { OutboxEntry } from "../store/types.js";
 import type { IncomingChat, RoomEvents } from "../xmpp/room-client.js";
@@ -25,6 +25,8 @@ export type InboxPorts = {
   /** Our message about a ticket, as the room showed it: the first one is what the ticket's updates reply to. */
   ticketPost(ttId: string, room: string, stanzaId: string, from: string): void;
   joined(room: string): void;
+  /** The bot's join created the room: what was kept of its earlier life is gone. */
+  roomRecreated(room: string): void;
   /** Who is in a room, as the room told us (the only source of real JIDs). */
   occupant(room: string, nick: string): Occupant | undefined;
   nickIn(room: string): string | undefined;
@@ -58,17 +60,19 @@ export function createInbox(ports: InboxPorts): RoomEvents {
       if (thread && msg.stanzaId && msg.nick) ports.firstMessage(thread, msg.room, msg.stanzaId, `${msg.room}/${msg.nick}`);
       if (echoed?.ticketId && msg.stanzaId && msg.nick) ports.ticketPost(echoed.ticketId, msg.room, msg.stanzaId, `${msg.room}/${msg.nick}`);
     },
-    direct(chat: IncomingChat) {
+    // One-to-one and room-private messages: the room client says who sent them (never a room or
+    // occupant JID stands in for a person).
+    direct(chat: IncomingChat, actor: ActorIdentity) {
       if (chat.delayed) return; // offline messages from long ago are not commands
-      ports.command(chat.body, { jid: bareJid(chat.from), via: "direct" }, (body, thread) => ports.sendChat(chat.from, body, thread));
+      ports.command(chat.body, actor, (body, thread) => ports.sendChat(chat.from, body, thread));
     },
-    privateMessage(room: string, occupant: Occupant | undefined, nick: string, chat: IncomingChat) {
+    privateMessage(chat: IncomingChat, actor: ActorIdentity) {
       if (chat.delayed) return;
-      ports.command(
-        chat.body,
-        { jid: occupant?.jid, via: "muc-private", room, affiliation: asAffiliation(occupant?.affiliation), nick },
-        (body, thread) => ports.sendChat(chat.from, body, thread),
-      );
+      ports.command(chat.body, actor, (body, thread) => ports.sendChat(chat.from, body, thread));
+    },
+    // A room made anew has none of the messages later incident posts would reply to.
+    roomRecreated(room) {
+      ports.roomRecreated(room);
     },
     sendError(id, room, reason) {
       ports.refused(id, room, reason);
@@ -77,4 +81,49 @@ export function createInbox(ports: InboxPorts): RoomEvents {
       ports.joined(room);
     },
   };
+}
+
+/** The services the inbox hands traffic to (the composition root's). */
+export type InboxServices = {
+  delivery: { delivered(id: string): OutboxEntry | undefined; refused(id: string, room: string, reason: string): void; kick(): Promise<void> };
+  peers: { receive(msg: IncomingRoomMessage, senderJid: string | undefined): Promise<void> };
+  commands: { handle(text: string, identity: ActorIdentity, reply: Reply, botNick?: string): Promise<unknown> };
+  intake: {
+    noteFirstMessage(thread: string, room: string, stanzaId: string, from: string): Promise<boolean>;
+    noteTicketPost(ttId: string, room: string, stanzaId: string, from: string): Promise<boolean>;
+    forgetRoom(room: string): Promise<unknown>;
+  };
+  joins: { joined(room: string): void };
+  subjects?: { refused(id: string, room: string, reason: string): void; joined(room: string): void } | undefined;
+  /** The room client (built after the inbox it needs: looked up when traffic comes). */
+  rooms: () => {
+    occupant(room: string, nick: string): Occupant | undefined;
+    nickIn(room: string): string | undefined;
+    send(m: { room: string; id: string; body: string; thread?: string | undefined }): Promise<void>;
+    sendChat(to: string, body: string, thread?: string): Promise<void>;
+  };
+};
+
+export function inboxFor(s: InboxServices): RoomEvents {
+  return createInbox({
+    delivered: (id) => s.delivery.delivered(id),
+    refused: (id, room, reason) => {
+      s.delivery.refused(id, room, reason);
+      s.subjects?.refused(id, room, reason);
+    },
+    peerActivity: (msg, jid) => void s.peers.receive(msg, jid),
+    command: (text, identity, reply, nick) => void s.commands.handle(text, identity, reply, nick),
+    firstMessage: (thread, room, stanzaId, from) => void s.intake.noteFirstMessage(thread, room, stanzaId, from),
+    ticketPost: (ttId, room, stanzaId, from) => void s.intake.noteTicketPost(ttId, room, stanzaId, from),
+    joined: (room) => {
+      s.joins.joined(room);
+      s.subjects?.joined(room);
+      void s.delivery.kick();
+    },
+    roomRecreated: (room) => void s.intake.forgetRoom(room),
+    occupant: (room, nick) => s.rooms().occupant(room, nick),
+    nickIn: (room) => s.rooms().nickIn(room),
+    sendRoom: (room, body, thread) => s.rooms().send({ room, id: `cmd-${randomUUID()}`, body, thread }),
+    sendChat: (to, body, thread) => s.rooms().sendChat(to, body, thread),
+  });
 }

@@ -8,7 +8,9 @@ import type { MatchedRule } from "../correlate/engine.js";
 import { normaliseName, normaliseService } from "../correlate/rules.js";
 import { ticketActivity, withIncident, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
 import { isFinalStatus, type Ticket } from "../model/ticket.js";
-import { changedFields, renderActivity, renderCompactUpdate, type RenderOptions } from "../render/ticket-message.js";
+import { escapeOutside, outsideLine } from "../render/outside.js";
+import { changedFields, heading, renderActivity, renderCompactUpdate, type RenderOptions } from "../render/ticket-message.js";
+import { count } from "../render/plural.js";
 import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
 import type { OutboxEntry, StoredTicket } from "../store/types.js";
 import type { Assignment, IncidentPort } from "./incidents.js";
@@ -83,7 +85,8 @@ export function announceChange(
     // An update is a short line in the ticket's thread, a reply to the ticket's first message there
     // (the full card again only where the room asked for it: `!updates full`).
     const compact = before !== undefined && type === "Update" && (ctx.updatesIn?.(room) ?? "compact") !== "full";
-    const body = compact ? prefix + (compactBody ??= renderCompactUpdate(activity, before, ctx.render)) : prefix + (prefix ? withLine(rendered, extra) : rendered);
+    // The incident line names circuits and nodes as the NOCs wrote them: outside text, one plain line.
+    const body = compact ? prefix + (compactBody ??= renderCompactUpdate(activity, before, ctx.render)) : prefix + (prefix ? withLine(rendered, outsideLine(extra, 400)) : rendered);
     const post = compact && stored.posts && Object.hasOwn(stored.posts, room) ? stored.posts[room] : undefined;
     const replyTo = post ?? threading?.replyTo;
     return {
@@ -117,8 +120,8 @@ export function incidentStatusNotices(ctx: AnnounceContext, assignment: Assignme
   if (members.length < 2) return [];
   const list = members.map((m) => `${m.ttId} (${m.status})`).join(", ");
   const markdown = assignment.closedNow
-    ? `Incident **${escapeMarkdown(assignment.thread)}** closed: all ${members.length} tickets are final: ${escapeMarkdown(list)}.`
-    : `Incident **${escapeMarkdown(assignment.thread)}** reopened by ${escapeMarkdown(causeTicket)}: ${escapeMarkdown(list)}.`;
+    ? `Incident **${escapeMarkdown(assignment.thread)}** closed: all ${members.length} tickets are final: ${escapeOutside(list, 600)}.`
+    : `Incident **${escapeMarkdown(assignment.thread)}** reopened by ${escapeOutside(causeTicket)}: ${escapeOutside(list, 600)}.`;
   const body = markdownToStyled(markdown);
   // In a room shared with the peer NOC whose ticket opened the incident, that peer's bot says it:
   // both bots order the members alike (oldest first), so exactly one of them posts the line there.
@@ -151,10 +154,10 @@ export function announceRemote(ctx: AnnounceContext, stored: StoredTicket, befor
   const statusChanged = before !== undefined && before.TT_Status !== ticket.TT_Status;
   if (ourRooms.length === 0 || !(before === undefined || statusChanged)) return [];
   const what = before
-    ? `${escapeMarkdown(remote.name)} updated **${escapeMarkdown(ticket.TT_ID)}**: status ${escapeMarkdown(before.TT_Status)} → ${escapeMarkdown(ticket.TT_Status)}`
-    : `${escapeMarkdown(remote.name)} reports **${escapeMarkdown(ticket.TT_ID)}** (${escapeMarkdown(ticket.TT_Status)} · ${escapeMarkdown(ticket.TT_Impact_Assessment)}): ${escapeMarkdown(ticket.TT_Title)}`;
+    ? `${escapeOutside(remote.name)} updated ${heading(ticket.TT_ID)}: status ${escapeMarkdown(before.TT_Status)} → ${escapeMarkdown(ticket.TT_Status)}`
+    : `${escapeOutside(remote.name)} reports ${heading(ticket.TT_ID)} (${escapeMarkdown(ticket.TT_Status)} · ${escapeMarkdown(ticket.TT_Impact_Assessment)}): ${escapeOutside(ticket.TT_Title)}`;
   const line = incidentLine(assignment, ticket);
-  const body = markdownToStyled(what + (line ? `\n${escapeMarkdown(line)}` : ""));
+  const body = markdownToStyled(what + (line ? `\n${escapeOutside(line, 400)}` : ""));
   return ourRooms.map((room): OutboxEntry => {
     const t = ctx.incidents?.threading(assignment.incidentId, room) ?? { thread: assignment.thread, incident: assignment.incidentId };
     return {
@@ -192,8 +195,8 @@ export function summaryPosts(label: string, learnt: readonly StoredTicket[], now
     const ids = open.slice(0, 10).map((t) => t.TT_ID);
     const more = open.length > ids.length ? ` and ${open.length - ids.length} more` : "";
     const markdown =
-      `Now following feed **${escapeMarkdown(label)}**: ${tickets.length} ticket(s) already listed, ${open.length} open` +
-      (ids.length > 0 ? ` (${escapeMarkdown(ids.join(", "))}${more})` : "") +
+      `Now following feed **${escapeMarkdown(label)}**: ${count(tickets.length, "ticket")} already listed, ${open.length} open` +
+      (ids.length > 0 ? ` (${escapeOutside(ids.join(", "), 600)}${more})` : "") +
       ". New tickets and changes will be posted here.";
     const id = outboxId(`summary:${label}:${now.toISOString()}`, room);
     posts.push({ id, room, body: markdownToStyled(markdown), createdAt: now.toISOString(), attempts: 0 });

@@ -127,9 +127,13 @@ export class IncidentBook implements IncidentPort {
     let result: T;
     try {
       result = fn();
-    } finally {
+    } catch (e) {
+      // A plan that crashed leaves nothing behind.
       this.#undo = undefined;
+      this.#put(undo);
+      throw e;
     }
+    this.#undo = undefined;
     const afters: Afters = {
       entries: new Map([...undo.entries.keys()].map((k) => [k, this.#index.saved(k)])),
       status: new Map([...undo.status.keys()].map((k) => [k, this.#status.get(k)])),

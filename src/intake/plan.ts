@@ -166,6 +166,9 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch, part: BatchPart | 
     const source = remote ? batch.source : (before?.source ?? batch.source);
     const routed = remote ? [] : routeTicket(ticket, source, ctx.routes);
     const rooms = remote ? [] : [...new Set([...(before?.rooms ?? []), ...routed])];
+    // `unlink`: the engineer says a relation was wrong, so the ticket is correlated afresh; it stays
+    // in its incident only if other evidence (circuit, node, service, time) holds it there.
+    if (version.command?.verb === "unlinked" && before?.incident && ctx.incidents.members(before.incident).length > 1) ctx.incidents.forget(ttId);
     const assignment = ctx.incidents.assign(ticket, rooms, now, remote?.room);
     const link = version.link ?? before?.link;
     const stored: StoredTicket = {
@@ -180,7 +183,8 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch, part: BatchPart | 
       lastChange: nowIso,
       rooms,
       incident: assignment.incidentId,
-      correlation: assignment.explanation,
+      // An update that stays in its incident keeps the account of why it joined (what `show` says).
+      correlation: assignment.decision.kind === "stay" && before?.correlation && before.incident === assignment.incidentId ? before.correlation : assignment.explanation,
       ...(upstream ? { upstream } : {}),
       ...(remote ? { remote } : before?.remote ? { remote: before.remote } : {}),
       provenance: version.provenance,

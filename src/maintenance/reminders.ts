@@ -7,7 +7,8 @@ import type { IntakeService } from "../intake/intake.js";
 import type { IncidentPort } from "../intake/incidents.js";
 import { incidentPrefix, outboxId } from "../intake/announce.js";
 import type { Logger } from "../log/logger.js";
-import { formatTime } from "../render/ticket-message.js";
+import { escapeOutside } from "../render/outside.js";
+import { formatTime, heading } from "../render/ticket-message.js";
 import { escapeMarkdown, markdownToStyled } from "../render/xep0393.js";
 import { ChangeSet, type OutboxEntry, type StoredTicket, type TicketStore } from "../store/types.js";
 import { dueReminders, type Reminder } from "./windows.js";
@@ -31,19 +32,20 @@ const MAX_SLEEP_MS = 60_000;
 export function reminderText(stored: StoredTicket, r: Reminder, timeZone: string): string {
   const t = stored.ticket;
   const e = escapeMarkdown;
+  const o = escapeOutside;
   const at = (ms: number): string => e(formatTime(new Date(ms).toISOString(), timeZone));
   const details = [
-    t.Network_Link_Circuit?.length ? `Circuits: ${e(t.Network_Link_Circuit.join(", "))}` : "",
-    t.Affected_Service ? `Service: ${e(t.Affected_Service)}` : "",
+    t.Network_Link_Circuit?.length ? `Circuits: ${o(t.Network_Link_Circuit.join(", "), 300)}` : "",
+    t.Affected_Service ? `Service: ${o(t.Affected_Service)}` : "",
   ].filter((x) => x !== "");
   const tail = details.length > 0 ? `\n${details.join(" · ")}` : "";
   switch (r.kind) {
     case "before":
-      return markdownToStyled(`Reminder: planned maintenance **${e(t.TT_ID)}** starts in ${r.minutes ?? 0} min: ${e(t.TT_Title)}\nWindow: ${at(r.window.start)} – ${at(r.window.end)}${tail}`);
+      return markdownToStyled(`Reminder: planned maintenance ${heading(t.TT_ID)} starts in ${r.minutes ?? 0} min: ${o(t.TT_Title)}\nWindow: ${at(r.window.start)} – ${at(r.window.end)}${tail}`);
     case "start":
-      return markdownToStyled(`Planned maintenance **${e(t.TT_ID)}** has started: ${e(t.TT_Title)}\nUntil ${at(r.window.end)}${tail}`);
+      return markdownToStyled(`Planned maintenance ${heading(t.TT_ID)} has started: ${o(t.TT_Title)}\nUntil ${at(r.window.end)}${tail}`);
     case "end":
-      return markdownToStyled(`The window of planned maintenance **${e(t.TT_ID)}** is over (planned end ${at(r.window.end)}), and the ticket is still open (${e(t.TT_Status)}).`);
+      return markdownToStyled(`The window of planned maintenance ${heading(t.TT_ID)} is over (planned end ${at(r.window.end)}), and the ticket is still open (${e(t.TT_Status)}).`);
   }
 }
 

@@ -125,8 +125,18 @@ export function ticketActivity(type: ActivityType, ticket: Ticket, actor: Actor,
       "nttdm:ticket": ticket,
     },
     published: published.toISOString(),
-    summary: `${actor.name} ${type === "Create" ? "opened" : "updated"} ${ticket.TT_ID}: ${ticket.TT_Title}`.slice(0, 1000),
+    summary: activitySummary(type, ticket, actor).slice(0, 1000),
   };
+}
+
+/**
+ * The AS2 `summary`: what the activity is for the ticket's state. A ticket first seen past Opened
+ * (already closed, solved…) was reported, not opened, now; a state beyond Opened/Updated is named.
+ */
+export function activitySummary(type: ActivityType, ticket: Ticket, actor: Pick<Actor, "name">): string {
+  const verb = type === "Update" ? "updated" : ticket.TT_Status === "Opened" ? "opened" : "reported";
+  const state = ticket.TT_Status === "Opened" || ticket.TT_Status === "Updated" ? "" : ` (${ticket.TT_Status.toLowerCase()})`;
+  return `${actor.name} ${verb} ${ticket.TT_ID}${state}: ${ticket.TT_Title}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,30 +15,50 @@ export type RenderOptions = { maxLongDescription: number; timeZone: string };
 /** What an Update changed, shown on its own line so an engineer sees the news without diffing. */
 export type FieldChange = { field: string; before: string | undefined; after: string | undefined };
 
-/** Names an engineer reads quickly; fields not listed show their RFC name. */
-const FIELD_LABELS: Record<string, string> = {
-  TT_Status: "status",
-  TT_Impact_Assessment: "impact",
-  TT_Priority: "priority",
+/** What an engineer reads for each NTTDM field (RFC 6137 §3.2): every field, so no RFC name leaks into a room. */
+export const FIELD_LABELS: Readonly<Record<keyof Ticket, string>> = {
+  lang: "language",
+  Partner_ID: "partner",
+  Original_ID: "original id",
+  TT_ID: "ticket id",
   TT_Title: "title",
-  Type: "type",
+  TT_Type: "ticket type",
+  TT_Priority: "priority",
+  TT_Status: "status",
+  TT_Source: "source",
+  TT_Open_Datetime: "open time",
+  TT_Close_Datetime: "close time",
   TT_Short_Description: "problem",
-  Affected_Service: "service",
+  TT_Long_Description: "description",
+  Type: "type",
+  TT_Impact_Assessment: "impact",
+  Start_Datetime: "start",
+  Detect_Datetime: "detected",
+  Report_Datetime: "reported",
   End_Datetime: "end",
-  TT_Close_Datetime: "closed",
-  TT_Open_Datetime: "opened",
+  TT_Last_Update_Time: "last update",
   Time_Window_Start: "window start",
   Time_Window_End: "window end",
-  Location: "location",
-  Start_Datetime: "start",
-  TT_Long_Description: "description",
+  Work_Plan_Start_Datetime: "work plan start",
+  Work_Plan_End_Datetime: "work plan end",
+  Related_External_Tickets: "external tickets",
+  Additional_Data: "additional data",
+  Related_Activity: "related",
   History: "history",
+  Affected_Community: "community",
+  Affected_Service: "service",
+  Location: "location",
   Network_Node: "nodes",
   Network_Link_Circuit: "circuits",
+  End_Line_Location_A: "line end A",
+  End_Line_Location_B: "line end B",
+  Open_Engineer: "opened by",
   Contact_Engineers: "engineers",
-  Related_Activity: "related",
-  Related_External_Tickets: "external tickets",
+  Close_Engineer: "closed by",
+  Hash: "hash",
 };
+
+const labelOf = (field: string): string => (Object.hasOwn(FIELD_LABELS, field) ? FIELD_LABELS[field as keyof Ticket] : field);
 
 /** Fields worth naming in a "Changed:" line; the update time changes every time and says nothing. */
 export function changedFields(before: Ticket, after: Ticket): FieldChange[] {
@@ -49,21 +69,45 @@ export function changedFields(before: Ticket, after: Ticket): FieldChange[] {
     .map((k) => ({ field: k, before: show(before[k]), after: show(after[k]) }));
 }
 
-/** Long texts are only named in a change list: their news is in the History line. */
-const NAMED_ONLY: ReadonlySet<string> = new Set(["TT_Long_Description", "History", "Additional_Data", "Hash"]);
+/** Long texts: their change is named, not shown (History's news has a line of its own). */
+const NAMED_ONLY: ReadonlySet<string> = new Set(["TT_Long_Description", "Additional_Data", "Hash"]);
+/** Fields that are lists (shown joined with ", "): a change is told as what was added or removed. */
+const LIST_FIELDS: ReadonlySet<string> = new Set(["Contact_Engineers", "Related_Activity", "Related_External_Tickets", "Network_Node", "Network_Link_Circuit"]);
+const isTimeField = (field: string): boolean => /Datetime|_Time|Window/.test(field);
+const items = (v: string | undefined): string[] => (v === undefined || v === "" ? [] : v.split(", "));
 
-/** One change, "status Opened → Solved"; long texts only by name; outside values one line, capped. */
-function describeChange(c: FieldChange, timeZone: string): string {
-  const label = FIELD_LABELS[c.field] ?? c.field;
-  if (NAMED_ONLY.has(c.field)) return label;
-  const fmt = (v: string | undefined): string => (v === undefined ? "—" : /Date|_Time|Window/.test(c.field) ? formatTime(v, timeZone) : oneLineOf(v, 80));
-  if (c.field === "TT_Title") return `${label} → ${fmt(c.after)}`;
-  return `${label} ${fmt(c.before)} → ${fmt(c.after)}`;
+/**
+ * One change, as an engineer says it: "impact No connectivity → On backup"; a first value
+ * "engineers: alice@…"; a value taken away "closed by: none (was alice@…)"; to a list "engineers:
+ * added bob@…"; long texts only "description changed". `undefined`: not worth a word (History,
+ * whose new line is shown as "History: …" wherever changes are).
+ */
+function describeChange(c: FieldChange, timeZone: string): string | undefined {
+  const label = labelOf(c.field);
+  if (c.field === "History") return lastLine(c.before ?? "") === lastLine(c.after ?? "") ? "history changed" : undefined;
+  if (NAMED_ONLY.has(c.field)) return `${label} changed`;
+  const fmt = (v: string): string => (isTimeField(c.field) ? formatTime(v, timeZone) : oneLineOf(v, 80));
+  const before = c.before === undefined || c.before === "" ? undefined : c.before;
+  const after = c.after === undefined || c.after === "" ? undefined : c.after;
+  if (after === undefined) return before === undefined ? undefined : `${label}: none (was ${fmt(before)})`;
+  if (before === undefined) return `${label}: ${fmt(after)}`;
+  if (c.field === "TT_Title") return `${label} → ${fmt(after)}`;
+  if (LIST_FIELDS.has(c.field)) {
+    const [was, now] = [items(before), items(after)];
+    const added = now.filter((x) => !was.includes(x));
+    const removed = was.filter((x) => !now.includes(x));
+    if (added.length > 0 && removed.length === 0) return `${label}: added ${fmt(added.join(", "))}`;
+    if (removed.length > 0 && added.length === 0) return `${label}: removed ${fmt(removed.join(", "))}`;
+  }
+  return `${label} ${fmt(before)} → ${fmt(after)}`;
 }
 
-/** Short values are shown as "old → new"; long texts only by name. */
+/** The changes worth a word, each as `describeChange` says it. */
 export function describeChanges(changes: readonly FieldChange[], timeZone: string, separator = ", "): string {
-  return changes.map((c) => describeChange(c, timeZone)).join(separator);
+  return changes
+    .map((c) => describeChange(c, timeZone))
+    .filter((d): d is string => d !== undefined)
+    .join(separator);
 }
 
 /** `{{name}}` placeholders; a line whose placeholders are all empty is dropped. */
@@ -104,7 +148,8 @@ function statusAfterVerb(verb: string, status: TicketStatus): string {
 }
 
 /** A bold id, unless the id itself carries a "*" that would close the span early (see outside.ts). */
-function heading(ttId: string): string {
+/** A ticket id in bold, for markdown templates; outside text, so never bold when it holds a `*`. */
+export function heading(ttId: string): string {
   const id = escapeMarkdown(outsideLine(ttId, 120));
   return ttId.includes("*") ? id : `**${id}**`;
 }
@@ -120,11 +165,41 @@ export function formatWindow(start: string | undefined, end: string | undefined,
   return `${a} – ${b}`;
 }
 
-/** A History line whose leading RFC 3339 time is shown like every other time in rooms. */
+/** An RFC 3339 date-time (RFC 6137 §2.2.3) anywhere in a line; `datetimeToMillis` checks it. */
+const RFC3339_IN_TEXT = /\b\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})/g;
+const LEADING_RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2}))(?=\s|$)/;
+
+/**
+ * A History line with its RFC 3339 times shown like every other time in rooms ("2026-12-01 09:41
+ * UTC"): the leading one (§3.2.6.4 lines start with it here) and any in the text ("reopened (was
+ * Closed since …)"). The stored History keeps its RFC 3339 text.
+ */
 export function historyForRoom(line: string, timeZone: string): string {
-  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))\s+(.*)$/i.exec(line.trim());
-  if (!m || m[1] === undefined || datetimeToMillis(m[1]) === undefined) return line;
-  return `${formatTime(m[1], timeZone)} ${m[2] ?? ""}`;
+  return line.trim().replace(RFC3339_IN_TEXT, (iso) => (datetimeToMillis(iso) === undefined ? iso : formatTime(iso, timeZone)));
+}
+
+/** The instant a History line starts with, if it starts with an RFC 3339 time. */
+export function historyLineTime(line: string): number | undefined {
+  const m = LEADING_RFC3339.exec(line.trim());
+  return m?.[1] === undefined ? undefined : datetimeToMillis(m[1]);
+}
+
+/**
+ * History lines in time order, for showing (the stored text stays as it came: a feed may add a
+ * line dated before lines the bot wrote). A line without a leading time stays with the line before
+ * it (a continuation, or free text before the first dated line, which stays first); dated lines are
+ * ordered by their time, equal times in the order written.
+ */
+export function historyInTimeOrder(history: string): string[] {
+  const entries: { at: number; index: number; lines: string[] }[] = [];
+  for (const line of history.split(/\r?\n/u)) {
+    if (line.trim() === "") continue;
+    const at = historyLineTime(line);
+    const last = entries.at(-1);
+    if (at === undefined && last !== undefined) last.lines.push(line);
+    else entries.push({ at: at ?? Number.NEGATIVE_INFINITY, index: entries.length, lines: [line] });
+  }
+  return entries.sort((a, b) => a.at - b.at || a.index - b.index).flatMap((e) => e.lines);
 }
 
 /** Intl formatters are costly to build (≈0.1 ms each): one per time zone, reused. */
@@ -349,7 +424,10 @@ export function renderCompactUpdate(activity: TicketActivity, before: Ticket, op
   const head = [
     `${heading(t.TT_ID)} ${escapeMarkdown(planned + t.TT_Status)}`,
     ...(statusChanged ? [escapeMarkdown(`status ${before.TT_Status} → ${t.TT_Status}`)] : []),
-    ...shown.map((c) => o(describeChange(c, options.timeZone), 160)),
+    ...shown.flatMap((c) => {
+      const said = describeChange(c, options.timeZone);
+      return said === undefined ? [] : [o(said, 160)];
+    }),
   ];
   const lines = [head.join(" · ")];
   if (history) lines.push(`History: ${o(history, 300)}`);

@@ -141,3 +141,62 @@ export function inlineAlone(markdown: string): string | undefined {
 export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&=]/g, (c) => "\\" + c);
 }
+
+const WORD_JOINER = "\u2060";
+const SPAN_DIRECTIVES = new Set(["*", "_", "~", "`"]);
+const isBlank = (c: string | undefined): boolean => c === undefined || /\s/u.test(c);
+
+/**
+ * Styled text (XEP-0393) as plain text, for places that show text as is (ad-hoc command notes,
+ * XEP-0050 §3.4): the directives of *strong*, _emphasis_ and ~strike~ spans are dropped, following
+ * §6: a span opens at the start of a line, after whitespace or after another opening directive,
+ * before a non-space character, and closes at the next same directive on that line that follows a
+ * non-space character. Text in `code` spans and ``` blocks is kept as it is, and so are directives
+ * that open no span (an outside `*`, behind a word joiner: the joiners go too, as nothing is styled).
+ */
+export function unstyle(styled: string): string {
+  let inBlock = false;
+  return styled
+    .split("\n")
+    .map((line) => {
+      // §5.1.3: a block opens at a line starting with ``` and closes at a line of only ```.
+      if (inBlock) {
+        if (line.trimEnd() === "```") inBlock = false;
+        return line;
+      }
+      if (line.startsWith("```")) {
+        inBlock = true;
+        return line;
+      }
+      return unstyleLine(line).replaceAll(WORD_JOINER, "");
+    })
+    .join("\n");
+}
+
+function unstyleLine(line: string): string {
+  const chars = [...line];
+  const drop = new Set<number>();
+  const opened = new Set<number>();
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i] ?? "";
+    if (!SPAN_DIRECTIVES.has(c)) continue;
+    const prev = chars[i - 1];
+    const opens = (i === 0 || isBlank(prev) || (prev !== undefined && SPAN_DIRECTIVES.has(prev) && opened.has(i - 1))) && !isBlank(chars[i + 1]);
+    if (!opens) continue;
+    let close = -1;
+    for (let j = i + 2; j < chars.length; j++) {
+      if (chars[j] === c && !isBlank(chars[j - 1])) {
+        close = j;
+        break;
+      }
+    }
+    if (close < 0) continue;
+    if (c === "`") {
+      i = close; // preformatted span: nothing inside is styled
+      continue;
+    }
+    opened.add(i);
+    drop.add(i).add(close);
+  }
+  return chars.filter((_, i) => !drop.has(i)).join("");
+}

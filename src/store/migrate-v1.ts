@@ -6,7 +6,7 @@ import { z } from "zod";
 import { formatPath } from "../config/load.js";
 import { OpenTicketSchema } from "../model/ticket.js";
 import { ok, err, type Result } from "../util/result.js";
-import { IncidentRecordSchema, OutboxEntrySchema, emptyStore, type StoreState, type StoredTicket, type UpstreamWrite } from "./types.js";
+import { IncidentRecordSchema, OutboxEntrySchema, UpstreamWriteSchema, emptyStore, type StoreState, type StoredTicket, type UpstreamWrite } from "./types.js";
 
 export const V1_VERSION = 1;
 
@@ -26,24 +26,8 @@ const V1Ticket = z.object({
     .optional(),
 });
 
-const V1RtWrite = z.object({
-  id: z.string(),
-  ticketId: z.string(),
-  op: z.enum(["create", "comment", "correspond"]),
-  rtId: z.number().int().positive().optional(),
-  text: z.string(),
-  status: z.string().optional(),
-  create: z.object({ queue: z.string(), subject: z.string(), customFields: z.record(z.string(), z.string()) }).optional(),
-  notify: z.object({ room: z.string().optional(), to: z.string() }).optional(),
-  createdAt: z.string(),
-  attempts: z.number().int().min(0),
-  lastAttempt: z.string().optional(),
-  nextAttemptAt: z.string().optional(),
-  lastError: z.string().optional(),
-  commented: z.boolean().optional(),
-  failed: z.boolean().optional(),
-  reported: z.boolean().optional(),
-});
+/** A version 1 RT write: today's write, before the system was named and its id was text. */
+const V1RtWrite = UpstreamWriteSchema.omit({ system: true, ref: true }).extend({ rtId: z.number().int().positive().optional() });
 
 const V1Store = z.object({
   version: z.literal(V1_VERSION),

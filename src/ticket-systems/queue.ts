@@ -29,6 +29,12 @@ export type WriteQueueDeps = {
   report: (notify: Notify, text: string, thread: string | undefined) => void;
   /** Tickets written at the same time (each still in strict order); default 4. */
   concurrency?: number | undefined;
+  /**
+   * Runs a step with the intake to itself (IntakeService.exclusive): a change to a stored ticket
+   * (its new link to the system) must not race with a version the intake is planning from the
+   * ticket as it was.
+   */
+  exclusive?: (<T>(step: () => Promise<T>) => Promise<T>) | undefined;
 };
 
 /** A write whose last attempt may or may not have reached the system. */
@@ -212,11 +218,13 @@ export class WriteQueue {
       ref = created.value;
     }
     const id = ref;
-    await this.#patch(write.id, { ref: id, commented: true }, (c) => {
-      // Read right before the commit: the intake may have changed the ticket while RT answered.
-      const t = this.deps.store.ticket(write.ticketId);
-      if (t) c.put("tickets", t.ticket.TT_ID, { ...t, upstream: { system: system.id, id } });
-    });
+    const link = (): Promise<UpstreamWrite | undefined> =>
+      this.#patch(write.id, { ref: id, commented: true }, (c) => {
+        // Read with the intake held: nothing plans from the ticket as it was while this commits.
+        const t = this.deps.store.ticket(write.ticketId);
+        if (t) c.put("tickets", t.ticket.TT_ID, { ...t, upstream: { system: system.id, id } });
+      });
+    await (this.deps.exclusive ? this.deps.exclusive(link) : link());
     if (write.status) {
       const set = await system.setStatus(id, write.status);
       if (!set.ok) return set;

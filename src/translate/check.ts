@@ -5,6 +5,7 @@
 import type { FeedConfig, MappingRule } from "../../config/schema.js";
 import type { ItemTranslation } from "./item-to-ticket.js";
 import { describeRule } from "./rules.js";
+import { count } from "../render/plural.js";
 
 export type RuleWarning = { path: string; message: string };
 
@@ -60,8 +61,8 @@ export function unusedRuleWarnings(feed: FeedConfig, feedIndex: number, items: r
       warnings.push({
         path,
         message: conditionOnly
-          ? `${describeRule(rule)}: its "when" held for none of the ${tried} item(s) of the sample`
-          : `${describeRule(rule)} matched none of the ${tried} item(s) of the sample${hint ? ` (${hint})` : ""}`,
+          ? `${describeRule(rule)}: its "when" held for none of the ${count(tried, "item")} of the sample`
+          : `${describeRule(rule)} matched none of the ${count(tried, "item")} of the sample${hint ? ` (${hint})` : ""}`,
       });
   }
   return warnings;

@@ -13,6 +13,13 @@ export const NS = {
   json: "urn:xmpp:json:0",
   reply: "urn:xmpp:reply:0",
   stanzas: "urn:ietf:params:xml:ns:xmpp-stanzas",
+  discoInfo: "http://jabber.org/protocol/disco#info",
+  discoItems: "http://jabber.org/protocol/disco#items",
+  commands: "http://jabber.org/protocol/commands",
+  ping: "urn:xmpp:ping",
+  caps: "http://jabber.org/protocol/caps",
+  styling: "urn:xmpp:styling:0",
+  roster: "jabber:iq:roster",
 } as const;
 
 /** Drops absent optional children. */
@@ -36,53 +43,72 @@ export const resourceOf = (jid: string): string | undefined => {
  * Join presence (XEP-0045 §7.2). `maxstanzas` of history lets the bot see its own recent posts after
  * a restart (recognised by origin-id), so an outbox entry that did arrive is not sent again.
  */
-export function joinPresence(room: string, nick: string, opts: { password?: string | undefined; maxHistory: number }): Element {
+export function joinPresence(room: string, nick: string, opts: { password?: string | undefined; maxHistory: number; caps?: Element | undefined }): Element {
   return xml(
     "presence",
     { to: `${room}/${nick}` },
     xml("x", { xmlns: NS.muc }, ...present(xml("history", { maxstanzas: String(opts.maxHistory) }), opts.password ? xml("password", {}, opts.password) : null)),
+    ...present(opts.caps ?? null),
   );
 }
 
-export type RoomFormOptions = {
-  name?: string | undefined;
-  description?: string | undefined;
-  /**
-   * A customers' read-only room: moderated (occupants without affiliation join as visitors, who
-   * read but cannot speak) and not members-only (anyone may join to read). XEP-0045 §15.5.3.
-   */
-  readOnly?: boolean | undefined;
-};
+/** Asks a room for its owner configuration form (XEP-0045 §10.1.3). */
+export function ownerFormRequest(room: string, id: string): Element {
+  return xml("iq", { type: "get", to: room, id }, xml("query", { xmlns: NS.mucOwner }));
+}
 
-/** Owner configuration of a room the bot created (XEP-0045 §10.1.3; fields from §15.5.3). */
-export function roomConfigForm(room: string, id: string, opts: RoomFormOptions): Element {
-  const field = (v: string, value: string): Element => xml("field", { var: v }, xml("value", {}, value));
+/** Submits owner configuration fields (XEP-0045 §10.1.3, XEP-0004 §3.2 type "submit"). */
+export function ownerFormSubmit(room: string, id: string, fields: readonly { var: string; value: string }[]): Element {
   return xml(
     "iq",
     { type: "set", to: room, id },
-    xml(
-      "query",
-      { xmlns: NS.mucOwner },
-      xml(
-        "x",
-        { xmlns: NS.dataForms, type: "submit" },
-        ...present(
-          field("FORM_TYPE", "http://jabber.org/protocol/muc#roomconfig"),
-          field("muc#roomconfig_persistentroom", "1"),
-          // Prosody's mod_muc_mam option: keep the room's history in MAM (XEP-0313).
-          field("muc#roomconfig_enablearchiving", "1"),
-          opts.name ? field("muc#roomconfig_roomname", opts.name) : null,
-          opts.readOnly === undefined ? null : field("muc#roomconfig_moderatedroom", opts.readOnly ? "1" : "0"),
-          opts.readOnly ? field("muc#roomconfig_membersonly", "0") : null,
-          // NOC rooms show real JIDs to all (XEP-0045 §15.5.3 whois): peer bots and people can verify
-          // who speaks. Customers' rooms stay semi-anonymous; the bot, as owner, sees JIDs anyway.
-          field("muc#roomconfig_whois", opts.readOnly ? "moderators" : "anyone"),
-          opts.description ? field("muc#roomconfig_roomdesc", opts.description) : null,
-        ),
-      ),
-    ),
+    xml("query", { xmlns: NS.mucOwner }, xml("x", { xmlns: NS.dataForms, type: "submit" }, ...fields.map((f) => xml("field", { var: f.var }, xml("value", {}, f.value))))),
   );
 }
+
+/** One field of a XEP-0004 data form, as offered. */
+export type DataFormField = { var: string; type: string | undefined; values: string[]; options: string[] };
+
+/** The fields of the first data form in `parent` (an iq, a query or the form itself); fixed fields have no var and are skipped. */
+export function readDataForm(parent: Element | undefined): DataFormField[] {
+  const x = parent?.is("x", NS.dataForms) ? parent : (parent?.getChild("x", NS.dataForms) ?? parent?.getChildElements().find((c) => c.getName() === "query")?.getChild("x", NS.dataForms));
+  const fields: DataFormField[] = [];
+  for (const f of x?.getChildren("field") ?? []) {
+    const name = attr(f, "var");
+    if (!name) continue;
+    fields.push({
+      var: name,
+      type: attr(f, "type"),
+      values: f.getChildren("value").map((v) => v.getText()),
+      options: f.getChildren("option").map((o) => o.getChildText("value") ?? ""),
+    });
+  }
+  return fields;
+}
+
+export const discoInfoRequest = (to: string, id: string, node?: string): Element =>
+  xml("iq", { type: "get", to, id }, xml("query", { xmlns: NS.discoInfo, ...(node ? { node } : {}) }));
+
+export type DiscoIdentity = { category: string; type: string; name: string | undefined };
+/** A disco#info answer (XEP-0030 §3.1) with its extended form's single values (XEP-0128). */
+export type DiscoInfo = { identities: DiscoIdentity[]; features: string[]; form: Map<string, string> };
+
+export function readDiscoInfo(iq: Element): DiscoInfo {
+  const query = iq.getChild("query", NS.discoInfo);
+  const form = new Map<string, string>();
+  for (const f of readDataForm(query)) form.set(f.var, f.values.join("\n"));
+  return {
+    identities: (query?.getChildren("identity") ?? []).map((i) => ({ category: attr(i, "category") ?? "", type: attr(i, "type") ?? "", name: attr(i, "name") })),
+    features: (query?.getChildren("feature") ?? []).map((f) => attr(f, "var") ?? "").filter((v) => v !== ""),
+    form,
+  };
+}
+
+/** XEP-0199 ping; to an own occupant JID it is a XEP-0410 self-ping. */
+export const pingRequest = (to: string, id: string): Element => xml("iq", { type: "get", to, id }, xml("ping", { xmlns: NS.ping }));
+
+/** Presence subscription handling (RFC 6121 §3): subscribe, subscribed, unsubscribe, unsubscribed. */
+export const subscriptionPresence = (to: string, type: "subscribe" | "subscribed" | "unsubscribed"): Element => xml("presence", { to, type });
 
 /** Grants affiliations (XEP-0045 §9.3 membership, §10.6 admin) in one request. */
 export function affiliationRequest(room: string, id: string, items: readonly { jid: string; affiliation: string }[]): Element {
@@ -116,6 +142,27 @@ export function readOccupantPresence(stanza: Element): { room: string; occupant:
     room: bare(from),
     occupant: { nick, jid: jid ? bare(jid) : undefined, affiliation: item ? attr(item, "affiliation") : undefined, role: item ? attr(item, "role") : undefined },
     gone: attr(stanza, "type") === "unavailable",
+  };
+}
+
+/**
+ * An unavailable presence from an occupant JID (XEP-0045 §7.14 leaving, §9.2 kick 307, §9.1 ban
+ * 301, §9.4/§9.7 affiliation change 321/322, §10.9 destruction): the status codes, the full JID
+ * the room says it is about (when the room shows it to us) and whether the room was destroyed.
+ */
+export function readUnavailable(stanza: Element): { room: string; nick: string; codes: string[]; itemJid: string | undefined; destroyed: boolean } | undefined {
+  if (!stanza.is("presence") || attr(stanza, "type") !== "unavailable") return undefined;
+  const from = attr(stanza, "from");
+  const nick = from ? resourceOf(from) : undefined;
+  const x = stanza.getChild("x", NS.mucUser);
+  if (!from || nick === undefined || !x) return undefined;
+  const item = x.getChild("item");
+  return {
+    room: bare(from),
+    nick,
+    codes: x.getChildren("status").map((st) => attr(st, "code") ?? ""),
+    itemJid: item ? attr(item, "jid") : undefined,
+    destroyed: x.getChild("destroy") !== undefined,
   };
 }
 

@@ -4,7 +4,7 @@ import { ConfigSchema, type Config, type ConfigInput } from "../../config/schema
 
 type DemoConfig = { feeds: [{ mapping: NonNullable<ConfigInput["feeds"]>[number]["mapping"] }] };
 
-export const examplenetMapping = (JSON.parse(readFileSync(new URL("../../config/demo/demo.json", import.meta.url), "utf8")) as DemoConfig).feeds[0].mapping;
+export const examplenetMapping = (JSON.parse(readFileSync(new URL("../../config/demo/demo.template.json", import.meta.url), "utf8")) as DemoConfig).feeds[0].mapping;
 
 export function botConfig(input: {
   jid: string;

@@ -110,7 +110,7 @@ void test("charset: HTTP charset, else the XML declaration, else a BOM, else UTF
   }
   const wrong = await title("/wrong");
   assert.equal(wrong.title, "Fibre cut Malm\uFFFD-K\uFFFDln");
-  assert.match(wrong.problems[0]?.message ?? "", /2 byte sequence\(s\) are not valid utf-8 \(the first at byte \d+\)/);
+  assert.match(wrong.problems[0]?.message ?? "", /2 byte sequences are not valid utf-8 \(the first at byte \d+\)/);
 });
 
 void test("charset of a local file (replay): the XML declaration", async () => {

@@ -181,6 +181,9 @@ void test("replay --mail prints the tickets a BCOP mail would produce, and names
   const dir = await dirP;
   const cfg = JSON.parse(await readFile("config/example.json", "utf8")) as Record<string, unknown>;
   cfg.mail = [{ id: "partner-mail", maildir: join(dir, "replay-md"), senders: senders() }];
+  // Its tickets go to the first room, so replay shows the message the room would get too.
+  const firstRoom = ((cfg.rooms as { jid: string }[])[0] ?? { jid: "" }).jid;
+  cfg.routes = [...(cfg.routes as unknown[]), { rooms: [firstRoom], when: { feeds: ["partner-mail"] } }];
   const cfgFile = join(dir, "replay.json");
   await writeFile(cfgFile, JSON.stringify(cfg));
   const eml = join(dir, "notice.eml");
@@ -189,7 +192,9 @@ void test("replay --mail prints the tickets a BCOP mail would produce, and names
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /=== NORDLINK_NL-MW-4711 \(Cancelled\) ===/);
   assert.match(r.stdout, /"Time_Window_Start": "2026-12-01T01:00:00Z"/);
-  assert.match(r.stdout, /notice\.eml: versions, 1 ticket\(s\) from sender Nordlink/);
+  assert.match(r.stdout, /notice\.eml: versions, 1 ticket from sender Nordlink/);
+  assert.ok(r.stdout.includes(`message to ${firstRoom}:\n  *NORDLINK_NL-MW-4711* new`), r.stdout);
+  assert.match(r.stdout, /Planned maintenance/);
   await writeFile(eml, faultMail({ from: "noc@evil.example" }));
   const refused = await ttrelay(["replay", "--config", cfgFile, "--mail", eml, "--json"]);
   assert.equal(refused.code, 1);

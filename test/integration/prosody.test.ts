@@ -4,7 +4,8 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { client, xml } from "@xmpp/client";
 import type { Client } from "@xmpp/client";
-import { prosodyAvailable, startFederatedPair, startProsody } from "../../src/demo/prosody.js";
+import { startFederatedPair } from "../support/federation.js";
+import { prosodyAvailable, startProsody } from "../../src/demo/prosody.js";
 import type { ProsodyInstance } from "../../src/demo/prosody.js";
 
 type Element = ReturnType<typeof xml>;

@@ -14,7 +14,6 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { xml } from "@xmpp/client";
 import { ConfigSchema, type ConfigInput } from "../../config/schema.js";
 import { prosodyAvailable, startProsody, type ProsodyInstance } from "../../src/demo/prosody.js";
 import { startWatcher, type SeenMessage, type Watcher } from "../../src/demo/watcher.js";
@@ -25,6 +24,7 @@ import { startHttpProxy, type HttpProxy } from "../support/http-proxy.js";
 import { requestTrackerAvailable, startRequestTracker, type RtInstance } from "../support/rt.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { shown } from "../helpers/messages.js";
+import { eventually as eventuallyWithin, fromBot, say } from "../helpers/room.js";
 
 assert.ok(await prosodyAvailable(), "prosody is not installed: run `apt-get install -y prosody` (.ci/run does)");
 assert.ok(await requestTrackerAvailable(), "Request Tracker 5 is not installed: run `bash scripts/install-rt.sh` (.ci/run does)");
@@ -95,18 +95,7 @@ async function login(user: string, room: string): Promise<Watcher> {
   return c;
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
-const say = (c: Watcher, room: string, body: string): Promise<void> => c.send(xml("message", { to: room, type: "groupchat" }, xml("body", {}, body)));
-const fromBot = (re: RegExp) => (m: SeenMessage): boolean => !m.delayed && m.nick === "ttrelay" && re.test(shown(m));
 
 /** An RT ticket made by an operator, polled into the bot and announced in the room. */
 async function rtTicket(subject: string, poll: () => Promise<unknown>, watcher: Watcher): Promise<number> {
@@ -140,6 +129,9 @@ function threadOf(bot: RunningBot, ttId: string): string {
 }
 
 const count = (texts: readonly string[], word: string): number => texts.filter((t) => new RegExp(`\\b${word}\\b`).test(t)).length;
+
+/** RT answers slowly under load: a longer default wait than other tests. */
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> => eventuallyWithin(what, probe, timeoutMs);
 
 void test("an update whose request never reached RT is written on the retry, though the ack's comment just before it is there (item 12)", { timeout: 120_000 }, async () => {
   const room = `rt12@${prosody.mucDomain}`;

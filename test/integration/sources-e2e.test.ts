@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Element } from "@xmpp/xml";
 import { ImapFlow } from "imapflow";
 import { ConfigSchema } from "../../config/schema.js";
 import { prosodyAvailable, startProsody, type ProsodyInstance } from "../../src/demo/prosody.js";
@@ -181,6 +182,12 @@ void test("a planned maintenance's reminder arrives at the configured time, once
   let reminderBot = await startBot(config, { log: captureLogger().log, startPolling: false });
   await reminderBot.ready;
   const w = await startWatcher({ service: prosody.service, domain: prosody.domain, username: "watcher", password: "watcher-pw", resource: "reminders" });
+  // The room's subject, as a client sees it change (XEP-0045 §8.1).
+  const subjects: string[] = [];
+  w.client.on("stanza", (st: Element) => {
+    const subject = st.is("message") ? st.getChildText("subject") : null;
+    if (subject !== null && st.getChild("body") === undefined) subjects.push(subject);
+  });
   try {
     await w.join(room, "checker");
     const id = "NL-MW-5000";
@@ -201,6 +208,9 @@ void test("a planned maintenance's reminder arrives at the configured time, once
     await w.waitFor((m) => fromBot(new RegExp(`^\\*NORDLINK_${id}\\* `))(m) && activityOf(m).object["nttdm:ticket"].TT_Status === "Cancelled", 20_000, "the cancellation");
     await new Promise((r) => setTimeout(r, Math.max(0, start.getTime() - Date.now()) + 3000));
     assert.equal(w.messages.filter((m) => /has started/.test(shown(m))).length, 0, "a cancelled maintenance does not start");
+    // The room's subject showed the service's state: the maintenance coming.
+    assert.ok(subjects.some((x) => x.startsWith("reminders: no open faults")), `the subject says all is quiet at first: ${JSON.stringify(subjects)}`);
+    assert.ok(subjects.some((x) => x.includes(`next maintenance: NORDLINK_${id}`)), `the subject announced the maintenance: ${JSON.stringify(subjects)}`);
   } finally {
     await w.stop();
     await reminderBot.stop();

@@ -7,15 +7,17 @@ import {
   NTTDM_CONTEXT,
   NTTDM_NS,
   TicketActivitySchema,
+  activitySummary,
   incidentOf,
   nocActor,
   readTicketActivity,
   withIncident,
   ticketActivity,
   ticketObjectId,
+  type ActivityType,
   type TicketActivity,
 } from "../../src/model/activity.js";
-import { ticketContentHash } from "../../src/model/ticket.js";
+import { ticketContentHash, type Ticket } from "../../src/model/ticket.js";
 import { sampleClosedTicket, sampleTicket } from "../fixtures/tickets.js";
 
 const actor = nocActor({ id: "GRNET", name: "GRNET NOC", url: "https://noc.grnet.example/" });
@@ -232,4 +234,19 @@ void test("readTicketActivity rejects what means something else, naming where", 
   const other = readTicketActivity({ ...base(), context: "https://tracker.example.org/incidents/7" });
   assert.ok(other.ok);
   assert.equal(other.value.context, undefined);
+});
+
+void test("activitySummary: what the activity is for the ticket's state", () => {
+  const cases: { name: string; input: [ActivityType, Partial<Ticket>]; expected: string }[] = [
+    { name: "a new ticket", input: ["Create", { TT_Status: "Opened" }], expected: "GRNET NOC opened 01_5985: Forth Link Failure" },
+    { name: "first seen closed", input: ["Create", { TT_Status: "Closed" }], expected: "GRNET NOC reported 01_5985 (closed): Forth Link Failure" },
+    { name: "first seen in progress", input: ["Create", { TT_Status: "Updated" }], expected: "GRNET NOC reported 01_5985: Forth Link Failure" },
+    { name: "first seen opened and closed", input: ["Create", { TT_Status: "Opened/Closed" }], expected: "GRNET NOC reported 01_5985 (opened/closed): Forth Link Failure" },
+    { name: "an update", input: ["Update", { TT_Status: "Updated" }], expected: "GRNET NOC updated 01_5985: Forth Link Failure" },
+    { name: "an update that solves it", input: ["Update", { TT_Status: "Solved" }], expected: "GRNET NOC updated 01_5985 (solved): Forth Link Failure" },
+  ];
+  for (const { name, input, expected } of cases) {
+    assert.equal(activitySummary(input[0], sampleTicket(input[1]), actor), expected, name);
+    assert.equal(ticketActivity(input[0], sampleTicket(input[1]), actor, published).summary, expected, `${name}: the activity's summary`);
+  }
 });

@@ -94,7 +94,10 @@ void test("authorize: actor × command × channel", () => {
     ["customer by pattern", dm("bob@customer.example.com"), status, undefined, "customer"],
     ["customer in a room", inOps("carol@isp.example"), status, undefined, "deny"],
     ["customer by MUC private message", { jid: "carol@isp.example", via: "muc-private", room: OPS }, status, undefined, "deny"],
-    ["customer by ad-hoc", { jid: "carol@isp.example", via: "adhoc" }, status, undefined, "deny"],
+    // an ad-hoc command's answer is private, as a direct message is (XEP-0050)
+    ["customer by ad-hoc", { jid: "carol@isp.example", via: "adhoc" }, status, undefined, "customer"],
+    ["customer by ad-hoc through a room", { jid: "carol@isp.example", via: "adhoc", room: OPS, nick: "carol" }, status, undefined, "customer"],
+    ["customer by ad-hoc, mutating command", { jid: "carol@isp.example", via: "adhoc" }, ack, "GRNET", "deny"],
     ["customer, mutating command", dm("carol@isp.example"), ack, "GRNET", "deny"],
     ["customer, mutating command declared for customers", dm("carol@isp.example"), sneaky, undefined, "deny"],
     // admins

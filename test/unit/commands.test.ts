@@ -163,7 +163,7 @@ void test("status: per service overview, one service grouped by incident, nothin
   assert.equal(all.change, undefined);
   assert.equal(
     all.reply,
-    ["*4 open tickets* in 3 incidents:", "• IP Transit: 3 open tickets in 2 incidents", "• DNS: 1 open ticket in 1 incident", "Say !status <service> for details."].join("\n"),
+    ["*4 open tickets* in 3 incidents:", "• IP Transit: 3 open tickets in 2 incidents", "• DNS: 1 open ticket in 1 incident", "For one service: !status <service>."].join("\n"),
   );
   const ip = run("!status ip  TRANSIT").reply;
   assert.match(ip, /^\*IP Transit\*: 3 open tickets in 2 incidents \(NOCs: EXN, GRNET\)/u);
@@ -210,11 +210,11 @@ void test("help: the commands the asker may use; one command", () => {
   const engineerHelp = run("!help").reply;
   for (const c of commands) assert.ok(engineerHelp.includes(`!${c.usage}`), `engineer help lists ${c.name}`);
   const customerHelp = run("help", carolDm).reply;
-  for (const c of commands) assert.equal(customerHelp.includes(`!${c.usage}:`), c.role === "customer", `customer help and ${c.name}`);
+  for (const c of commands) assert.equal(customerHelp.includes(`• ${c.usage}:`), c.role === "customer", `customer help and ${c.name}`);
   assert.equal(run("!help ack").reply, "Usage: !ack <ticket> [note…]\nacknowledge a ticket: you are on it\nAlso: !acknowledge\nFor NOC engineers.");
   assert.equal(run("!help !close").reply.split("\n")[0], "Usage: !close <ticket> [solved|closed|cancelled <ticket>|superseded <master>] [reason…]");
   const nope = run("!help frobnicate");
-  assert.equal(nope.reply, "There is no command “frobnicate”. Say !help for the list.");
+  assert.equal(nope.reply, "There is no command “frobnicate”. Try !help for the list.");
   assert.equal(nope.audit.outcome, "failed");
 });
 
@@ -290,9 +290,9 @@ void test("the bot itself, unknown commands, not-commands, bad text", () => {
   const otherBot = dispatch("!weather Athens", alice, deps);
   assert.equal(otherBot.kind, "ignored", "an unknown !command in a room may be another bot's");
   assert.ok(otherBot.kind === "ignored" && otherBot.audit.outcome === "ignored");
-  assert.equal(run("ttrelay: weather").reply, "Unknown command “weather”. Try !help.");
-  assert.equal(run("weather", carolDm).reply, "Unknown command “weather”. Try !help.");
-  assert.equal(run("ttrelay:").reply, "Yes? Say !help to see what I can do.");
+  assert.equal(run("ttrelay: weather").reply, "Unknown command “weather”. Try !help for the list.");
+  assert.equal(run("weather", carolDm).reply, "Unknown command “weather”. Try “help” for the list.");
+  assert.equal(run("ttrelay:").reply, "Yes? Try !help to see what I can do.");
 
   assert.deepEqual(dispatch("the link is back", alice, deps), { kind: "none" });
   assert.deepEqual(dispatch("/me looks at it", alice, deps), { kind: "none" });
@@ -382,6 +382,128 @@ void test("status: services in maintenance now and planned in the next 24 h; upd
   const change = run("!updates compact", alice, { ...deps, settings });
   assert.deepEqual(change.effects, [{ kind: "room-setting", room: OPS, name: "updates", value: "compact" }]);
   assert.equal(change.audit.outcome, "accepted");
-  assert.match(run("updates full", { jid: ALICE, via: "direct" }).reply, /Say this in the room it is for/);
+  const dm = run("updates full", { jid: ALICE, via: "direct" });
+  assert.equal(dm.reply, "“updates” is set per room: say !updates in the room it is for, or send it to me privately through that room.");
+  assert.equal(dm.audit.outcome, "invalid");
+  assert.equal(dm.effects, undefined);
   assert.equal(run("!updates sideways").audit.outcome, "invalid");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Typos, channels, repeats
+// ---------------------------------------------------------------------------------------------
+
+const CLOSE_USAGE = "Usage: !close <ticket> [solved|closed|cancelled <ticket>|superseded <master>] [reason…]";
+
+void test("close: a typo of an outcome is refused with a did-you-mean; exact outcomes and ordinary reasons work", () => {
+  const refused: { input: string; expected: string }[] = [
+    { input: "!close 5985 solvd", expected: `${CLOSE_USAGE} (“solvd” is not an outcome: did you mean solved? To give it as the reason, put the reason in quotes)` },
+    { input: "!close 5985 cancled 6000", expected: `${CLOSE_USAGE} (“cancled” is not an outcome: did you mean cancelled? To give it as the reason, put the reason in quotes)` },
+    { input: "!close 5985 Sovled fibre spliced", expected: `${CLOSE_USAGE} (“Sovled” is not an outcome: did you mean solved? To give it as the reason, put the reason in quotes)` },
+    { input: "!close 5985 superceded 6000", expected: `${CLOSE_USAGE} (“superceded” is not an outcome: did you mean superseded? To give it as the reason, put the reason in quotes)` },
+    { input: "!close 5985 closd", expected: `${CLOSE_USAGE} (“closd” is not an outcome: did you mean closed? To give it as the reason, put the reason in quotes)` },
+  ];
+  for (const { input, expected } of refused) {
+    const r = run(input);
+    assert.equal(r.reply, expected, input);
+    assert.equal(r.audit.outcome, "invalid", input);
+    assert.equal(r.change, undefined, input);
+  }
+  const accepted_: { input: string; status: string; history: string }[] = [
+    { input: "!close 5985 frobbed reason", status: "Closed", history: "closed: frobbed reason" },
+    { input: "!close 5985 resolved by the carrier", status: "Closed", history: "closed: resolved by the carrier" },
+    { input: "!close 5985 canceled 6000", status: "Cancelled", history: "cancelled as a duplicate of GRNET_6000" },
+    { input: '!close 5985 "closes itself"', status: "Closed", history: "closed: closes itself" },
+    { input: '!close 5985 "solvd" said the carrier', status: "Closed", history: 'closed: "solvd" said the carrier' },
+    { input: "!close 5985 SOLVED", status: "Solved", history: "solved" },
+  ];
+  for (const { input, status, history } of accepted_) {
+    const r = accepted(input);
+    assert.equal(r.change.ticket.TT_Status, status, input);
+    assert.equal(lastHistory(r.change.ticket), `${NOW} ${ALICE}: ${history}`, input);
+  }
+});
+
+void test("replies name commands the way the channel takes them: !x in a room, “x” in a direct chat, the “x” command in a form", () => {
+  const dm: ActorIdentity = { jid: ALICE, via: "direct" };
+  const priv: ActorIdentity = { jid: ALICE, via: "muc-private", room: OPS, nick: "alice" };
+  const form: ActorIdentity = { jid: ALICE, via: "adhoc" };
+  const cases: { name: string; input: [string, ActorIdentity]; expected: string }[] = [
+    { name: "status hint, room", input: ["!status", alice], expected: "For one service: !status <service>." },
+    { name: "status hint, direct", input: ["status", dm], expected: "For one service: “status <service>”." },
+    { name: "status hint, ad-hoc", input: ["status", form], expected: "For one service: the “status” command (<service>)." },
+    { name: "unknown ticket, direct", input: ["ack 99999", dm], expected: "I don't know any ticket “99999”. Try “list” to see the open tickets." },
+    { name: "unknown ticket, ad-hoc", input: ["ack 99999", form], expected: "I don't know any ticket “99999”. Try the “list” command to see the open tickets." },
+    { name: "incident for a ticket, private", input: [`ack ${INC}`, priv], expected: `${INC} is an incident; this needs a ticket id. Try “show ${INC}” to see its tickets.` },
+    { name: "usage, direct", input: ["ack", dm], expected: "Usage: ack <ticket> [note…] (missing ticket)" },
+    { name: "help one, direct", input: ["help ack", dm], expected: "Usage: ack <ticket> [note…]\nacknowledge a ticket: you are on it\nAlso: acknowledge\nFor NOC engineers." },
+    { name: "unknown, direct", input: ["frobnicate", dm], expected: "Unknown command “frobnicate”. Try “help” for the list." },
+    { name: "updates in the room", input: ["!updates", alice], expected: "Ticket updates in this room are shown compact, as a line in the ticket's thread. Change it with !updates full." },
+    { name: "updates, private through the room", input: ["updates", priv], expected: "Ticket updates in this room are shown compact, as a line in the ticket's thread. Change it with “updates full”." },
+    { name: "updates, ad-hoc without a room", input: ["updates full", form], expected: "“updates” is set per room: say !updates in the room it is for, or open my commands from that room's participant list." },
+  ];
+  for (const { name, input, expected } of cases) {
+    const r = run(...input);
+    const shown = name.startsWith("status hint") ? (r.reply.split("\n").at(-1) ?? "") : r.reply;
+    assert.equal(shown, expected, name);
+  }
+  const help = (who: ActorIdentity): string => run(who.via === "groupchat" ? "!help" : "help", who).reply;
+  assert.match(help(alice), /^• !ack <ticket> \[note…\]: /mu);
+  assert.match(help(alice), /^Start a command with ! /mu);
+  assert.match(help(dm), /^• ack <ticket> \[note…\]: /mu);
+  assert.doesNotMatch(help(dm), /^• !/mu, "no ! in a direct chat");
+  assert.match(help(dm), /^• updates \[compact\|full\]: .* \(in a room\)$/mu);
+  assert.match(help(dm), /^Here no prefix is needed/mu);
+  assert.doesNotMatch(help(form), /^• !/mu, "no ! in a form");
+  assert.doesNotMatch(help(priv), /\(in a room\)/u, "through a room, updates works");
+});
+
+void test("unknown commands: in a room, answered only when they are a likely typo of ours; elsewhere always", () => {
+  const table: { input: [string, ActorIdentity]; expected: string | undefined }[] = [
+    { input: ["!weather Athens", alice], expected: undefined },
+    { input: ["!updaet 5985 on site", alice], expected: "Unknown command “updaet”. Did you mean !update? Try !help for the list." },
+    { input: ["!stauts", alice], expected: "Unknown command “stauts”. Did you mean !status? Try !help for the list." },
+    { input: ["//shwo 5985", alice], expected: "Unknown command “shwo”. Did you mean !show? Try !help for the list." },
+    { input: ["!akc 5985", alice], expected: undefined },
+    { input: ["ttrelay: weather", alice], expected: "Unknown command “weather”. Try !help for the list." },
+    { input: ["stauts", carolDm], expected: "Unknown command “stauts”. Did you mean “status”? Try “help” for the list." },
+  ];
+  for (const { input, expected } of table) {
+    const r = dispatch(input[0], input[1], deps);
+    if (expected === undefined) {
+      assert.equal(r.kind, "ignored", input[0]);
+      continue;
+    }
+    assert.ok(r.kind === "reply", input[0]);
+    assert.equal(r.reply, expected, input[0]);
+    assert.equal(r.audit.outcome, "invalid", input[0]);
+  }
+  assert.equal(run("!help stauts").reply, "There is no command “stauts”. Did you mean !status? Try !help for the list.");
+});
+
+void test("repeats: a second ack, assign or identical update by the same engineer changes nothing", () => {
+  const t0 = "2024-05-01T09:55:00Z";
+  const acked = grnet("8000", { TT_Status: "Updated", Contact_Engineers: [ALICE], History: `${t0} ${ALICE}: acknowledged: on it` });
+  const reopened = grnet("8001", { TT_Status: "Reopened", Contact_Engineers: [ALICE], History: `${t0} ${ALICE}: acknowledged\n2024-05-01T09:58:00Z bob@noc.example.net: reopened (was Closed since 2024-05-01T09:57:00Z)` });
+  const byBob = grnet("8002", { TT_Status: "Updated", Contact_Engineers: [ALICE, "bob@noc.example.net"], History: `${t0} bob@noc.example.net: acknowledged` });
+  const assigned = grnet("8003", { TT_Status: "Updated", Contact_Engineers: ["Bob Smith", ALICE], History: `${t0} ${ALICE}: assigned to Bob Smith` });
+  const updated = grnet("8004", { TT_Status: "Updated", History: `2024-05-01T09:58:00Z ${ALICE}: carrier on site` });
+  const oldUpdate = grnet("8005", { TT_Status: "Updated", History: `2024-05-01T09:00:00Z ${ALICE}: carrier on site` });
+  const d: DispatchDeps = { ...deps, ...queries([...views, ...[acked, reopened, byBob, assigned, updated, oldUpdate].map((ticket) => ({ ticket }))], incidents) };
+
+  const noOps: { input: [string, ActorIdentity]; expected: string }[] = [
+    { input: ["!ack 8000", alice], expected: "*GRNET_8000* is already acknowledged by you at 2024-05-01 09:55 UTC; nothing changed." },
+    { input: ["ack 8000 more words", { jid: ALICE, via: "direct" }], expected: "*GRNET_8000* is already acknowledged by you at 2024-05-01 09:55 UTC; nothing changed. Your note was not added: “update GRNET_8000 <text>” adds one." },
+    { input: ["!assign 8003 bob smith", alice], expected: "*GRNET_8003* is already assigned to Bob Smith; nothing changed." },
+    { input: ["!update 8004 carrier on site", alice], expected: "*GRNET_8004* already has this update from you, at 2024-05-01 09:58 UTC; nothing changed." },
+  ];
+  for (const { input, expected } of noOps) {
+    const r = run(input[0], input[1], d);
+    assert.equal(r.reply, expected, input[0]);
+    assert.equal(r.change, undefined, `${input[0]}: no change to post or write back`);
+    assert.equal(r.audit.outcome, "accepted", input[0]);
+  }
+  const changes = ["!ack 8001", "!ack 8002", "!assign 8003 me", "!update 8004 carrier left", "!update 8005 carrier on site"];
+  for (const text of changes) assert.ok(run(text, alice, d).change !== undefined, `${text} is a real change`);
+  assert.equal(run("!ack 5000", alice, d).audit.outcome, "failed", "a closed ticket still says why it can't be acked");
 });

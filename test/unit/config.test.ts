@@ -35,8 +35,8 @@ function parsed(input: unknown): Config {
 void test("a minimal config parses, with every default filled in", () => {
   assert.deepEqual(parsed(minimal()), {
     noc: { id: "EXN", name: "ExampleNet NOC" },
-    xmpp: { jid: "ttrelay@example.net", password: { env: "TTRELAY_PASSWORD" }, resource: "ttrelay", nick: "ttrelay" },
-    rooms: [{ jid: ROOM, members: [] }],
+    xmpp: { jid: "ttrelay@example.net", password: { env: "TTRELAY_PASSWORD" }, resource: "ttrelay", nick: "ttrelay", keepalive: { idleMs: 60_000, timeoutMs: 20_000, roomPingMs: 300_000 } },
+    rooms: [{ jid: ROOM, members: [], subject: true }],
     feeds: [
       {
         id: "exn",

@@ -32,6 +32,7 @@ function recording(outbox: OutboxEntry[] = []): { ports: InboxPorts; calls: Call
     firstMessage: (thread, room, stanzaId, from) => void calls.push(["first", thread, room, stanzaId, from]),
     ticketPost: (ttId, room, stanzaId, from) => void calls.push(["post", ttId, room, stanzaId, from]),
     joined: (room) => void calls.push(["joined", room]),
+    roomRecreated: (room) => void calls.push(["roomRecreated", room]),
     occupant: (_room, nick) => (Object.hasOwn(occupants, nick) ? occupants[nick] : undefined),
     nickIn: () => "ttrelay",
     sendRoom: (room, body, thread) => Promise.resolve(void replies.push(["room", room, body, thread])),
@@ -99,18 +100,21 @@ void test("room messages: each goes where it belongs, and only there", () => {
   }
 });
 
-void test("direct and private messages: commands from the sender as the server and the room say, never from history", () => {
+void test("direct and private messages: commands from the actor the room client identified, never from history", () => {
   const { ports, calls, replies } = recording();
   const inbox = createInbox(ports);
-  inbox.direct?.({ from: "Alice@NOC.example.net/phone", body: "status", thread: undefined, delayed: false });
-  inbox.direct?.({ from: "alice@noc.example.net/phone", body: "close 1", thread: undefined, delayed: true });
-  inbox.privateMessage?.(ROOM, { nick: "alice", jid: "alice@noc.example.net", affiliation: "member", role: "participant" }, "alice", { from: `${ROOM}/alice`, body: "ack 1", thread: undefined, delayed: false });
-  inbox.privateMessage?.(ROOM, undefined, "ghost", { from: `${ROOM}/ghost`, body: "ack 1", thread: undefined, delayed: false });
-  inbox.privateMessage?.(ROOM, undefined, "ghost", { from: `${ROOM}/ghost`, body: "ack 2", thread: undefined, delayed: true });
+  const alice = { jid: "alice@noc.example.net", via: "direct" } as const;
+  const alicePrivate = { jid: "alice@noc.example.net", via: "muc-private", room: ROOM, affiliation: "member", nick: "alice" } as const;
+  const ghost = { jid: undefined, via: "muc-private", room: ROOM, affiliation: undefined, nick: "ghost" } as const;
+  inbox.direct?.({ from: "Alice@NOC.example.net/phone", body: "status", thread: undefined, delayed: false }, alice);
+  inbox.direct?.({ from: "alice@noc.example.net/phone", body: "close 1", thread: undefined, delayed: true }, alice);
+  inbox.privateMessage?.({ from: `${ROOM}/alice`, body: "ack 1", thread: undefined, delayed: false }, alicePrivate);
+  inbox.privateMessage?.({ from: `${ROOM}/ghost`, body: "ack 1", thread: undefined, delayed: false }, ghost);
+  inbox.privateMessage?.({ from: `${ROOM}/ghost`, body: "ack 2", thread: undefined, delayed: true }, ghost);
   assert.deepEqual(calls, [
-    ["command", "status", { jid: "alice@noc.example.net", via: "direct" }, undefined],
-    ["command", "ack 1", { jid: "alice@noc.example.net", via: "muc-private", room: ROOM, affiliation: "member", nick: "alice" }, undefined],
-    ["command", "ack 1", { jid: undefined, via: "muc-private", room: ROOM, affiliation: undefined, nick: "ghost" }, undefined],
+    ["command", "status", alice, undefined],
+    ["command", "ack 1", alicePrivate, undefined],
+    ["command", "ack 1", ghost, undefined],
   ]);
   assert.deepEqual(replies, [
     ["chat", "Alice@NOC.example.net/phone", "done", "INC-1"],
@@ -124,8 +128,10 @@ void test("refusals and joins are passed on", () => {
   const inbox = createInbox(ports);
   inbox.sendError("ttr-1", ROOM, "forbidden");
   inbox.joined(ROOM);
+  inbox.roomRecreated?.(ROOM);
   assert.deepEqual(calls, [
     ["refused", "ttr-1", ROOM, "forbidden"],
     ["joined", ROOM],
+    ["roomRecreated", ROOM],
   ]);
 });

@@ -314,3 +314,35 @@ void test("assigning to a big incident does not list its members (that was quadr
   assert.equal(closing.closedNow, true);
   assert.equal(b.statusOf(closing.incidentId), "closed");
 });
+
+void test("plan: changes are seen inside, undone after; apply() redoes them; a plan that throws leaves nothing behind", () => {
+  const b = book();
+  const exn1 = tk("EXN_1", 0, CIRCUIT);
+  const planned = b.plan(() => {
+    const a = b.assign(exn1, [ROOM_A], nowAt(0.2));
+    // Inside the plan, a second ticket sees the first.
+    const joined = b.assign(tk("NORD_7", 0.5, CIRCUIT), [], nowAt(1));
+    assert.equal(joined.incidentId, a.incidentId);
+    return a.incidentId;
+  });
+  assert.equal(b.index.size, 0, "undone after the plan");
+  assert.equal(b.record(planned.result), undefined);
+  assert.deepEqual([...planned.records.keys()], [planned.result], "the record to write");
+  planned.apply();
+  assert.equal(b.index.incidentOf("NORD_7"), planned.result);
+  assert.deepEqual(b.roomsOf(planned.result), [ROOM_A]);
+  assert.ok(b.record(planned.result));
+
+  const before = { size: b.index.size, ids: b.recordIds(), status: b.statusOf(planned.result) };
+  assert.throws(
+    () =>
+      b.plan(() => {
+        b.assign(closed(exn1, 2), [ROOM_A], nowAt(2));
+        b.assign(tk("GEANT_3", 0.5, CIRCUIT), [ROOM_B], nowAt(2));
+        throw new Error("planning crashed");
+      }),
+    /planning crashed/,
+  );
+  assert.deepEqual({ size: b.index.size, ids: b.recordIds(), status: b.statusOf(planned.result) }, before, "as it was");
+  assert.deepEqual(b.roomsOf(planned.result), [ROOM_A]);
+});

@@ -26,6 +26,19 @@ void test("a source's new version keeps what engineers did from the room", () =>
       expect: { Contact_Engineers: ["bob@x.org"], Related_Activity: ["NORD_7"], History: "t2 bob@x.org: acknowledged" },
     },
     {
+      name: "the feed confirms the close without an end time: the end the engineer set stays",
+      incoming: { ...closedHere, TT_Status: "Solved", End_Datetime: undefined, TT_Impact_Assessment: "Reduced redundancy", History: "t1 feed: opened" },
+      before: { ...closedHere, TT_Status: "Solved", End_Datetime: "2026-12-01T09:40:00Z" },
+      expect: { TT_Status: "Solved", End_Datetime: "2026-12-01T09:40:00Z", TT_Impact_Assessment: "Reduced redundancy" },
+    },
+    {
+      name: "a source that feeds the end time is the one to clear it",
+      incoming: { ...closedHere, TT_Status: "Solved", End_Datetime: undefined },
+      before: { ...closedHere, TT_Status: "Solved", End_Datetime: "2026-12-01T09:40:00Z" },
+      fed: ["End_Datetime"],
+      expect: { End_Datetime: undefined },
+    },
+    {
       name: "a field the source feeds (an RT custom field) is the source's to clear",
       incoming: sampleTicket({ History: "", Contact_Engineers: undefined, Related_Activity: undefined }),
       before: sampleTicket({ Contact_Engineers: ["bob@x.org"], History: "" }),

@@ -5,7 +5,7 @@ import { fingerprint, type FeedItem, type ItemValues } from "../../src/sources/f
 import { feedWith } from "../fixtures/feed-config.js";
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
-import { outboxId, planPoll, type PollContext, type PollPlan } from "../../src/sources/feed/plan.js";
+import { mappingHash, outboxId, planPoll, type PollContext, type PollPlan } from "../../src/sources/feed/plan.js";
 import type { StoredTicket } from "../../src/store/types.js";
 
 const IP_ROOM = "ip-transit@conference.noc.example.net";
@@ -100,9 +100,9 @@ void test("first poll: learns every ticket, queues one summary per room and no p
   assert.deepEqual(plan.activities, []);
   assert.deepEqual(plan.logs, []);
   const expected = [
-    { room: IP_ROOM, body: "Now following feed *exn*: 3 ticket(s) already listed, 2 open (EXN_1, EXN_2). New tickets and changes will be posted here." },
-    { room: COORD_ROOM, body: "Now following feed *exn*: 3 ticket(s) already listed, 2 open (EXN_1, EXN_2). New tickets and changes will be posted here." },
-    { room: LAMBDA_ROOM, body: "Now following feed *exn*: 1 ticket(s) already listed, 1 open (EXN_2). New tickets and changes will be posted here." },
+    { room: IP_ROOM, body: "Now following feed *exn*: 3 tickets already listed, 2 open (EXN_1, EXN_2). New tickets and changes will be posted here." },
+    { room: COORD_ROOM, body: "Now following feed *exn*: 3 tickets already listed, 2 open (EXN_1, EXN_2). New tickets and changes will be posted here." },
+    { room: LAMBDA_ROOM, body: "Now following feed *exn*: 1 ticket already listed, 1 open (EXN_2). New tickets and changes will be posted here." },
   ];
   assert.deepEqual(
     plan.outbox.map((o) => ({ room: o.room, body: o.body })),
@@ -126,7 +126,7 @@ void test("first poll: a summary lists at most 10 open tickets and says how many
   const plan = planPoll(ctx(T0), emptyFeedState(), items, [], {}, () => undefined);
   assert.equal(
     plan.outbox.find((o) => o.room === IP_ROOM)?.body,
-    "Now following feed *exn*: 12 ticket(s) already listed, 12 open (EXN_1, EXN_2, EXN_3, EXN_4, EXN_5, EXN_6, EXN_7, EXN_8, EXN_9, EXN_10 and 2 more). New tickets and changes will be posted here.",
+    "Now following feed *exn*: 12 tickets already listed, 12 open (EXN_1, EXN_2, EXN_3, EXN_4, EXN_5, EXN_6, EXN_7, EXN_8, EXN_9, EXN_10 and 2 more). New tickets and changes will be posted here.",
   );
 });
 
@@ -169,7 +169,7 @@ void test("the same item changed: an Update activity that says what changed", ()
   assert.deepEqual(plan.outbox.map((o) => o.room), [IP_ROOM, COORD_ROOM]);
   const body = plan.outbox[0]?.body ?? "";
   // Compact: the id, the status, what changed, the new history line (the payload keeps the whole ticket).
-  assert.equal(body, "*EXN_1* Updated · status Opened → Updated · impact Unknown → At risk · description\nHistory: engineer on site");
+  assert.equal(body, "*EXN_1* Updated · status Opened → Updated · impact Unknown → At risk · description changed\nHistory: engineer on site");
   assert.equal(TicketActivitySchema.parse(JSON.parse(plan.outbox[0]?.json ?? "{}")).object["nttdm:ticket"].TT_Impact_Assessment, "At risk");
   const stored = plan.tickets[0];
   assert.equal(stored?.firstSeen, T0.toISOString(), "firstSeen is kept from the first poll");
@@ -317,7 +317,15 @@ void test("an item re-dated by its feed keeps the ticket's first open and start 
   assert.equal(ticket?.TT_Open_Datetime, "2026-11-28T09:00:00.000Z", "opened when first seen");
   assert.equal(ticket?.Start_Datetime, "2026-11-28T09:00:00.000Z");
   assert.equal(ticket?.TT_Last_Update_Time, "2026-11-28T11:00:00.000Z");
-  assert.equal(update.outbox[0]?.body, "*EXN_1* Updated · status Opened → Updated · description\nHistory: work started", "the open and start times did not change");
+  assert.equal(update.outbox[0]?.body, "*EXN_1* Updated · status Opened → Updated · description changed\nHistory: work started", "the open and start times did not change");
+});
+
+void test("mappingHash: anything that decides how items become tickets counts (rules, dates, id policy)", () => {
+  const base = mappingHash(feed);
+  assert.equal(mappingHash({ ...feed }), base, "the same feed");
+  assert.notEqual(mappingHash({ ...feed, dates: { ...feed.dates, zone: "Europe/Stockholm" } }), base, "date settings");
+  assert.notEqual(mappingHash({ ...feed, itemsPerTicket: feed.itemsPerTicket === "many" ? "one" : "many" }), base, "id policy");
+  assert.notEqual(mappingHash({ ...feed, partnerId: "OTHER" }), base, "partner");
 });
 
 void test("first poll again after an interrupted one (its first parts were stored, the feed state was not): the summary still counts every listed ticket, once", () => {
@@ -327,7 +335,7 @@ void test("first poll again after an interrupted one (its first parts were store
   const plan = planPoll(ctx(T1), emptyFeedState(), items, [], {}, storeOf(earlier));
   assert.equal(
     plan.outbox.find((o) => o.room === IP_ROOM)?.body,
-    "Now following feed *exn*: 3 ticket(s) already listed, 3 open (EXN_1, EXN_2, EXN_3). New tickets and changes will be posted here.",
+    "Now following feed *exn*: 3 tickets already listed, 3 open (EXN_1, EXN_2, EXN_3). New tickets and changes will be posted here.",
   );
   assert.deepEqual(plan.activities, [], "nothing posted item by item");
 });
@@ -337,5 +345,5 @@ void test("first poll of a feed listing one ticket twice (two items, one ticket)
   // Newest first: the later version says more in its History.
   const twice = [nocItem(1, { status: "Updated", history: "carrier on site" }), { ...nocItem(1), key: "EXN-1-v1" }];
   const plan = planPoll({ ...ctx(T0), feed: many }, emptyFeedState(), twice, [], {}, () => undefined);
-  assert.match(plan.outbox.find((o) => o.room === IP_ROOM)?.body ?? "", /: 1 ticket\(s\) already listed, 1 open \(EXN_1\)/);
+  assert.match(plan.outbox.find((o) => o.room === IP_ROOM)?.body ?? "", /: 1 ticket already listed, 1 open \(EXN_1\)/);
 });

@@ -4,16 +4,20 @@ import { nocActor, ticketActivity } from "../../src/model/activity.js";
 import {
   DEFAULT_TEMPLATE,
   capText,
+  FIELD_LABELS,
   changedFields,
+  describeChanges,
   fillTemplate,
   formatTime,
+  historyForRoom,
+  historyInTimeOrder,
   renderActivity,
   renderCompactUpdate,
   verbFor,
   type RenderOptions,
 } from "../../src/render/ticket-message.js";
 import { oneLineOf, outsideLine } from "../../src/render/outside.js";
-import { escapeMarkdown, markdownToStyled } from "../../src/render/xep0393.js";
+import { escapeMarkdown, markdownToStyled, unstyle } from "../../src/render/xep0393.js";
 import type { Ticket } from "../../src/model/ticket.js";
 import { spansOf } from "../helpers/xep0393-spans.js";
 import { sampleClosedTicket, sampleTicket } from "../fixtures/tickets.js";
@@ -225,7 +229,8 @@ void test("renderActivity: an Update names what changed", () => {
   ]);
   const lines = body.split("\n");
   assert.equal(lines[0], "*01_5985* update · On backup");
-  assert.ok(lines.includes("Changed: status Opened → Updated, impact No connectivity → On backup, history"), body);
+  // History's news is the "History:" line; it is not named again among the changes.
+  assert.ok(lines.includes("Changed: status Opened → Updated, impact No connectivity → On backup"), body);
   assert.ok(lines.includes("History: Traffic on backup path"), body);
 });
 
@@ -322,7 +327,7 @@ void test("renderCompactUpdate: id, status, what changed, the new History line; 
     {
       name: "solved (not final): short, with the end time",
       input: { before: opened, after: { ...opened, TT_Status: "Solved", End_Datetime: "2008-12-16T13:00:00Z", History: "Link down\nspliced" } },
-      expected: "*01_5985* Solved · status Opened → Solved · end — → 2008-12-16 15:00 EET\nHistory: spliced",
+      expected: "*01_5985* Solved · status Opened → Solved · end: 2008-12-16 15:00 EET\nHistory: spliced",
     },
     {
       name: "closed: one line",
@@ -348,4 +353,59 @@ void test("renderCompactUpdate: id, status, what changed, the new History line; 
     assert.equal(body, expected, name);
     for (const line of body.split("\n")) for (const span of spansOf(line)) assert.equal(span.start, 0, `${name}: only the id is styled: ${line}`);
   }
+});
+
+void test("describeChanges: every field has a label; first values, removed values, lists and long texts read as an engineer says them", () => {
+  const cases: { name: string; input: { field: string; before?: string; after?: string }[]; expected: string }[] = [
+    { name: "a changed value", input: [{ field: "TT_Impact_Assessment", before: "No connectivity", after: "On backup" }], expected: "impact No connectivity → On backup" },
+    { name: "a first value", input: [{ field: "Contact_Engineers", after: "engineer@demo.localhost" }], expected: "engineers: engineer@demo.localhost" },
+    { name: "a first time", input: [{ field: "End_Datetime", after: "2008-12-16T13:00:00Z" }], expected: "end: 2008-12-16 15:00 EET" },
+    { name: "a value taken away (reopen)", input: [{ field: "Close_Engineer", before: "engineer@demo.localhost" }], expected: "closed by: none (was engineer@demo.localhost)" },
+    { name: "a time taken away", input: [{ field: "TT_Close_Datetime", before: "2008-12-16T13:05:00Z" }], expected: "close time: none (was 2008-12-16 15:05 EET)" },
+    { name: "added to a list", input: [{ field: "Contact_Engineers", before: "alice", after: "alice, bob" }], expected: "engineers: added bob" },
+    { name: "removed from a list", input: [{ field: "Related_Activity", before: "EXN_1, EXN_2", after: "EXN_2" }], expected: "related: removed EXN_1" },
+    { name: "a list reordered (assign)", input: [{ field: "Contact_Engineers", before: "alice, bob", after: "bob, alice" }], expected: "engineers alice, bob → bob, alice" },
+    { name: "a long text: named, with what happened", input: [{ field: "TT_Long_Description", before: "a", after: "b" }], expected: "description changed" },
+    { name: "History with a new last line: left to the History line", input: [{ field: "History", before: "a", after: "a\nb" }], expected: "" },
+    { name: "History changed elsewhere", input: [{ field: "History", before: "a\nb", after: "a2\nb" }], expected: "history changed" },
+    { name: "RFC names never shown", input: [{ field: "Open_Engineer", after: "noc@x" }, { field: "TT_Source", before: "Automatic", after: "Manual" }], expected: "opened by: noc@x, source Automatic → Manual" },
+  ];
+  for (const { name, input, expected } of cases) assert.equal(describeChanges(input.map((c) => ({ field: c.field, before: c.before, after: c.after })), "Europe/Athens"), expected, name);
+  for (const [field, label] of Object.entries(FIELD_LABELS)) assert.match(label, /^[a-z][a-z AB]*$/, `${field} has a plain label`);
+});
+
+void test("historyForRoom and historyInTimeOrder: times as everywhere else, lines in time order (shown, not stored)", () => {
+  const lines: { input: string; expected: string }[] = [
+    { input: "2026-12-01T09:41:00Z engineer@demo.localhost: reopened (was Closed since 2026-12-01T09:40:57Z)", expected: "2026-12-01 11:41 EET engineer@demo.localhost: reopened (was Closed since 2026-12-01 11:40 EET)" },
+    { input: "Link down, detected by monitoring", expected: "Link down, detected by monitoring" },
+    { input: "2026-12-01T09:41:00+01:00 carrier: on site", expected: "2026-12-01 10:41 EET carrier: on site" },
+    { input: "not a time 2026-02-30T09:41:00Z", expected: "not a time 2026-02-30T09:41:00Z" },
+  ];
+  for (const { input, expected } of lines) assert.equal(historyForRoom(input, "Europe/Athens"), expected, input);
+
+  const orders: { name: string; input: string; expected: string[] }[] = [
+    {
+      name: "a feed line dated before the bot's lines",
+      input: "2026-12-01T09:40:57Z alice: closed\n2026-12-01T09:41:00Z alice: reopened\n2026-11-28T10:00:00Z noc: fibre cut reported",
+      expected: ["2026-11-28T10:00:00Z noc: fibre cut reported", "2026-12-01T09:40:57Z alice: closed", "2026-12-01T09:41:00Z alice: reopened"],
+    },
+    { name: "untimed text first stays first; a continuation stays with its line", input: "Link down\n2026-12-02T00:00:00Z b: two\n  more of two\n2026-12-01T00:00:00Z a: one", expected: ["Link down", "2026-12-01T00:00:00Z a: one", "2026-12-02T00:00:00Z b: two", "  more of two"] },
+    { name: "equal times in the order written", input: "2026-12-01T00:00:00Z b\n2026-12-01T00:00:00Z a", expected: ["2026-12-01T00:00:00Z b", "2026-12-01T00:00:00Z a"] },
+    { name: "empty", input: "", expected: [] },
+  ];
+  for (const { name, input, expected } of orders) assert.deepEqual(historyInTimeOrder(input), expected, name);
+});
+
+void test("unstyle: styled text as plain text for ad-hoc notes", () => {
+  const cases: { input: string; expected: string }[] = [
+    { input: "*EXN_1* acknowledged by alice@x.", expected: "EXN_1 acknowledged by alice@x." },
+    { input: "*Commands*\n• !ack <ticket>: _acknowledge_ ~it~", expected: "Commands\n• !ack <ticket>: acknowledge it" },
+    { input: "_*both*_", expected: "both" },
+    { input: "2 * 3 * 4 and snake_case_name", expected: "2 * 3 * 4 and snake_case_name" },
+    { input: "run `*not bold*` now", expected: "run `*not bold*` now" },
+    { input: "```\n*kept*\n```\n*gone*", expected: "```\n*kept*\n```\ngone" },
+    { input: `title \u2060*outside* text`, expected: "title *outside* text" },
+    { input: "> quoted *bold*", expected: "> quoted bold" },
+  ];
+  for (const { input, expected } of cases) assert.equal(unstyle(input), expected, input);
 });

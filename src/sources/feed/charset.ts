@@ -107,7 +107,7 @@ export function decodeDocument(bytes: Uint8Array, contentType?: string | null): 
     text = decoder.decode(body, false);
     const offset = firstBadOffset(body, decoder);
     const count = [...text.matchAll(/\uFFFD/g)].length;
-    problem = `${count} byte sequence(s) are not valid ${decoder.name}${offset !== undefined ? ` (the first at byte ${offset + (body === bytes ? 0 : (mark?.length ?? 0))})` : ""}; shown as U+FFFD`;
+    problem = `${count === 1 ? "1 byte sequence is" : `${count} byte sequences are`} not valid ${decoder.name}${offset !== undefined ? ` (the first at byte ${offset + (body === bytes ? 0 : (mark?.length ?? 0))})` : ""}; shown as U+FFFD`;
   }
   if (unknown.length > 0) problem = [unknown.join("; ") + `: read as ${decoder.name}`, problem].filter(Boolean).join("; ");
   return { text: text.replace(/^\uFEFF/, ""), encoding: decoder.name, from, ...(problem ? { problem } : {}) };

@@ -120,7 +120,8 @@ export async function fetchFeed(url: string, validators: Validators, options: Fe
       });
     }
   } catch (e) {
-    return err({ kind: "temporary", message: describeNetworkError(e, options.timeoutMs) });
+    // Named by host and port (never the whole URL: its query may carry a token).
+    return err({ kind: "temporary", message: `${new URL(current).host}: ${describeNetworkError(e, options.timeoutMs)}` });
   }
 }
 

@@ -27,9 +27,9 @@ export { outboxId } from "../../intake/announce.js";
 /** A feed's batch carries its next state. */
 export type FeedBatch = SourceBatch & { state: FeedState };
 
-/** A new mapping may now accept items it rejected before. */
+/** A new mapping (or new date settings, or a new id policy) may now accept items it rejected before. */
 export const mappingHash = (feed: FeedConfig): string =>
-  createHash("sha256").update(JSON.stringify([feed.partnerId, feed.mapping])).digest("hex").slice(0, 16);
+  createHash("sha256").update(JSON.stringify([feed.partnerId, feed.mapping, feed.dates ?? null, feed.itemsPerTicket ?? null])).digest("hex").slice(0, 16);
 
 /**
  * Fields the stored ticket keeps when the feed's next version comes, unless the feed maps them:

@@ -11,6 +11,7 @@ import { ok, err, type Result } from "../../util/result.js";
 import { fixedRule, fromRule, valuesToTicket, type NamedValues } from "../rule-values.js";
 import type { TicketVersion } from "../types.js";
 import { asRuleInput, jsonPath } from "./json-path.js";
+import { count } from "../../render/plural.js";
 
 export type FormatContext = {
   sourceId: string;
@@ -143,7 +144,7 @@ export function alertmanagerVersions(body: unknown, config: Extract<WebhookConfi
     });
   }
   if (problems.length > 0) return err({ status: 400, message: problems.join("; ") });
-  const notes = payload.truncatedAlerts > 0 ? [`Alertmanager left out ${payload.truncatedAlerts} alert(s) of group ${payload.groupKey} (max_alerts)`] : [];
+  const notes = payload.truncatedAlerts > 0 ? [`Alertmanager left out ${count(payload.truncatedAlerts, "alert")} of group ${payload.groupKey} (max_alerts)`] : [];
   return ok({ versions, notes });
 }
 
