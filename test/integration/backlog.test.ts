@@ -199,7 +199,40 @@ void test("after a rejoin, what was in flight and did not come back is sent agai
   joined = true;
   delivery.joined(ROOM);
   await delivery.kick();
-  assert.deepEqual(sent, ["a", "b", "c", "a", "c", "d"], "a and c again, first, then d");
+  assert.deepEqual(sent, ["a", "b", "c", "a", "c"], "a and c again, first; b's slot is held until its mark is written");
+  await delivery.flush();
+  await delivery.kick();
+  assert.deepEqual(sent, ["a", "b", "c", "a", "c", "d"], "then d");
+  delivery.stop();
+  await delivery.flush();
+  await store.close();
+});
+
+void test("a message the room showed keeps its window slot until its delivery mark is on disk (a slow write must not let shown, unmarked messages pile up past what a rejoin recognises)", async () => {
+  const { store } = await setup("marks");
+  const sent: string[] = [];
+  const delivery = new OutboxDelivery(store, { isJoined: () => true, send: (m) => (sent.push(m.id), Promise.resolve()) }, captureLogger().log, { echoTimeoutMs: 60_000, windowPerRoom: 3 });
+  await store.commit(["a", "b", "c", "d", "e"].reduce((c, id) => c.put("outbox", id, { id, room: ROOM, body: id, createdAt: NOW.toISOString(), attempts: 0 }), new ChangeSet()));
+  await delivery.kick();
+  assert.deepEqual(sent, ["a", "b", "c"]);
+  // The store is slow (a snapshot under way): writes wait until released.
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  const commit = store.commit.bind(store);
+  store.commit = async (changes) => {
+    await held;
+    return commit(changes);
+  };
+  delivery.delivered("a");
+  delivery.delivered("b");
+  await new Promise((r) => setTimeout(r, 50));
+  await delivery.kick();
+  assert.deepEqual(sent, ["a", "b", "c"], "nothing more while the marks of a and b are not written");
+  assert.equal(store.size("outbox"), 5, "a and b are still listed: a crash now must find at most a window of shown messages");
+  release();
+  for (let i = 0; i < 50 && sent.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(sent, ["a", "b", "c", "d", "e"], "their slots free once written");
+  assert.equal(store.size("outbox"), 3);
   delivery.stop();
   await delivery.flush();
   await store.close();
