@@ -5,7 +5,7 @@ import { fingerprint, type FeedItem, type ItemValues } from "../../src/sources/f
 import { feedWith } from "../fixtures/feed-config.js";
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
-import { mappingHash, outboxId, planPoll, type PollContext, type PollPlan } from "../../src/sources/feed/plan.js";
+import { TRANSLATE_PART, mappingHash, outboxId, planFeedBatch, planFeedBatchInParts, planPoll, type PollContext, type PollPlan } from "../../src/sources/feed/plan.js";
 import type { StoredTicket } from "../../src/store/types.js";
 
 const IP_ROOM = "ip-transit@conference.noc.example.net";
@@ -346,4 +346,16 @@ void test("first poll of a feed listing one ticket twice (two items, one ticket)
   const twice = [nocItem(1, { status: "Updated", history: "carrier on site" }), { ...nocItem(1), key: "EXN-1-v1" }];
   const plan = planPoll({ ...ctx(T0), feed: many }, emptyFeedState(), twice, [], {}, () => undefined);
   assert.match(plan.outbox.find((o) => o.room === IP_ROOM)?.body ?? "", /: 1 ticket already listed, 1 open \(EXN_1\)/);
+});
+
+void test("planFeedBatchInParts: the same batch as planFeedBatch, pausing after every part of the document (a big first poll lets the event loop turn)", async () => {
+  const sizes = [0, 1, TRANSLATE_PART, TRANSLATE_PART * 2 + 7];
+  for (const n of sizes) {
+    // Two items of the same ticket among them, so the clash check over the whole document runs too.
+    const items = [...Array.from({ length: n }, (_, i) => nocItem(i + 1)), ...(n > 0 ? [{ ...nocItem(1), key: "EXN-1-again" }] : [])];
+    let pauses = 0;
+    const inParts = await planFeedBatchInParts(feed, emptyFeedState(), items, [], {}, T0, () => (pauses++, Promise.resolve()));
+    assert.deepEqual(inParts, planFeedBatch(feed, emptyFeedState(), items, [], {}, T0), `${n} items`);
+    assert.equal(pauses, Math.ceil(items.length / TRANSLATE_PART), `${n} items: one pause per part`);
+  }
 });

@@ -65,8 +65,13 @@ const RawItem = z.object({
 // `defaultRSS: 2`: an <rss> element without a version attribute is read as RSS 2.0 (issue 11.4).
 const newParser = (): Parser => new Parser({ defaultRSS: 2, customFields: { item: ["description", "id", ["category", "atomCategories", { keepArray: true }], "updated"] } });
 
-/** The document as a plain tree (xml2js with its defaults, as rss-parser reads it), for fields by path. */
-const treeParser = new XmlParser();
+/**
+ * The document as a plain tree (xml2js with its defaults, as rss-parser reads it), for fields by
+ * path. Read in parts of 64 KiB with the event loop turning between them (xml2js `async`): a 5 MB
+ * feed is about a second of parsing, which stalled /health and the other feeds. A parser per
+ * document, as an async parse keeps its state in the parser.
+ */
+const treeParser = (): XmlParser => new XmlParser({ async: true, chunkSize: 64 * 1024 });
 
 type TreeCallback = (e: unknown, tree: unknown) => void;
 
@@ -174,7 +179,7 @@ export async function parseFeed(xml: string, maxItemChars: number): Promise<Resu
   let out: { title?: string | undefined; items: unknown[] };
   let raw: { items: unknown[]; channel: Record<string, string> };
   try {
-    const tree: unknown = await treeParser.parseStringPromise(xml);
+    const tree: unknown = await treeParser().parseStringPromise(xml);
     out = await rssFromTree(tree);
     raw = rawParts(tree);
   } catch (e) {
