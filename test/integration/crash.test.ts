@@ -7,6 +7,8 @@
 //   origin-id in the archive on rejoin and so keeps a large window (src/xmpp/mam.ts);
 // - in a room without one, where only the join history recognises them, and the window is what
 //   that history replays.
+// The archived case runs on every server of `xmppServers()` (Prosody and ejabberd); the one without
+// an archive on Prosody (whose join history is the 20 messages the window is sized for).
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -22,30 +24,41 @@ import { rssFeed, type FixtureItem } from "../fixtures/feeds.js";
 import { botConfig } from "../helpers/bot-config.js";
 import { shown } from "../helpers/messages.js";
 import { spawnBot, type BotProcess } from "../support/bot-process.js";
-import { startXmppServer, type XmppServer } from "../support/xmpp-server.js";
+import { startXmppServer, xmppServers, type ServerKind, type XmppServer } from "../support/xmpp-server.js";
 
 const BOT_PASSWORD = "crash-bot-pw";
 process.env.TTRELAY_TEST_PASSWORD = BOT_PASSWORD;
 
-let xmpp: XmppServer;
+const kinds = await xmppServers();
+const servers = new Map<ServerKind, XmppServer>();
 let feeds: FeedServer;
 let dir: string;
 const watchers: Watcher[] = [];
+// TTRELAY_TEST_KEEP_DIR=1 keeps the bot's logs and stores for a look after a failure.
 const bots: BotProcess[] = [];
 
 before(async () => {
-  [xmpp, feeds, dir] = await Promise.all([startXmppServer("prosody", { domain: "crash.test" }), startFeedServer(), mkdtemp(join(tmpdir(), "ttrelay-crash-"))]);
-  await xmpp.register("ttrelay", BOT_PASSWORD);
-  await xmpp.register("watcher", "watcher-pw");
+  [feeds, dir] = await Promise.all([startFeedServer(), mkdtemp(join(tmpdir(), "ttrelay-crash-"))]);
 });
 
 after(async () => {
   for (const b of bots) await b.kill().catch(() => undefined);
   for (const w of watchers) await w.stop();
   await feeds?.close();
-  await xmpp?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  for (const s of servers.values()) await s.stop();
+  if (dir && !process.env.TTRELAY_TEST_KEEP_DIR) await rm(dir, { recursive: true, force: true });
 });
+
+/** One server of each kind for the whole file, started when first needed. */
+async function serverOf(kind: ServerKind): Promise<XmppServer> {
+  const known = servers.get(kind);
+  if (known) return known;
+  const s = await startXmppServer(kind, { domain: "crash.test" });
+  await s.register("ttrelay", BOT_PASSWORD);
+  await s.register("watcher", "watcher-pw");
+  servers.set(kind, s);
+  return s;
+}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -70,14 +83,20 @@ async function unarchivedRoom(w: Watcher, room: string): Promise<void> {
   await w.iq(ownerFormSubmit(room, "crash-cfg", fields));
 }
 
-const modes = [
+type Mode = { name: string; slug: string; items: number; archived: boolean; kills: number; kind: ServerKind };
+const modes: Mode[] = [
   // More than the archive window, so the drain needs more than one window even with an archive.
-  { name: "archived room (MAM)", slug: "mam", items: ARCHIVE_WINDOW + 200, archived: true, kills: 4 },
-  { name: "room without an archive (join history only)", slug: "hist", items: HISTORY_WINDOW * 8, archived: false, kills: 4 },
-] as const;
+  // ejabberd takes a whole window into its queue at once and works it off after the kill: more
+  // windows, so that later kills still land mid-drain. (While it works off that queue it may not
+  // answer the new session's join within the bot's 15 s, and the bot tries again a minute later:
+  // this case takes about two minutes.)
+  ...kinds.map((kind): Mode => ({ name: `archived room (MAM), ${kind}`, slug: `mam-${kind}`, items: kind === "ejabberd" ? ARCHIVE_WINDOW * 2 : ARCHIVE_WINDOW + 200, archived: true, kills: 4, kind })),
+  ...(kinds.includes("prosody") ? [{ name: "room without an archive (join history only), prosody", slug: "hist", items: HISTORY_WINDOW * 8, archived: false, kills: 4, kind: "prosody" } satisfies Mode] : []),
+];
 
 for (const mode of modes) {
   void test(`kill -9 at random points while a backlog of ${mode.items} drains, restart: the second client sees every message exactly once — ${mode.name}`, { timeout: 300_000 }, async () => {
+    const xmpp = await serverOf(mode.kind);
     const room = `crash-${mode.slug}@${xmpp.mucDomain}`;
     const watcher = await startWatcher({ service: xmpp.service, domain: xmpp.domain, username: "watcher", password: "watcher-pw", resource: `w-${mode.slug}` });
     watchers.push(watcher);
@@ -87,9 +106,14 @@ for (const mode of modes) {
     const first: FixtureItem[] = [{ id: 100_000 }];
     feeds.set(path, { body: rssFeed(first) });
     const configFile = join(dir, `${mode.slug}.config.json`);
-    await writeFile(configFile, JSON.stringify(botConfig({ jid: `ttrelay@${xmpp.domain}`, service: xmpp.service, rooms: [room], feeds: [{ id: "exn", url: feeds.url(path) }], storePath: join(dir, `${mode.slug}.json`) })));
+    const config = botConfig({ jid: `ttrelay@${xmpp.domain}`, service: xmpp.service, rooms: [room], feeds: [{ id: "exn", url: feeds.url(path) }], storePath: join(dir, `${mode.slug}.json`) });
     const logFile = join(dir, `${mode.slug}.log`);
+    let launches = 0;
     const start = async (): Promise<BotProcess> => {
+      // A resource of its own per launch, as a restarted service gets when its resource is left to
+      // the server: the same one would replace the killed session, whose room presence ejabberd
+      // then ends in front of the new one (a minute's rejoin delay per restart there).
+      await writeFile(configFile, JSON.stringify({ ...config, xmpp: { ...config.xmpp, resource: `crash-${++launches}` } }));
       const b = await spawnBot({ configFile, logFile, logLevel: "info" });
       bots.push(b);
       return b;
@@ -108,21 +132,27 @@ for (const mode of modes) {
     const state = (): string => `saw ${fromBotLive(watcher).length} bot messages, ${creates()} creates of ${mode.items}`;
 
     // Kill points: random, spread over the drain, each before it ends.
-    const targets = Array.from({ length: mode.kills }, () => Math.floor(mode.items * (0.05 + Math.random() * 0.85))).sort((a, b) => a - b);
+    const targets = Array.from({ length: mode.kills }, () => Math.floor(mode.items * (0.05 + Math.random() * 0.7))).sort((a, b) => a - b);
     const kills: string[] = [];
+    let midDrain = 0;
     void bot.pollFeed("exn").catch(() => undefined);
-    for (const target of targets) {
-      await until(`${target} creates before kill ${kills.length + 1}`, () => creates() >= target, 120_000, state);
-      await sleep(Math.floor(Math.random() * 40));
+    for (const [k, target] of targets.entries()) {
+      // The first kill when the drain has come that far; later ones soon after a restart, where a
+      // fast server (ejabberd) may otherwise see the rest of the drain before the next count is reached.
+      if (k === 0 || creates() < target) await until(`${target} creates before kill ${kills.length + 1}`, () => creates() >= target, 120_000, state);
+      else await sleep(Math.floor(Math.random() * 150));
+      await sleep(Math.floor(Math.random() * 10));
       const at = creates();
       await bot.kill();
       kills.push(`${at}/${mode.items}`);
-      assert.ok(at < mode.items, `killed mid-drain (${at} of ${mode.items} seen)`);
+      if (at < mode.items) midDrain++;
       bot = await start();
       // As the feed's schedule would: the next poll lists the same items (what was stored is not announced again).
       void bot.pollFeed("exn").catch(() => undefined);
     }
 
+    // A drain can outrun a kill now and then (a fast server); most kills must land in the middle of it.
+    assert.ok(midDrain >= 2, `killed mid-drain ${midDrain} of ${mode.kills} times (at ${kills.join(", ")})`);
     await until("every create", () => creates() >= mode.items, 180_000, state);
     // A clean restart on top: nothing left over is sent again.
     await bot.stop();
