@@ -42,7 +42,7 @@ try {
         noc: { id: "EXN", name: "ExampleNet NOC" },
         xmpp: { jid: `ttrelay@${prosody.domain}`, password: { env: "TTRELAY_BENCH_PASSWORD" }, service: prosody.service, nick: "ttrelay" },
         rooms: rooms.map((jid) => ({ jid, name: "bench room" })),
-        feeds: [{ id: "big", url: feeds.url(`/${tag}.rss`), partnerId: "EXN", mapping: examplenetMapping, maxBytes: 500 * 1024 * 1024, timeoutMs: 120_000 }],
+        feeds: [{ id: "big", url: feeds.url(`/${tag}.rss`), partnerId: "EXN", mapping: examplenetMapping, maxBytes: 100 * 1024 * 1024, timeoutMs: 120_000 }],
         routes: rooms.map((room, k) => ({ rooms: [room], when: { services: [`Transit R${k}`] } })),
         store: { path: join(dir, tag, "store.json") },
         log: { level: "warn" },

@@ -81,7 +81,7 @@ function configInput(rooms: string[], storePath: string, feedUrl: string): Confi
     noc: { id: "EXN", name: "ExampleNet NOC" },
     xmpp: { jid: `ttrelay@${prosody.domain}`, password: { env: "TTRELAY_BENCH_PASSWORD" }, service: prosody.service, nick: "ttrelay" },
     rooms: rooms.map((jid) => ({ jid, name: "bench room" })),
-    feeds: [{ id: "bench", url: feedUrl, partnerId: "EXN", mapping: examplenetMapping, maxBytes: 200 * 1024 * 1024 }],
+    feeds: [{ id: "bench", url: feedUrl, partnerId: "EXN", mapping: examplenetMapping, maxBytes: 100 * 1024 * 1024 }],
     // One room per service: each ticket goes to exactly one room.
     routes: rooms.map((room, k) => ({ rooms: [room], when: { services: [`Transit R${k}`] } })),
     store: { path: storePath },

@@ -72,7 +72,7 @@ async function buildStore(path: string, n: number): Promise<number> {
     noc: { id: "EXN", name: "ExampleNet NOC" },
     xmpp: { jid: "ttrelay@bench.test", password: { value: "x" }, nick: "ttrelay" },
     rooms: [{ jid: "bench@conference.bench.test" }],
-    feeds: [{ id: "bench", url: "http://127.0.0.1/", partnerId: "EXN", mapping: examplenetMapping, maxBytes: 500 * 1024 * 1024 }],
+    feeds: [{ id: "bench", url: "http://127.0.0.1/", partnerId: "EXN", mapping: examplenetMapping, maxBytes: 100 * 1024 * 1024 }],
     routes: [{ rooms: ["bench@conference.bench.test"] }],
     store: { path },
   });

@@ -274,6 +274,7 @@ const FeedConfig = z
       .number()
       .int()
       .min(1024)
+      .max(100 * 1024 * 1024)
       .default(5 * 1024 * 1024)
       .describe("largest feed document accepted"),
     maxItemChars: z.number().int().min(256).max(1_000_000).default(20_000).describe("items longer than this are cut and logged"),

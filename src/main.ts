@@ -35,6 +35,7 @@ import { WriteQueue } from "./ticket-systems/queue.js";
 import { rtFromConfig } from "./ticket-systems/rt/index.js";
 import { registerAdhocCommands } from "./xmpp/adhoc.js";
 import { ArchiveRecognition, type StanzaWire } from "./xmpp/mam.js";
+import { keptOriginKey } from "./xmpp/origin.js";
 import { RoomClient } from "./xmpp/room-client.js";
 import { SubjectKeeper } from "./rooms/subjects.js";
 
@@ -110,7 +111,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const xmpp = config.xmpp;
   // Presence subscriptions (so a contact list shows the bot's commands): only people the ACL knows.
   const acceptsContact = (jid: string): boolean => grantFor(acl, { jid, via: "direct" }) !== undefined;
-  const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms, keepalive: xmpp.keepalive, acceptsContact, beforeJoined: (r, nick): Promise<void> => archives.beforeJoined(r, nick) }, inbox, part("xmpp"));
+  const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms, keepalive: xmpp.keepalive, acceptsContact, originKey: await keptOriginKey(store, part("xmpp")), beforeJoined: (r, nick): Promise<void> => archives.beforeJoined(r, nick) }, inbox, part("xmpp"));
   // XEP-0050: the same commands as forms; the sender is the iq's `from`, stamped by its server.
   registerAdhocCommands(client.iqCallee, adhocCommands(acl, registry, commands, client));
   if (http) mountOps(http, { xmpp: client, rooms: config.rooms.map((r) => r.jid), store, sources, metrics: telemetry, startedAt: now(), now });

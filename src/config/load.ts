@@ -81,6 +81,16 @@ export async function secretProblems(cfg: Config, env: NodeJS.ProcessEnv = proce
 }
 
 /** Warnings that do not stop the bot but an admin should see (check-config prints them). */
+/** A six-field cron (seconds first) that fires more than once a minute, said in words; else undefined. */
+function pollsWithinAMinute(schedule: string): string | undefined {
+  const fields = schedule.trim().split(/\s+/);
+  if (fields.length !== 6) return undefined;
+  const seconds = fields[0] ?? "";
+  return /^\d+$/.test(seconds) ? undefined : `"${schedule}" runs ${seconds === "*" ? "every second" : "several times a minute"}`;
+}
+
+const isLoopback = (address: string): boolean => /^(?:localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i.test(address);
+
 export function configWarnings(cfg: Config): ConfigProblem[] {
   const warnings: ConfigProblem[] = [];
   if ("value" in cfg.xmpp.password)
@@ -89,7 +99,13 @@ export function configWarnings(cfg: Config): ConfigProblem[] {
     // Loopback only: the host must END there ("http://localhost.example.com" is not local).
     if (/^http:/i.test(f.url) && !/^http:\/\/(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?=[:/?#]|$)/i.test(f.url))
       warnings.push({ path: `$.feeds[${i}].url`, message: "plain http: feed content can be altered in transit" });
+    if (/^file:/i.test(f.url)) warnings.push({ path: `$.feeds[${i}].url`, message: "file:// reads a file on this machine (meant for tests): use the feed's http(s) address" });
+    const often = pollsWithinAMinute(f.schedule);
+    if (often) warnings.push({ path: `$.feeds[${i}].schedule`, message: `${often}: a feed polled that often is hammered for little (every minute is plenty)` });
   });
+  if (cfg.rt && pollsWithinAMinute(cfg.rt.schedule)) warnings.push({ path: "$.rt.schedule", message: `${pollsWithinAMinute(cfg.rt.schedule) ?? ""}: Request Tracker polled that often is loaded for little` });
+  if (cfg.http && !isLoopback(cfg.http.address))
+    warnings.push({ path: "$.http.address", message: `listens on ${cfg.http.address}: /health, /ready and /metrics answer anyone who can reach it without credentials; keep loopback and put a TLS proxy in front` });
   return warnings;
 }
 

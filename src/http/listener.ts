@@ -34,7 +34,13 @@ export interface HttpRoutes {
   route(method: string, path: string, handler: HttpHandler): () => void;
 }
 
-export type HttpListenerOptions = { address: string; port: number; log: Logger };
+export type HttpListenerOptions = {
+  address: string;
+  port: number;
+  log: Logger;
+  /** Open connections at most: more are dropped at once, so a flood of idle sockets cannot use up the bot's file descriptors. */
+  maxConnections?: number | undefined;
+};
 
 export class HttpListener implements HttpRoutes {
   private readonly routes = new Map<string, Map<string, HttpHandler>>();
@@ -61,6 +67,15 @@ export class HttpListener implements HttpRoutes {
     // Slow or stuck clients are cut off (a webhook caller retries).
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
+    server.keepAliveTimeout = 5_000;
+    server.maxConnections = this.opts.maxConnections ?? 256;
+    let droppedAt = 0;
+    server.on("drop", (d?: { remoteAddress?: string }) => {
+      // Said at most once a minute: a flood must not flood the log too.
+      if (Date.now() - droppedAt < 60_000) return;
+      droppedAt = Date.now();
+      this.opts.log.warn({ from: d?.remoteAddress, maxConnections: server.maxConnections }, "HTTP connection dropped: too many open at once");
+    });
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once("error", reject);

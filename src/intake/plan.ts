@@ -11,6 +11,7 @@
 import type { RouteConfig } from "../../config/schema.js";
 import type { LogLine } from "../log/logger.js";
 import type { Actor, ActivityType, TicketActivity } from "../model/activity.js";
+import { MAX_ID_CHARS, oversizedField } from "../model/limits.js";
 import { keepLocalChanges } from "../model/merge.js";
 import { reconcileSourceUpdate } from "../model/reconcile.js";
 import { ticketContentHash, type Ticket, type TicketField } from "../model/ticket.js";
@@ -124,6 +125,13 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch, part: BatchPart | 
     const ttId = version.ticket.TT_ID;
     const before = lookup(ttId);
     const fields = version.logFields ?? sourceFields;
+    // Too big to post (or to keep) as a whole: refused, with the field named, before anything else.
+    const tooBig = oversizedField(version.ticket);
+    if (tooBig !== undefined) {
+      outcomes.push({ ttId: ttId.slice(0, MAX_ID_CHARS), outcome: "refused", reason: tooBig });
+      logs.push({ level: "warn", msg: "ticket version refused: a value is too long", fields: { ...fields, ticket: ttId.slice(0, MAX_ID_CHARS), reason: tooBig } });
+      continue;
+    }
     if (version.expectHash !== undefined) {
       // The change was made on the ticket as it was then; a poll may have changed it since.
       if (!before) {

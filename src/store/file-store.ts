@@ -98,7 +98,7 @@ export class FileStore implements TicketStore {
     await mkdir(dirname(path), { recursive: true });
     const loaded = await loadState(path);
     if (!loaded.ok) return loaded;
-    const { state, seq, journalEnd, torn, migrated, snapshotBytes } = loaded.value;
+    const { state, seq, journalEnd, torn, migrated, snapshotBytes, holes } = loaded.value;
     const store = new FileStore(state, seq, journalEnd, snapshotBytes, path, opts);
     if (torn) opts.log?.warn({ store: path, keptBytes: journalEnd }, "store journal ended in an unfinished write (a crash mid-commit): that commit is dropped");
     if (migrated) {
@@ -108,7 +108,9 @@ export class FileStore implements TicketStore {
     }
     // An unfinished last line is cut off now, so the next commit starts on a clean line.
     if (torn) await truncate(`${path}.journal`, journalEnd);
-    if (migrated) await store.compact();
+    if (holes.length > 0) opts.log?.warn({ store: path, lines: holes }, "store journal had commits cut short by a full disk (NUL bytes): those commits are dropped, the rest is kept");
+    // A journal with holes is written anew at once, so the next start reads a clean one.
+    if (migrated || holes.length > 0) await store.compact();
     return ok(store);
   }
 
@@ -211,10 +213,19 @@ export class FileStore implements TicketStore {
    */
   async #append(text: string): Promise<void> {
     const fh = await this.#openJournal();
+    const bytes = Buffer.from(text, "utf8");
     try {
-      await fh.write(text, this.#journalEnd, "utf8");
+      // write(2) may write less than asked (a disk that fills up mid-line, a file size limit) and
+      // only fails on the next try: write the rest until all is down or the system says why not.
+      // Counting the whole line after a short write would leave a hole of NUL bytes in the journal.
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await fh.write(bytes, done, bytes.length - done, this.#journalEnd + done);
+        if (bytesWritten <= 0) throw Object.assign(new Error(`journal write stopped after ${done} of ${bytes.length} bytes (no space?)`), { code: "ENOSPC" });
+        done += bytesWritten;
+      }
       await fh.datasync();
-      this.#journalEnd += Buffer.byteLength(text, "utf8");
+      this.#journalEnd += bytes.length;
     } catch (e) {
       // Cut back what a partial write (a full disk) may have left, so the next line starts clean.
       await fh.truncate(this.#journalEnd).catch(() => undefined);
@@ -296,7 +307,7 @@ export class FileStore implements TicketStore {
   }
 }
 
-type Loaded = { state: StoreState; seq: number; journalEnd: number; torn: boolean; migrated: boolean; snapshotBytes: number };
+type Loaded = { state: StoreState; seq: number; journalEnd: number; torn: boolean; migrated: boolean; snapshotBytes: number; holes: number[] };
 
 /**
  * The snapshot and every complete journal line past it. Only a missing file starts empty; a file
@@ -343,6 +354,7 @@ async function loadState(path: string): Promise<Result<Loaded, string>> {
   if (journalText !== "" && migrated) return err(`store ${path} is a version 1 store but ${path}.journal exists; move one of them aside`);
   let journalEnd = 0;
   let torn = false;
+  const holes: number[] = [];
   const lines = journalText.split("\n");
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i] ?? "";
@@ -351,12 +363,20 @@ async function loadState(path: string): Promise<Result<Loaded, string>> {
       torn = line !== "";
       break;
     }
-    const applied = applyJournalLine(state, line, seq);
+    let applied = applyJournalLine(state, line, seq);
+    if (!applied.ok && line.includes("\u0000")) {
+      // A short write on a full disk by an older version left a commit cut off and a run of NUL
+      // bytes before the next line. The cut commit was never whole on disk: drop it, keep what
+      // follows the NULs if it is a whole commit.
+      const rest = line.slice(line.lastIndexOf("\u0000") + 1);
+      applied = rest === "" ? ok(seq) : applyJournalLine(state, rest, seq);
+      if (applied.ok) holes.push(i + 1);
+    }
     if (!applied.ok) return damaged(`${path}.journal line ${i + 1}${applied.error.path === "$" ? "" : ` ${applied.error.path}`}`, applied.error.message);
     seq = Math.max(seq, applied.value);
     journalEnd += Buffer.byteLength(line, "utf8") + 1;
   }
-  return ok({ state, seq, journalEnd, torn, migrated, snapshotBytes: Buffer.byteLength(text ?? "", "utf8") });
+  return ok({ state, seq, journalEnd, torn, migrated, snapshotBytes: Buffer.byteLength(text ?? "", "utf8"), holes });
 }
 
 function describe(raw: unknown): string {

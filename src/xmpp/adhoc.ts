@@ -146,13 +146,17 @@ export type AdhocDeps = {
   formDefaults(actor: ActorIdentity, command: Command): Readonly<Record<string, string>>;
 };
 
-const stanzaError = (type: string, condition: string, text?: string): Element =>
+const stanzaError = (type: string, condition: string, text?: string, specific?: Element): Element =>
   xml(
     "error",
     { type },
     xml(condition, { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }),
     ...(text ? [xml("text", { xmlns: "urn:ietf:params:xml:ns:xmpp-stanzas" }, text)] : []),
+    ...(specific ? [specific] : []),
   );
+
+/** The actions a one-stage command takes (XEP-0050 §3.4): it offers only "complete". */
+const RUN_ACTIONS: readonly string[] = ["execute", "complete"];
 
 /** The bot's disco#info (XEP-0030 §3.1); also under its caps node (XEP-0115 §6.2). */
 function botInfo(node: string | undefined): Element {
@@ -205,6 +209,9 @@ export function registerAdhocCommands(iqCallee: unknown, deps: AdhocDeps): void 
     const action = attr(element, "action") ?? "execute";
     const sessionid = attr(element, "sessionid") ?? `adhoc-${randomUUID()}`;
     if (action === "cancel") return xml("command", { xmlns: NS_COMMANDS, node, sessionid, status: "canceled" });
+    // "prev"/"next" (or anything else) are not steps of a one-stage command: refused, never run
+    // (XEP-0050 §4.6, bad-action).
+    if (!RUN_ACTIONS.includes(action)) return stanzaError("modify", "bad-request", `“${action}” is not an action of this command; use complete or cancel.`, xml("bad-action", { xmlns: NS_COMMANDS }));
     const from = attr(stanza, "from");
     if (!from) return stanzaError("modify", "bad-request");
     const actor = await deps.identify(from);

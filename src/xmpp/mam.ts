@@ -32,6 +32,11 @@ export type StanzaWire = {
   request(iq: Element, timeoutMs?: number): Promise<Element>;
   /** Calls `listener` with every incoming stanza until the returned function is called. */
   listen(listener: (stanza: Element) => void): () => void;
+  /**
+   * The outbox id a post's origin-id stands for, if this bot signed it (src/xmpp/origin.ts);
+   * undefined for anyone else's. Without it, posts under the bot's nick count as its own.
+   */
+  ownPost?: ((originId: string | undefined) => string | undefined) | undefined;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -104,8 +109,17 @@ export async function roomHasArchive(wire: StanzaWire, room: string, timeoutMs =
   }
 }
 
-/** Every message of `nick` in the room's archive since `since`, oldest first. */
+/**
+ * Every post of the bot in the room's archive since `since`, oldest first, with its outbox id as
+ * `originId`: those whose origin-id it signed (under whatever nick: a stand-in one while its own was
+ * taken), or, on a wire that cannot tell, those under `nick`.
+ */
 export async function postsInArchive(wire: StanzaWire, room: string, nick: string, since: Date, opts: ArchiveReadOptions = {}): Promise<Result<IncomingRoomMessage[], string>> {
+  const own = (msg: IncomingRoomMessage): IncomingRoomMessage | undefined => {
+    if (!wire.ownPost) return msg.nick === nick ? msg : undefined;
+    const id = wire.ownPost(msg.originId);
+    return id === undefined ? undefined : { ...msg, originId: id };
+  };
   const pageSize = opts.pageSize ?? 50;
   const maxPages = opts.maxPages ?? 2000;
   const found: IncomingRoomMessage[] = [];
@@ -117,7 +131,8 @@ export async function postsInArchive(wire: StanzaWire, room: string, nick: strin
       const msg = readArchived(stanza, room, queryId);
       if (!msg) return;
       seen++;
-      if (msg.nick === nick) found.push(msg);
+      const ours = own(msg);
+      if (ours) found.push(ours);
     });
     let fin: ReturnType<typeof readFin>;
     try {

@@ -17,6 +17,7 @@ import { ConnectionWatchdog, type KeepaliveOptions } from "./keepalive.js";
 import { needsFormReadback, planRoomConfig, verifyRoom } from "./room-config.js";
 import type { StanzaWire } from "./mam.js";
 import { domainOf, senderIdentity } from "./sender.js";
+import { newOriginKey, signOriginId, verifyOriginId } from "./origin.js";
 import {
   affiliationRequest,
   attr,
@@ -32,6 +33,8 @@ import {
   readDiscoInfo,
   readOccupantPresence,
   readRoomMessage,
+  fitRoomMessage,
+  MAX_STANZA_BYTES,
   readSelfPresence,
   readStanzaError,
   readUnavailable,
@@ -82,6 +85,12 @@ export type RoomClientOptions = {
    */
   acceptsContact?: ((jid: string) => boolean) | undefined;
   /**
+   * The key that signs the origin-ids of the bot's posts (see origin.ts). Keep it across restarts
+   * (the store does), or posts made before a restart are not recognised in the room's history and
+   * are sent again. Default: a new key for this run.
+   */
+  originKey?: string | undefined;
+  /**
    * Runs once the room's history and subject are in, before the room counts as joined: the bot's
    * own posts the history did not replay are recognised in the room's archive (src/xmpp/mam.ts).
    */
@@ -126,7 +135,10 @@ const DOMAIN_KIND_TTL_MS = 3_600_000;
 export class RoomClient implements RoomPort, OccupantDirectory {
   readonly #occupants = new Map<string, Map<string, Occupant>>();
   readonly #xmpp: Client;
-  readonly #opts: Required<Omit<RoomClientOptions, "service" | "keepalive" | "acceptsContact" | "beforeJoined">> & Pick<RoomClientOptions, "service" | "acceptsContact" | "beforeJoined">;
+  readonly #opts: Required<Omit<RoomClientOptions, "service" | "keepalive" | "acceptsContact" | "originKey" | "beforeJoined">> & Pick<RoomClientOptions, "service" | "acceptsContact" | "beforeJoined">;
+  readonly #originKey: string;
+  /** The nick config gives each room (the one in `#rooms` may be a stand-in while it is taken). */
+  readonly #wantedNicks: Map<string, string>;
   readonly #rooms: Map<string, RoomSpec>;
   readonly #joined = new Set<string>();
   /** Rooms whose join presence went out in this session and whose self-presence has not come back. */
@@ -150,7 +162,9 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     private readonly log: Logger,
   ) {
     this.#opts = { maxHistory: 50, joinTimeoutMs: 15_000, rejoinDelayMs: 60_000, subjectTimeoutMs: 5_000, iqTimeoutMs: 15_000, ...options };
+    this.#originKey = options.originKey ?? newOriginKey();
     this.#rooms = new Map(options.rooms.map((r) => [r.jid.toLowerCase(), r]));
+    this.#wantedNicks = new Map(options.rooms.map((r) => [r.jid.toLowerCase(), r.nick]));
     for (const r of this.#rooms.keys()) this.#mucDomains.set(domainOf(r), { muc: true, until: Number.POSITIVE_INFINITY });
     const [local, domain] = options.jid.split("@") as [string, string];
     this.#mucDomains.set(domain.toLowerCase(), { muc: false, until: Number.POSITIVE_INFINITY }); // our own server
@@ -239,7 +253,9 @@ export class RoomClient implements RoomPort, OccupantDirectory {
   }
 
   async send(message: OutgoingRoomMessage): Promise<void> {
-    await this.#xmpp.send(roomMessage(message));
+    const fitted = fitRoomMessage({ ...message, originId: signOriginId(this.#originKey, message.id) });
+    if (fitted.cut) this.log.warn({ room: message.room, id: message.id, cut: fitted.cut, bytes: MAX_STANZA_BYTES }, fitted.cut === "payload" ? "room message too big for one stanza: sent without its JSON payload" : "room message too big for one stanza: its text was cut");
+    await this.#xmpp.send(roomMessage(fitted.message));
   }
 
   /** Iq requests and the incoming stanzas, for protocol modules beside this one (src/xmpp/mam.ts). */
@@ -252,6 +268,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
         this.#xmpp.on("stanza", listener);
         return () => void this.#xmpp.off("stanza", listener);
       },
+      ownPost: (originId) => verifyOriginId(this.#originKey, originId),
     };
   }
 
@@ -312,7 +329,9 @@ export class RoomClient implements RoomPort, OccupantDirectory {
 
   /** A one-to-one message (command replies in direct or private chats). */
   async sendChat(to: string, body: string, thread?: string): Promise<void> {
-    await this.#xmpp.send(chatMessage(to, body, thread));
+    // Same limit as room messages (a long !list or !show must not close the stream).
+    const fitted = fitRoomMessage({ room: to, id: "chat", body, thread });
+    await this.#xmpp.send(chatMessage(to, fitted.message.body, thread));
   }
 
   /** An iq request with a unique id; a timeout is logged with the room and what was asked. */
@@ -338,10 +357,15 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     await Promise.all([...this.#rooms.values()].map((room) => this.#join(room)));
   }
 
-  async #join(room: RoomSpec): Promise<void> {
+  async #join(spec: RoomSpec, nickTaken = 0): Promise<void> {
     if (this.#stopping) return;
-    const key = room.jid.toLowerCase();
+    const key = spec.jid.toLowerCase();
     if (this.#joining.has(key)) return;
+    // Every join first asks for the configured nick again; one taken by someone else gets a
+    // trailing "_" (up to three), so a squatter cannot keep the bot out of a room (XEP-0045 §7.2.9).
+    const wanted = this.#wantedNicks.get(key) ?? spec.nick;
+    const room: RoomSpec = { ...spec, nick: nickTaken === 0 ? wanted : `${wanted}${"_".repeat(nickTaken)}` };
+    this.#rooms.set(key, room);
     // The room sends its history, then its subject (XEP-0045 §7.2.15): only after the subject has
     // the bot seen which of its queued posts the room already shows, so only then is it "joined".
     const subjectSeen = new Promise<void>((resolve) => {
@@ -365,6 +389,11 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     this.#joinWaiters.delete(key);
     this.#joining.delete(key);
     if (!result.ok) {
+      if ((result.reason ?? "").startsWith("conflict") && nickTaken < 3) {
+        const next = `${wanted}${"_".repeat(nickTaken + 1)}`;
+        this.log.warn({ room: room.jid, nick: room.nick, instead: next }, "the bot's nick is taken in the room by someone else: joining under another one (ask the room's owner to remove whoever holds it)");
+        return this.#join(room, nickTaken + 1);
+      }
       this.log.error({ room: room.jid, reason: result.reason, retryInMs: this.#opts.rejoinDelayMs }, "could not join room");
       this.#scheduleRejoin(room);
       return;
@@ -589,7 +618,11 @@ export class RoomClient implements RoomPort, OccupantDirectory {
         return;
       }
       const msg = readRoomMessage(stanza);
-      if (msg) this.events.message(msg, msg.nick === spec.nick);
+      if (!msg) return;
+      // Only an origin-id this bot signed names an outbox entry; anyone else's is no origin-id here.
+      // A signed one is ours whatever nick it came under (a stand-in nick before a restart).
+      const originId = verifyOriginId(this.#originKey, msg.originId);
+      this.events.message({ ...msg, originId }, msg.nick === spec.nick || originId !== undefined);
     }
   }
 

@@ -175,6 +175,8 @@ export type OutgoingRoomMessage = {
   thread?: string | undefined;
   /** XEP-0461: the room-assigned stanza-id of the message replied to, and its sender's occupant JID. */
   replyTo?: { id: string; to: string } | undefined;
+  /** XEP-0359 origin-id, when it is not the id (the room client signs it: see origin.ts). */
+  originId?: string | undefined;
 };
 
 /**
@@ -187,12 +189,42 @@ export function roomMessage(m: OutgoingRoomMessage): Element {
     { to: m.room, type: "groupchat", id: m.id },
     ...present(
       xml("body", {}, m.body),
-      xml("origin-id", { xmlns: NS.sid, id: m.id }),
+      xml("origin-id", { xmlns: NS.sid, id: m.originId ?? m.id }),
       m.thread ? xml("thread", {}, m.thread) : null,
       m.replyTo ? xml("reply", { xmlns: NS.reply, to: m.replyTo.to, id: m.replyTo.id }) : null,
       m.json ? xml("json", { xmlns: NS.json }, m.json) : null,
     ),
   );
+}
+
+/**
+ * Servers close the whole stream on a stanza over their limit (RFC 6120 §4.9.3.14 policy-violation;
+ * ejabberd's c2s `max_stanza_size` is 65536 bytes by default), and the bot would send the same one
+ * again after reconnecting, for ever. So a message stays under this, with room for what the server
+ * adds (from, stanza-id, delay).
+ */
+export const MAX_STANZA_BYTES = 60_000;
+
+const CUT_NOTE = "\n… (cut: too long for one message)";
+
+/**
+ * The message made to fit `maxBytes` (pure): first without its JSON payload (clients show the body;
+ * peers read the ticket with `!show`), then with the body cut at a character boundary and said so.
+ */
+export function fitRoomMessage(m: OutgoingRoomMessage, maxBytes = MAX_STANZA_BYTES): { message: OutgoingRoomMessage; cut: "payload" | "body" | undefined } {
+  const size = (x: OutgoingRoomMessage): number => Buffer.byteLength(roomMessage(x).toString(), "utf8");
+  if (size(m) <= maxBytes) return { message: m, cut: undefined };
+  const bare: OutgoingRoomMessage = { ...m, json: undefined };
+  if (size(bare) <= maxBytes) return { message: bare, cut: "payload" };
+  const chars = [...m.body];
+  // Escaping (&amp; …) and multi-byte characters make bytes ≠ characters: shrink until it fits.
+  let keep = Math.min(chars.length, maxBytes);
+  for (;;) {
+    const cut: OutgoingRoomMessage = { ...bare, body: chars.slice(0, keep).join("") + CUT_NOTE };
+    const over = size(cut) - maxBytes;
+    if (over <= 0 || keep === 0) return { message: cut, cut: "body" };
+    keep = Math.max(0, keep - Math.max(over, Math.ceil(keep / 20)));
+  }
 }
 
 export type IncomingRoomMessage = {

@@ -15,6 +15,8 @@ import { rssFeed, type FixtureItem } from "../fixtures/feeds.js";
 import { examplenetMapping } from "../helpers/bot-config.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { shown } from "../helpers/messages.js";
+import { changeStore } from "../helpers/store-file.js";
+import { ChangeSet, type OutboxEntry } from "../../src/store/types.js";
 
 assert.ok(await prosodyAvailable(), "prosody is not installed: run `apt-get install -y prosody` (.ci/run does)");
 process.env.TTRELAY_HARD_PASSWORD = "hard-bot";
@@ -27,7 +29,7 @@ const clients: Watcher[] = [];
 
 before(async () => {
   prosody = await startProsody({ domain: "hard.test", mucRoomLocking: true });
-  for (const [user, pw] of [["ttrelay", "hard-bot"], ["alice", "alice-pw"]] as const) await prosody.register(user, pw);
+  for (const [user, pw] of [["ttrelay", "hard-bot"], ["alice", "alice-pw"], ["mallory", "mallory-pw"]] as const) await prosody.register(user, pw);
   feeds = await startFeedServer();
   dir = await mkdtemp(join(tmpdir(), "ttrelay-hard-"));
 });
@@ -129,4 +131,57 @@ void test("a full disk: a command says nothing changed and it is true, also late
   await say("!ack EXN_3 looking");
   await engineer.waitFor(fromBot(/^alice: \*EXN_3\* acknowledged/), 10_000, "the bot still works");
   assert.equal(logs.lines.filter((l) => l.level >= 50 && /crash/.test(l.msg)).length, 0, "nothing crashed");
+});
+
+// An occupant who takes the bot's nick while it is away: what it posts under that nick stays in the
+// room's history, and outbox ids are derivable. Neither may stop the bot's real posts.
+void test("a squatter on the bot's nick: forged origin-ids in the history deliver nothing; a nick held at start-up is joined around", { timeout: 90_000 }, async () => {
+  const room = `squat@${prosody.mucDomain}`;
+  const storePath = join(dir, "squat.json");
+  const config = ConfigSchema.parse({
+    noc: { id: "EXN", name: "ExampleNet NOC" },
+    xmpp: { jid: `ttrelay@${prosody.domain}`, password: { env: "TTRELAY_HARD_PASSWORD" }, service: prosody.service, nick: "ttrelay" },
+    rooms: [{ jid: room }],
+    routes: [{ rooms: [room] }],
+    store: { path: storePath },
+    acl: { engineers: [`alice@${prosody.domain}`] },
+  });
+  const entry = (id: string, body: string): OutboxEntry => ({ id, room, body, createdAt: "2026-12-01T10:00:00Z", attempts: 0 });
+  // The bot makes (and owns) the room, then goes away.
+  const logs = captureLogger();
+  let squatBot = await startBot(config, { log: logs.log, startPolling: false });
+  await squatBot.ready;
+  await squatBot.stop();
+  const watcher = await startWatcher({ service: prosody.service, domain: prosody.domain, username: "alice", password: "alice-pw", resource: "squat" });
+  clients.push(watcher);
+  await watcher.join(room, "alice");
+  const mallory = await startWatcher({ service: prosody.service, domain: prosody.domain, username: "mallory", password: "mallory-pw", resource: "squat" });
+  clients.push(mallory);
+  try {
+    // 1. While the bot is away, mallory posts under its nick with the id of its next post.
+    await changeStore(storePath, new ChangeSet().put("outbox", "ttr-forged1", entry("ttr-forged1", "REAL POST 1")));
+    await mallory.join(room, "ttrelay");
+    await mallory.send(xml("message", { to: room, type: "groupchat", id: "m1" }, xml("body", {}, "fake post"), xml("origin-id", { xmlns: "urn:xmpp:sid:0", id: "ttr-forged1" })));
+    await watcher.waitFor((m) => m.body === "fake post", 5_000, "mallory's post");
+    await mallory.send(xml("presence", { to: `${room}/ttrelay`, type: "unavailable" }));
+    await sleep(300);
+    squatBot = await startBot(config, { log: logs.log, startPolling: false });
+    await squatBot.ready;
+    await watcher.waitFor((m) => !m.delayed && m.body === "REAL POST 1", 10_000, "the real post, not taken as delivered by the forgery");
+    await squatBot.stop();
+
+    // 2. Mallory holds the nick when the bot starts: the bot joins under another and still posts.
+    await changeStore(storePath, new ChangeSet().put("outbox", "ttr-real2", entry("ttr-real2", "REAL POST 2")));
+    await mallory.join(room, "ttrelay");
+    squatBot = await startBot(config, { log: logs.log, startPolling: false });
+    await squatBot.ready;
+    const real = await watcher.waitFor((m) => !m.delayed && m.body === "REAL POST 2", 10_000, "the post under a stand-in nick");
+    assert.equal(real.nick, "ttrelay_");
+    assert.ok(logs.find("the bot's nick is taken in the room by someone else: joining under another one (ask the room's owner to remove whoever holds it)"));
+    await squatBot.stop();
+    const copies = watcher.messages.filter((m) => m.body === "REAL POST 1" || m.body === "REAL POST 2");
+    assert.deepEqual(copies.filter((m) => !m.delayed).map((m) => m.body), ["REAL POST 1", "REAL POST 2"], "each real post once");
+  } finally {
+    await squatBot.stop().catch(() => undefined);
+  }
 });

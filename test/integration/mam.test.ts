@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { startWatcher, type Watcher } from "../../src/demo/watcher.js";
 import type { OutboxEntry } from "../../src/store/types.js";
 import { ARCHIVE_WINDOW, ArchiveRecognition, postsInArchive, roomHasArchive, type StanzaWire } from "../../src/xmpp/mam.js";
+import { newOriginKey, signOriginId, verifyOriginId } from "../../src/xmpp/origin.js";
 import { planRoomConfig } from "../../src/xmpp/room-config.js";
 import { ownerFormRequest, ownerFormSubmit, readDataForm, roomMessage, type IncomingRoomMessage } from "../../src/xmpp/stanzas.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -95,6 +96,26 @@ for (const kind of await xmppServers()) {
       const recognition = new ArchiveRecognition({ wire: () => wireOf(bot), pending: () => [entry("x", room, new Date().toISOString())], recognised: () => assert.fail("nothing to recognise"), historyWindow: 20, log: captureLogger().log });
       await recognition.beforeJoined(room, "ttrelay");
       assert.equal(recognition.windowFor(room), 20);
+    });
+
+    void test("with signed origin-ids, the bot's posts are found under a stand-in nick too, and a forged id under its own nick is not one of them", async () => {
+      const room = `signed@${server.mucDomain}`;
+      const key = newOriginKey();
+      const since = new Date(Date.now() - 60_000);
+      const bot = await login("ttrelay", "signed-old");
+      await bot.join(room, "ttrelay");
+      await configure(bot, room, true);
+      const standIn = await login("ttrelay", "signed-standin");
+      await standIn.join(room, "ttrelay_");
+      await bot.send(roomMessage({ room, id: "e-1", body: "one", originId: signOriginId(key, "e-1") }));
+      await standIn.send(roomMessage({ room, id: "e-2", body: "two", originId: signOriginId(key, "e-2") }));
+      await bot.send(roomMessage({ room, id: "e-3", body: "forged", originId: "e-3.AAAAAAAAAAAAAAAAAAAAAA" }));
+      await bot.waitFor((m) => m.body === "forged", 10_000, "the last post");
+      const again = await login("ttrelay", "signed-new");
+      await again.join(room, "ttrelay");
+      const read = await postsInArchive({ ...wireOf(again), ownPost: (o) => verifyOriginId(key, o) }, room, "ttrelay", since);
+      assert.ok(read.ok, read.ok ? "" : read.error);
+      assert.deepEqual(read.value.map((m) => [m.originId, m.nick]), [["e-1", "ttrelay"], ["e-2", "ttrelay_"]], "signed ones, by their outbox id");
     });
   });
 }

@@ -95,6 +95,28 @@ for (const kind of await xmppServers()) {
       assert.deepEqual(await subject, { from: `${room}/ttrelay`, text: "Tickets of ExampleNet, relayed by ttrelay" });
     });
 
+    void test("a ticket too big for one stanza is posted without its JSON payload: the server does not close the stream, nothing is sent for ever", { timeout: 60_000 }, async () => {
+      const room = `big@${server.mucDomain}`;
+      // Within the ticket limits, but its JSON payload is escaped to ~70 kB (ejabberd closes a c2s
+      // stream at 64 KiB by default).
+      feeds.set("/big.rss", { body: rssFeed([{ id: 1 }]) });
+      const logs = captureLogger();
+      const bot = await startBot(config(server, [room], "/big.rss", `big-${kind}.json`), { log: logs.log, startPolling: false });
+      bots.push(bot);
+      await bot.ready;
+      const w = await watcher("big");
+      await w.join(room, "checker");
+      await bot.pollNow("exn"); // the first poll only says what the feed already lists
+      feeds.set("/big.rss", { body: rssFeed([{ id: 2, title: "Huge description", text: "&<".repeat(7_500) }, { id: 1 }]) });
+      await bot.pollNow("exn");
+      const posted = await w.waitFor((m) => !m.delayed && m.nick === "ttrelay" && /Huge description/.test(shown(m)), 10_000, "the big ticket");
+      assert.equal(posted.json, undefined, "sent without its payload");
+      assert.ok(logs.find("room message too big for one stanza: sent without its JSON payload"));
+      await new Promise((r) => setTimeout(r, 1_000));
+      assert.equal(logs.lines.filter((l) => l.msg === "xmpp offline" || l.msg === "xmpp connection error").length, 0, "the connection stayed up");
+      assert.equal([...bot.store.values("outbox")].length, 0, "delivered, nothing left to send again");
+    });
+
     void test("a room made anew after it existed starts its incident threads again", { timeout: 60_000 }, async () => {
       const room = `reborn@${server.mucDomain}`;
       const items: FixtureItem[] = [{ id: 1 }];

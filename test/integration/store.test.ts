@@ -204,3 +204,61 @@ void test("tickets final for long enough move to the archive; open and recent on
   assert.deepEqual(archived.map((a) => a.ticket.TT_ID), [closedOld.TT_ID]);
   assert.equal(archived[0]?.archivedAt, "2026-11-28T10:00:00.000Z");
 });
+
+// A disk that fills up mid-line: write(2) writes part of the line and fails only on the next try.
+// A file size limit (ulimit -f, with SIGXFSZ ignored) does exactly that on any filesystem.
+void test("a write cut short by a filling disk is not counted as done: every commit that resolved is read back, the journal has no NUL hole", { timeout: 60_000 }, async () => {
+  const path = join(await dirP, "short", "store.json");
+  const storeUrl = new URL("../../src/store/file-store.ts", import.meta.url).href;
+  const typesUrl = new URL("../../src/store/types.ts", import.meta.url).href;
+  const script = `
+    import { FileStore } from ${JSON.stringify(storeUrl)};
+    import { ChangeSet } from ${JSON.stringify(typesUrl)};
+    const r = await FileStore.open(${JSON.stringify(path)});
+    if (!r.ok) throw new Error(r.error);
+    const store = r.value;
+    for (let i = 0; i < 20; i++) {
+      const key = "k" + i;
+      try {
+        await store.commit(new ChangeSet().put("sources", key, { cursor: "x".repeat(700) + i }));
+        process.stdout.write("committed " + key + "\\n");
+      } catch (e) {
+        process.stdout.write("refused " + key + " " + (e.code ?? e.message) + "\\n");
+      }
+    }
+  `;
+  const { spawn } = await import("node:child_process");
+  const child = spawn("bash", ["-c", `trap '' XFSZ; ulimit -f 8; exec "${process.execPath}" --import tsx --input-type=module -e "$0"`, script], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  assert.equal(code, 0, stderr);
+  const committed = [...stdout.matchAll(/^committed (\S+)$/gm)].map((m) => m[1] ?? "");
+  assert.ok(committed.length >= 3, `some commits fit under the limit: ${stdout}`);
+  assert.match(stdout, /^refused k\d+ .*(EFBIG|ENOSPC)/m, "the disk filling up is refused, not taken for done");
+  const journal = await readFile(`${path}.journal`);
+  assert.equal(journal.includes(0), false, "no NUL hole in the journal");
+  const back = await FileStore.read(path);
+  assert.ok(back.ok, back.ok ? "" : back.error);
+  assert.deepEqual([...back.value.sources.keys()].sort(), [...committed].sort(), "exactly the commits that resolved are on disk");
+});
+
+void test("a journal with a NUL hole (an older version's short write) opens: the cut commit is dropped with a warning, later ones kept, the journal rewritten", async () => {
+  const path = join(await dirP, "hole", "store.json");
+  const first = await open(path);
+  await first.commit(new ChangeSet().put("sources", "a", { cursor: "1" }));
+  await first.close();
+  const line = (seq: number, key: string): string => JSON.stringify({ seq, ops: [["sources", key, { cursor: key }]] });
+  const cut = line(2, "b").slice(0, 20);
+  await appendFile(`${path}.journal`, cut + "\u0000".repeat(40) + line(3, "c") + "\n" + line(4, "d") + "\n");
+  const logs = captureLogger();
+  const store = await open(path, { log: logs.log });
+  assert.deepEqual([...store.values("sources")].length, 3);
+  assert.ok(store.get("sources", "a") && store.get("sources", "c") && store.get("sources", "d"));
+  assert.equal(store.get("sources", "b"), undefined);
+  assert.ok(logs.find("store journal had commits cut short by a full disk (NUL bytes): those commits are dropped, the rest is kept"));
+  assert.equal((await readFile(`${path}.journal`)).includes(0), false);
+  await store.close();
+});

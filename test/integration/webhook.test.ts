@@ -12,6 +12,14 @@ import { startAlertmanager, type AlertmanagerInstance } from "../support/alertma
 import { RecordingIntake } from "../support/recording-intake.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { sampleTicket as ticket } from "../fixtures/tickets.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultCorrelationConfig } from "../../src/correlate/engine.js";
+import { IncidentBook } from "../../src/intake/incidents.js";
+import { IntakeService } from "../../src/intake/intake.js";
+import { FileStore } from "../../src/store/file-store.js";
 
 type HookInput = NonNullable<ConfigInput["webhooks"]>[number];
 const hook = (input: HookInput): WebhookConfig => WebhookConfig.parse(input);
@@ -196,5 +204,65 @@ void test("a real Alertmanager: a firing alert opens a ticket by fingerprint, it
     assert.equal(closed.ticket.TT_Open_Datetime, firing?.ticket.TT_Open_Datetime);
   } finally {
     await am?.stop();
+  }
+});
+
+void test("through the real intake: a ticket with a value too long to post is 400 with the field named, and nothing is stored", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "ttrelay-hook-"));
+  const opened = await FileStore.open(join(dir, "store.json"));
+  assert.ok(opened.ok);
+  const store = opened.value;
+  const incidents = new IncidentBook(store.state, defaultCorrelationConfig);
+  const real = new IntakeService({ store, incidents, routes: [], render: { maxLongDescription: 600, timeZone: "UTC" }, actor: nocActor({ id: "EXN", name: "ExampleNet" }), systems: [], log: captureLogger().log, now: () => new Date() });
+  const own = new HttpListener({ address: "127.0.0.1", port: 0, log: captureLogger().log });
+  const config = hook({ id: "big", format: "json", partnerId: "ACME", auth: { bearer: { value: "big-token" } }, items: "$.events[*]", fields: { id: "$.key", title: "$.summary" }, mapping: { Original_ID: { from: "id" }, TT_Title: { from: "title" } } });
+  const source = createWebhookSource(config, { http: own, secret: "big-token", log: captureLogger().log, ownPartners: new Set() });
+  try {
+    await source.start({ intake: real, ticket: (id) => store.ticket(id), state: () => undefined, now: () => new Date() });
+    const { port } = await own.start();
+    const send = (key: string) =>
+      fetch(`http://127.0.0.1:${port}/hooks/big`, { method: "POST", headers: { "Content-Type": "application/json", Authorization: "Bearer big-token" }, body: JSON.stringify({ events: [{ key, summary: "Router down" }] }) });
+    const refused = await send("K".repeat(50_000));
+    assert.equal(refused.status, 400);
+    assert.match(String(((await refused.json()) as { error: unknown }).error), /Original_ID is 50000 characters long; at most 200/);
+    assert.equal([...store.values("tickets")].length, 0, "nothing stored");
+    const fine = await send("K-1");
+    assert.equal(fine.status, 202);
+    assert.ok(store.ticket("ACME_K-1"));
+  } finally {
+    await source.stop();
+    await own.stop();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test("the listener drops connections over its cap (a flood of idle sockets) and serves again once they close", async () => {
+  const logs = captureLogger();
+  const capped = new HttpListener({ address: "127.0.0.1", port: 0, log: logs.log, maxConnections: 3 });
+  capped.route("GET", "/health", () => ({ status: 200, body: { ok: true } }));
+  const { port } = await capped.start();
+  const idle = await Promise.all(
+    Array.from({ length: 3 }, () => new Promise<Socket>((resolve) => {
+      const s = connect(port, "127.0.0.1", () => resolve(s));
+    })),
+  );
+  try {
+    await new Promise((r) => setTimeout(r, 100));
+    // (Plain node:http: fetch would retry a reset connection until its own timeout.)
+    const { get } = await import("node:http");
+    const fourth = await new Promise<string>((resolve) => {
+      const q = get({ host: "127.0.0.1", port, path: "/health", agent: false, timeout: 5_000 }, (r) => resolve(`status ${r.statusCode}`));
+      q.on("error", (e: NodeJS.ErrnoException) => resolve(`error ${e.code}`));
+      q.on("timeout", () => (q.destroy(), resolve("timeout")));
+    });
+    assert.equal(fourth, "error ECONNRESET", "the fourth connection is dropped at once");
+    assert.ok(logs.find("HTTP connection dropped: too many open at once"));
+    for (const s of idle) s.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+  } finally {
+    for (const s of idle) s.destroy();
+    await capped.stop();
   }
 });

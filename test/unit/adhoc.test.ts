@@ -115,4 +115,11 @@ void test("ad-hoc: a room-only command is listed and run only through a room; no
 
   const done = await exec({ stanza: xml("iq", { from: "alice@x/laptop" }), element: xml("command", { node: "ack", action: "complete" }, xml("x", { xmlns: "jabber:x:data", type: "submit" })) });
   assert.equal(done.getChildText("note"), "EXN_1 acknowledged by alice@x.", "no *bold* in a note");
+  // Steps a one-stage command does not have are refused, never run (XEP-0050 §4.6).
+  for (const action of ["prev", "next", "frobnicate"]) {
+    const wrong = await exec({ stanza: xml("iq", { from: "alice@x/laptop" }), element: xml("command", { node: "ack", action }, xml("x", { xmlns: "jabber:x:data", type: "submit" })) });
+    assert.equal(wrong.name, "error", action);
+    assert.ok(wrong.getChild("bad-request", "urn:ietf:params:xml:ns:xmpp-stanzas"), action);
+    assert.ok(wrong.getChild("bad-action", NS), action);
+  }
 });

@@ -242,7 +242,7 @@ void test("formatPath: zod paths → $.a[0].b, quoting keys that are not identif
 });
 
 void test("configWarnings: inline password and plain http feeds (loopback excepted)", () => {
-  const cases: { name: string; input: { password?: unknown; urls: string[] }; expected: ConfigProblem[] }[] = [
+  const cases: { name: string; input: { password?: unknown; urls: string[]; schedules?: string[]; http?: { address: string } }; expected: ConfigProblem[] }[] = [
     { name: "env password, https feed", input: { urls: ["https://noc.example.net/f"] }, expected: [] },
     {
       name: "inline password",
@@ -272,12 +272,27 @@ void test("configWarnings: inline password and plain http feeds (loopback except
         { path: "$.feeds[1].url", message: "plain http: feed content can be altered in transit" },
       ],
     },
-    { name: "file: feeds", input: { urls: ["file:///tmp/feed.xml"] }, expected: [] },
+    { name: "file: feeds", input: { urls: ["file:///tmp/feed.xml"] }, expected: [{ path: "$.feeds[0].url", message: "file:// reads a file on this machine (meant for tests): use the feed's http(s) address" }] },
+    {
+      name: "a feed polled every second, one several times a minute, one at second 0 of every minute",
+      input: { urls: ["https://a.example.net/f", "https://b.example.net/f", "https://c.example.net/f"], schedules: ["* * * * * *", "*/10 * * * * *", "0 * * * * *"] },
+      expected: [
+        { path: "$.feeds[0].schedule", message: '"* * * * * *" runs every second: a feed polled that often is hammered for little (every minute is plenty)' },
+        { path: "$.feeds[1].schedule", message: '"*/10 * * * * *" runs several times a minute: a feed polled that often is hammered for little (every minute is plenty)' },
+      ],
+    },
+    {
+      name: "the HTTP listener on every address",
+      input: { urls: [], http: { address: "0.0.0.0" } },
+      expected: [{ path: "$.http.address", message: "listens on 0.0.0.0: /health, /ready and /metrics answer anyone who can reach it without credentials; keep loopback and put a TLS proxy in front" }],
+    },
+    { name: "the HTTP listener on loopback", input: { urls: [], http: { address: "::1" } }, expected: [] },
   ];
   for (const { name, input, expected } of cases) {
     const c = minimal();
     if (input.password !== undefined) c.xmpp = { ...c.xmpp, password: input.password };
-    c.feeds = input.urls.map((url, i) => ({ id: `f${i}`, url, partnerId: "EXN" }));
+    c.feeds = input.urls.map((url, i) => ({ id: `f${i}`, url, partnerId: "EXN", ...(input.schedules?.[i] ? { schedule: input.schedules[i] } : {}) }));
+    if (input.http) c.http = input.http;
     assert.deepEqual(configWarnings(parsed(c)), expected, name);
   }
 });

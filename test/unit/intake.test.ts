@@ -147,3 +147,18 @@ void test("planIntake: an update keeps why its ticket joined; unlink correlates 
   assert.notEqual(unlinked.incident, a.incident);
   assert.match(unlinked.correlation ?? "", /^opens new incident/);
 });
+
+void test("a version with a value too long to post is refused with the field named; the rest of the batch goes on", () => {
+  const huge = { ...t({ Original_ID: "5" }), Original_ID: "9".repeat(100_000) };
+  const plan = planIntake(ctx(), { source: "hook", versions: [v({ ...huge, TT_ID: `EXN_${huge.Original_ID}` }), v(t({ Original_ID: "6" }))] });
+  assert.deepEqual(
+    plan.outcomes.map((o) => [o.outcome, o.ttId.length <= 200, o.reason]),
+    [
+      ["refused", true, "Original_ID is 100000 characters long; at most 200"],
+      ["created", true, undefined],
+    ],
+  );
+  assert.deepEqual(plan.tickets.map((s) => s.ticket.TT_ID), ["EXN_6"]);
+  assert.ok(plan.outbox.every((o) => o.ticketId === "EXN_6"));
+  assert.ok(plan.logs.some((l) => l.msg === "ticket version refused: a value is too long"));
+});

@@ -81,6 +81,7 @@ void test("missing and wrong BCOP fields are named per VEVENT; a VEVENT without 
       bcopEvent({ maintenanceId: "C", omit: ["DTEND"], extra: ["TZTEST:1", "DTEND;TZID=Mars/Olympus:20261201T050000"] }),
       ["BEGIN:VEVENT", "UID:party@x", "DTSTAMP:20261120T090000Z", "DTSTART:20261201T010000Z", "SUMMARY:Christmas party", "END:VEVENT"],
       bcopEvent({ maintenanceId: "D", start: "2026-12-01T05:00:00Z", end: "2026-12-01T01:00:00Z" }),
+      bcopEvent({ maintenanceId: "E", omit: ["DTSTART"], extra: ["DTSTART;TZID=Europe/Oslo:20260230T010000"] }),
     ),
   );
   assert.ok(r.ok);
@@ -94,6 +95,8 @@ void test("missing and wrong BCOP fields are named per VEVENT; a VEVENT without 
     '2: DTEND uses time zone "Mars/Olympus", which the calendar does not define',
     "2: DTEND is missing",
     "4: DTEND is before DTSTART",
+    "5: DTSTART 2026-02-30 is not a day of the calendar",
+    "5: DTSTART is missing",
   ]);
 });
 

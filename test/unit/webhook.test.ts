@@ -118,6 +118,12 @@ void test("Alertmanager: an unknown severity gives no priority (not an error); m
   if (!bad.ok) assert.match(bad.error.message, /alerts\.1\.fingerprint: must be Alertmanager's hex fingerprint/);
   const noEnd = alertmanagerVersions(payload([alert({ status: "resolved", endsAt: "soon" })]), config, ctx());
   assert.equal(noEnd.ok, false);
+  // Date.parse reads 2026-02-30 as 2 March: not a day of the calendar, so not a time at all.
+  const feb30 = alertmanagerVersions(payload([alert({ startsAt: "2026-02-30T09:00:00Z" })]), config, ctx());
+  assert.equal(feb30.ok, false);
+  if (!feb30.ok) assert.match(feb30.error.message, /alerts\.0\.startsAt: must be an RFC 3339 date-time on a real calendar day/);
+  const endFeb30 = alertmanagerVersions(payload([alert({ status: "resolved", endsAt: "2026-02-30T09:30:00Z" })]), config, ctx());
+  assert.equal(endFeb30.ok, false);
   const truncated = alertmanagerVersions({ ...payload([alert()]), truncatedAlerts: 3 }, config, ctx());
   assert.ok(truncated.ok);
   assert.match(truncated.value.notes[0] ?? "", /left out 3 alert/);

@@ -8,6 +8,7 @@
  * times are converted to UTC here with the calendar's own VTIMEZONEs (RFC 5545 §3.6.5).
  */
 import ICAL from "ical.js";
+import { isCalendarDay } from "../../model/ticket.js";
 import { ok, err, type Result } from "../../util/result.js";
 
 export const BcopStatuses = ["TENTATIVE", "CONFIRMED", "CANCELLED", "IN-PROCESS", "COMPLETED"] as const;
@@ -184,6 +185,12 @@ function time(vevent: ICAL.Component, name: string, zones: ReadonlyMap<string, I
   const v: unknown = prop.getFirstValue();
   if (!(v instanceof ICAL.Time)) {
     problems.push({ code: "bad-value", message: `${name.toUpperCase()} is not a date-time` });
+    return undefined;
+  }
+  // ical.js rolls an impossible day over (20260230 → 2 March): the text as written is checked.
+  const written = /:(\d{4})(\d{2})(\d{2})/.exec(prop.toICALString());
+  if (written && !isCalendarDay(Number(written[1]), Number(written[2]), Number(written[3]))) {
+    problems.push({ code: "bad-value", message: `${name.toUpperCase()} ${written[1]}-${written[2]}-${written[3]} is not a day of the calendar` });
     return undefined;
   }
   const wall = Date.UTC(v.year, v.month - 1, v.day, v.isDate ? 0 : v.hour, v.isDate ? 0 : v.minute, v.isDate ? 0 : v.second);

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import type { ValueRule, WebhookConfig } from "../../../config/schema.js";
 import { TicketActivitySchema } from "../../model/activity.js";
-import { isFinalStatus, type Ticket, type TicketField } from "../../model/ticket.js";
+import { datetimeToMillis, isFinalStatus, type Ticket, type TicketField } from "../../model/ticket.js";
 import { ok, err, type Result } from "../../util/result.js";
 import { fixedRule, fromRule, valuesToTicket, type NamedValues } from "../rule-values.js";
 import type { TicketVersion } from "../types.js";
@@ -40,7 +40,8 @@ const AlertSchema = z.object({
   status: z.enum(["firing", "resolved"]),
   labels: Labels,
   annotations: Labels.default({}),
-  startsAt: z.iso.datetime({ offset: true }),
+  // Calendar-checked (Date.parse takes 2026-02-30 for 2 March).
+  startsAt: z.string().refine((s) => datetimeToMillis(s) !== undefined, { message: "must be an RFC 3339 date-time on a real calendar day" }),
   endsAt: z.string(),
   generatorURL: z.string().default(""),
   fingerprint: z.string().regex(/^[0-9a-f]{1,64}$/, "must be Alertmanager's hex fingerprint"),
@@ -91,7 +92,7 @@ export function alertValues(alert: z.infer<typeof AlertSchema>, payload: Alertma
   return values;
 }
 
-const rfc3339 = (s: string): string => new Date(Date.parse(s)).toISOString().replace(/\.\d{3}Z$/, "Z");
+const rfc3339 = (s: string): string => new Date(datetimeToMillis(s) ?? Number.NaN).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 export function alertmanagerVersions(body: unknown, config: Extract<WebhookConfig, { format: "alertmanager" }>, ctx: FormatContext): FormatResult {
   const parsed = AlertmanagerPayloadSchema.safeParse(body);
@@ -101,7 +102,7 @@ export function alertmanagerVersions(body: unknown, config: Extract<WebhookConfi
   const problems: string[] = [];
   for (const alert of payload.alerts) {
     const resolved = alert.status === "resolved";
-    if (resolved && Number.isNaN(Date.parse(alert.endsAt))) {
+    if (resolved && datetimeToMillis(alert.endsAt) === undefined) {
       problems.push(`alert ${alert.fingerprint}: resolved without a valid endsAt`);
       continue;
     }

@@ -5,6 +5,7 @@
  * 202 only once the intake committed the whole batch; a failed commit is 503, nothing applied, and
  * the caller retries (Alertmanager does on 5xx, not on 4xx).
  */
+import { MAX_ID_CHARS } from "../../model/limits.js";
 import type { WebhookConfig } from "../../../config/schema.js";
 import type { HttpReply, HttpRequest, HttpRoutes } from "../../http/listener.js";
 import type { Logger, LogLine } from "../../log/logger.js";
@@ -82,7 +83,7 @@ export function createWebhookSource(config: WebhookConfig, deps: WebhookSourceDe
     const result = parse(body, { sourceId: config.id, known: (id) => rt.ticket(id)?.ticket, ownPartners: deps.ownPartners ?? new Set(), now: rt.now() });
     if (!result.ok) return reject(result.error.status, result.error.message);
     const logs: LogLine[] = [
-      { level: "info", msg: "webhook taken in", fields: { source: config.id, tickets: result.value.versions.map((v) => v.ticket.TT_ID) } },
+      { level: "info", msg: "webhook taken in", fields: { source: config.id, tickets: result.value.versions.map((v) => v.ticket.TT_ID.slice(0, MAX_ID_CHARS)) } },
       ...result.value.notes.map((n): LogLine => ({ level: "warn", msg: n, fields: { source: config.id } })),
     ];
     const submitted = await rt.intake.submit({ source: config.id, versions: result.value.versions, logs });
@@ -95,6 +96,9 @@ export function createWebhookSource(config: WebhookConfig, deps: WebhookSourceDe
     health.ok = true;
     health.lastSuccess = rt.now().toISOString();
     delete health.lastError;
+    // Nothing of it could be taken (every ticket refused, e.g. a value too long): the sender's error.
+    const refused = submitted.outcomes.filter((o) => o.outcome === "refused");
+    if (refused.length > 0 && refused.length === submitted.outcomes.length) return reject(400, refused.map((o) => `${o.ttId}: ${o.reason ?? "refused"}`).join("; "));
     return { status: 202, body: { accepted: submitted.outcomes } };
   };
 
