@@ -58,14 +58,16 @@ try {
         const outcome = await bot.pollFeed("big");
         const committed = performance.now() - t0;
         if (outcome !== "polled") throw new Error(`first poll: ${outcome}`);
-        const fromBot = (room: string): number => watcher.messages.filter((m) => m.room === room && m.nick === "ttrelay" && !m.delayed).length;
+        // Room messages with a text (a subject the bot sets on a room it made is none).
+        const saidIn = (room: string): string[] => watcher.messages.filter((m) => m.room === room && m.nick === "ttrelay" && !m.delayed && m.body !== undefined).map((m) => m.body ?? "");
+        const fromBot = (room: string): number => saidIn(room).length;
         await watcher.waitFor(() => rooms.every((r) => fromBot(r) >= 1), 120_000, "a summary line in every room");
         const elapsed = performance.now() - t0;
         // Anything else the poll said would arrive right behind the summaries.
         await new Promise((r) => setTimeout(r, 1000));
         const lines = rooms.map(fromBot);
-        if (lines.some((c) => c !== 1)) throw new Error(`expected one summary line per room, got ${lines.join(", ")}`);
-        const summary = watcher.messages.find((m) => m.nick === "ttrelay")?.body ?? "";
+        if (lines.some((c) => c !== 1)) throw new Error(`expected one summary line per room, got ${lines.join(", ")}: ${JSON.stringify(saidIn(rooms[0] ?? "").map((b) => b.slice(0, 80)))}`);
+        const summary = saidIn(rooms[0] ?? "")[0] ?? "";
         push(`first ${n}`, elapsed);
         push(`commit ${n}`, committed);
         console.log(`run ${run}, ${n} items: summary lines in all ${ROOMS} rooms after ${elapsed.toFixed(0)} ms (poll committed after ${committed.toFixed(0)} ms): "${summary.slice(0, 90)}…"`);
