@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: every benchmark in its own process (so memory figures are its own), one after
  * the other (the machine has two cores; running them together would measure each other).
- * `npm run bench -- correlate` runs one.
+ * `npm run bench -- correlate` runs one. Issue 13's figures first: P1 latency, P2 pipeline vs the
+ * same stanzas sent raw, P3 store, P4 first poll of a big feed.
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const benches = ["correlate", "pipeline", "rooms", "webhook"] as const;
+const benches = ["latency", "pipeline", "store", "first-poll", "correlate", "rooms", "webhook"] as const;
 const wanted = process.argv.slice(2);
 let failed = 0;
 for (const name of benches) {

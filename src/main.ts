@@ -19,7 +19,7 @@ import { ReminderScheduler } from "./maintenance/reminders.js";
 import { nocActor } from "./model/activity.js";
 import { PromMetrics } from "./ops/metrics.js";
 import { mountOps } from "./ops/routes.js";
-import { OutboxDelivery } from "./outbox/delivery.js";
+import { HISTORY_WINDOW, OutboxDelivery } from "./outbox/delivery.js";
 import { createNotifier } from "./outbox/notify.js";
 import { httpFeedFetcher, type FeedFetcher } from "./sources/feed/http.js";
 import { feedSources, type PollOutcome } from "./sources/feed/poll.js";
@@ -30,9 +30,11 @@ import { RtPoller } from "./sources/rt/poll.js";
 import type { TicketSource } from "./sources/types.js";
 import { webhookSources } from "./sources/webhook/index.js";
 import { FileStore } from "./store/file-store.js";
+import type { OutboxEntry } from "./store/types.js";
 import { WriteQueue } from "./ticket-systems/queue.js";
 import { rtFromConfig } from "./ticket-systems/rt/index.js";
 import { registerAdhocCommands } from "./xmpp/adhoc.js";
+import { ArchiveRecognition, type StanzaWire } from "./xmpp/mam.js";
 import { keptOriginKey } from "./xmpp/origin.js";
 import { RoomClient } from "./xmpp/room-client.js";
 import { SubjectKeeper } from "./rooms/subjects.js";
@@ -78,7 +80,8 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   // The room client, the delivery and the inbox need each other: the ports below forward to the
   // client built further down (nothing is sent or received before `client.start()`).
   const sendChat = (to: string, body: string, thread?: string): Promise<void> => client.sendChat(to, body, thread);
-  const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m) }, part("outbox"), undefined, undefined, telemetry);
+  // Large windows only where the room's archive recognises every unconfirmed post after a crash.
+  const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m) }, part("outbox"), { echoTimeoutMs: 60_000, windowPerRoom: HISTORY_WINDOW, windowFor: (r): number => archives.windowFor(r) }, undefined, telemetry);
   const tell = createNotifier({ store, sendChat, queued: () => void delivery.kick(), log, now });
   const writes = new WriteQueue({ store, systems, log: part("ticket-systems"), now, report: (n, text, thread) => tell(n, text, thread), exclusive: (step) => intake.exclusive(step) });
   const reminders = new ReminderScheduler({ store, intake: { exclusive: (step) => intake.exclusive(step) }, incidents, beforeMinutes: config.maintenance.remindBeforeMinutes, timeZone: config.render.timeZone, log: part("maintenance"), now, queued: () => void delivery.kick() });
@@ -104,10 +107,11 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const joins = new JoinTracker(secrets.value.rooms.map((r) => r.jid));
   const subjects = new SubjectKeeper({ rooms: config.rooms.filter((r) => r.subject).map((r) => ({ jid: r.jid, label: r.name ?? r.jid.split("@")[0] ?? r.jid })), store, incidents, xmpp: { setSubject: (r, t) => client.setSubject(r, t), subjectOf: (r) => client.subjectOf(r), isJoined: (r) => client.isJoined(r) }, timeZone: config.render.timeZone, log: part("subjects"), now });
   const inbox = inboxFor({ delivery, peers, commands, intake, joins, subjects, rooms: () => client });
+  const archives = new ArchiveRecognition({ wire: (): StanzaWire => client.wire, pending: (r): OutboxEntry[] => delivery.pendingIn(r), recognised: (msg) => inbox.message(msg, true), historyWindow: HISTORY_WINDOW, log: part("xmpp") });
   const xmpp = config.xmpp;
   // Presence subscriptions (so a contact list shows the bot's commands): only people the ACL knows.
   const acceptsContact = (jid: string): boolean => grantFor(acl, { jid, via: "direct" }) !== undefined;
-  const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms, keepalive: xmpp.keepalive, acceptsContact, originKey: await keptOriginKey(store, part("xmpp")) }, inbox, part("xmpp"));
+  const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms, keepalive: xmpp.keepalive, acceptsContact, originKey: await keptOriginKey(store, part("xmpp")), beforeJoined: (r, nick): Promise<void> => archives.beforeJoined(r, nick) }, inbox, part("xmpp"));
   // XEP-0050: the same commands as forms; the sender is the iq's `from`, stamped by its server.
   registerAdhocCommands(client.iqCallee, adhocCommands(acl, registry, commands, client));
   if (http) mountOps(http, { xmpp: client, rooms: config.rooms.map((r) => r.jid), store, sources, metrics: telemetry, startedAt: now(), now });

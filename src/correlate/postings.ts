@@ -97,22 +97,73 @@ export type IndexStats = {
   hottestKey: { key: string; size: number } | undefined;
 };
 
-type Entry = { readonly f: TicketFeatures; incidentId: string };
+/** `dead`: unlinked for good (a changed ticket gets a new entry); lists drop dead entries lazily. */
+type Entry = { readonly f: TicketFeatures; incidentId: string; dead?: true };
 
 /** One ticket's place in the index, as `saved` returns it. */
 export type SavedEntry = { readonly f: TicketFeatures; readonly incidentId: string };
 
 /** `first`: the member with the earliest TT_Open_Datetime (ties: smallest TT_ID), giving `openedAt`. */
-type IncidentRec = { readonly id: string; readonly members: Entry[]; openCount: number; first: Entry };
+type IncidentRec = { readonly id: string; readonly members: Set<Entry>; openCount: number; first: Entry | undefined };
+
+/**
+ * The incident's earliest member, found again only when asked after it left: removing members in
+ * time order (undoing a planned batch does) removed the earliest each time, and a scan per removal
+ * was quadratic in the incident's size.
+ */
+function firstOf(rec: IncidentRec): Entry {
+  if (rec.first === undefined) for (const m of rec.members) if (rec.first === undefined || openedBefore(m, rec.first)) rec.first = m;
+  return rec.first as Entry;
+}
 
 /** Earlier TT_Open_Datetime first, then smaller TT_ID: a total order independent of arrival order. */
 function openedBefore(a: Entry, b: Entry): boolean {
   return a.f.openMs < b.f.openMs || (a.f.openMs === b.f.openMs && a.f.ttId < b.f.ttId);
 }
 
+/**
+ * Live entries in arrival order. Removing one only counts it (it is marked dead by `#unlink`); the
+ * dead are dropped once they are half the list. A splice per removal was O(list) — quadratic when a
+ * big batch's planned changes were undone and redone on one hot key (a 50k first poll: 20 s).
+ * Reads skip the dead, so what is read, and in which order, is as with the splice.
+ */
+class EntryList {
+  items: Entry[] = [];
+  dead = 0;
+
+  get live(): number {
+    return this.items.length - this.dead;
+  }
+
+  push(e: Entry): void {
+    this.items.push(e);
+  }
+
+  /** `e` (in this list, already marked dead) is gone. */
+  remove(): void {
+    this.dead++;
+    if (this.dead * 2 > this.items.length) {
+      this.items = this.items.filter((x) => x.dead !== true);
+      this.dead = 0;
+    }
+  }
+
+  /** Live entries, newest first, at most `budget`; returns how many were read. */
+  readDesc(budget: number, out: (e: Entry) => void): number {
+    let read = 0;
+    for (let k = this.items.length - 1; k >= 0 && read < budget; k--) {
+      const e = this.items[k] as Entry;
+      if (e.dead === true) continue;
+      out(e);
+      read++;
+    }
+    return read;
+  }
+}
+
 /** Entries grouped by a time bucket; `order` keeps the bucket numbers sorted for range reads. */
 class Buckets {
-  readonly byBucket = new Map<number, Entry[]>();
+  readonly byBucket = new Map<number, EntryList>();
   readonly order: number[] = [];
 
   add(bucket: number, e: Entry): void {
@@ -121,15 +172,17 @@ class Buckets {
       list.push(e);
       return;
     }
-    this.byBucket.set(bucket, [e]);
+    const fresh = new EntryList();
+    fresh.push(e);
+    this.byBucket.set(bucket, fresh);
     this.order.splice(lowerBound(this.order, bucket), 0, bucket);
   }
 
-  remove(bucket: number, e: Entry): void {
+  remove(bucket: number): void {
     const list = this.byBucket.get(bucket);
     if (list === undefined) return;
-    removeItem(list, e);
-    if (list.length === 0) {
+    list.remove();
+    if (list.live === 0) {
       this.byBucket.delete(bucket);
       const j = lowerBound(this.order, bucket);
       if (this.order[j] === bucket) this.order.splice(j, 1);
@@ -143,10 +196,7 @@ class Buckets {
     for (let i = upperBound(this.order, to) - 1; i >= start && read < budget; i--) {
       const list = this.byBucket.get(this.order[i] as number);
       if (list === undefined) continue;
-      for (let k = list.length - 1; k >= 0 && read < budget; k--) {
-        out(list[k] as Entry);
-        read++;
-      }
+      read += list.readDesc(budget - read, out);
     }
     return read;
   }
@@ -192,7 +242,7 @@ function placementOf(f: TicketFeatures): Placement {
 }
 
 /** The time tiers of a bucketed key (layer 2 of the module comment). */
-type Tiers = { readonly bounded: Buckets; readonly open: Buckets; readonly long: Entry[] };
+type Tiers = { readonly bounded: Buckets; readonly open: Buckets; readonly long: EntryList };
 
 /** Time window of a query: reads only what can overlap [qLo, qHi]. */
 type QueryWindow = { qLo: number; qHi: number; staleMs: number };
@@ -215,7 +265,7 @@ class KeyPostings {
       if (this.small.length <= SMALL_MAX) return;
       const all = this.small;
       this.small = undefined;
-      this.tiers = { bounded: new Buckets(), open: new Buckets(), long: [] };
+      this.tiers = { bounded: new Buckets(), open: new Buckets(), long: new EntryList() };
       for (const x of all) this.#place(this.tiers, x);
       return;
     }
@@ -236,8 +286,8 @@ class KeyPostings {
     }
     if (this.tiers === undefined) return;
     const p = placementOf(e.f);
-    if (p.kind === "long") removeItem(this.tiers.long, e);
-    else (p.kind === "open" ? this.tiers.open : this.tiers.bounded).remove(p.bucket, e);
+    if (p.kind === "long") this.tiers.long.remove();
+    else (p.kind === "open" ? this.tiers.open : this.tiers.bounded).remove(p.bucket);
   }
 
   /**
@@ -261,10 +311,7 @@ class KeyPostings {
     const boundedFrom = all ? -Infinity : bucketOf(window.qLo - LONG_MS);
     const boundedTo = all ? Infinity : bucketOf(window.qHi);
     read += tiers.bounded.readDesc(boundedFrom, boundedTo, budget - read, out);
-    for (let i = tiers.long.length - 1; i >= 0 && read < budget; i--) {
-      out(tiers.long[i] as Entry);
-      read++;
-    }
+    read += tiers.long.readDesc(budget - read, out);
     return read;
   }
 }
@@ -370,9 +417,15 @@ export class CorrelationIndex {
       tickets: members.map((e) => e.f.ttId),
       // Same rule as `incidentStatus`, on the counter kept up to date by link/unlink.
       status: rec.openCount === 0 ? "closed" : "open",
-      openedAt: rec.first.f.openDatetime,
+      openedAt: firstOf(rec).f.openDatetime,
       partners: [...new Set(members.map((e) => e.f.partnerId))].sort(),
     };
+  }
+
+  /** The incident's status from its open-member counter (no snapshot: O(1)); undefined when unknown. */
+  incidentStatusOf(incidentId: string): "open" | "closed" | undefined {
+    const rec = this.#incidents.get(incidentId);
+    return rec === undefined ? undefined : rec.openCount === 0 ? "closed" : "open";
   }
 
   /** Incident ids, sorted. */
@@ -382,7 +435,8 @@ export class CorrelationIndex {
 
   /** Sort key for "oldest incident first": earliest member TT_Open_Datetime in ms (unknown: +Infinity). */
   incidentOpenedMs(incidentId: string): number {
-    const ms = this.#incidents.get(incidentId)?.first.f.openMs;
+    const rec = this.#incidents.get(incidentId);
+    const ms = rec === undefined ? undefined : firstOf(rec).f.openMs;
     return ms === undefined || Number.isNaN(ms) ? Infinity : ms;
   }
 
@@ -528,15 +582,16 @@ export class CorrelationIndex {
 
     const rec = this.#incidents.get(incidentId);
     if (rec === undefined) {
-      this.#incidents.set(incidentId, { id: incidentId, members: [e], openCount: f.final ? 0 : 1, first: e });
+      this.#incidents.set(incidentId, { id: incidentId, members: new Set([e]), openCount: f.final ? 0 : 1, first: e });
       return;
     }
-    rec.members.push(e);
+    rec.members.add(e);
     if (!f.final) rec.openCount++;
-    if (openedBefore(e, rec.first)) rec.first = e;
+    if (rec.first !== undefined && openedBefore(e, rec.first)) rec.first = e;
   }
 
   #unlink(e: Entry): void {
+    e.dead = true;
     this.#entries.delete(e.f.ttId);
     const drop = (kind: KeyKind, value: string): void => {
       const map = this.#keys[kind];
@@ -552,16 +607,12 @@ export class CorrelationIndex {
 
     const rec = this.#incidents.get(e.incidentId);
     if (rec === undefined) return;
-    removeItem(rec.members, e);
+    rec.members.delete(e);
     if (!e.f.final) rec.openCount--;
-    if (rec.members.length === 0) {
+    if (rec.members.size === 0) {
       this.#incidents.delete(e.incidentId);
       return;
     }
-    if (rec.first === e) {
-      let first = rec.members[0] as Entry;
-      for (const m of rec.members) if (openedBefore(m, first)) first = m;
-      rec.first = first;
-    }
+    if (rec.first === e) rec.first = undefined;
   }
 }

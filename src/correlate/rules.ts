@@ -215,7 +215,22 @@ function ms(s: string | undefined): number | undefined {
   return s === undefined ? undefined : datetimeToMillis(s);
 }
 
+/**
+ * Tickets are values (every change makes a new object), so one ticket's features are worked out
+ * once: correlating it and adding it to the index both need them.
+ */
+const featuresMemo = new WeakMap<Ticket, TicketFeatures>();
+
 export function ticketFeatures(ticket: Ticket): TicketFeatures {
+  let f = featuresMemo.get(ticket);
+  if (f === undefined) {
+    f = computeFeatures(ticket);
+    featuresMemo.set(ticket, f);
+  }
+  return f;
+}
+
+function computeFeatures(ticket: Ticket): TicketFeatures {
   const startMs = ms(ticket.Start_Datetime) ?? ms(ticket.TT_Open_Datetime) ?? Number.NaN;
   const lastUpdateMs = ms(ticket.TT_Last_Update_Time) ?? startMs;
   const final = isFinalStatus(ticket.TT_Status);

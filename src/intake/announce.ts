@@ -176,8 +176,14 @@ export function announceRemote(ctx: AnnounceContext, stored: StoredTicket, befor
 
 /** First contact with a source (a feed's first poll): at most one line per room, listing what is open there now. */
 export function summaryPosts(label: string, learnt: readonly StoredTicket[], now: Date): OutboxEntry[] {
+  // A ticket learnt twice (two items of one ticket, or once more on an interrupted poll) counts once, as last seen.
+  const latest = new Map<string, StoredTicket>();
+  for (const s of learnt) {
+    latest.delete(s.ticket.TT_ID);
+    latest.set(s.ticket.TT_ID, s);
+  }
   const byRoom = new Map<string, Ticket[]>();
-  for (const s of learnt)
+  for (const s of latest.values())
     for (const room of s.rooms) {
       const list = byRoom.get(room);
       if (list) list.push(s.ticket);

@@ -30,8 +30,12 @@ export type Assignment = {
   /** The incident went from open to closed (all members final) or back with this ticket. */
   closedNow: boolean;
   reopenedNow: boolean;
-  /** The other members, by TT_ID (for a join notice). */
-  others: string[];
+  /**
+   * The other members, by TT_ID (for a join notice). Worked out when first read, which announcing
+   * does right after `assign`: a first poll never reads it, and listing a big incident's members for
+   * each of its tickets made that quadratic.
+   */
+  readonly others: string[];
 };
 
 export type Threading = { thread: string; incident: string; replyTo?: { id: string; to: string } | undefined };
@@ -238,8 +242,9 @@ export class IncidentBook implements IncidentPort {
     return [...ids];
   }
 
+  /** Closed when every member is final (`incidentStatus`), from the index's counter of open members. */
   statusOf(incidentId: string): "open" | "closed" {
-    return incidentStatus(this.members(incidentId).map((m) => ({ TT_Status: m.status })));
+    return this.#index.incidentStatusOf(incidentId) ?? incidentStatus([]);
   }
 
   members(incidentId: string): ({ ttId: string } & Member)[] {
@@ -293,6 +298,8 @@ export class IncidentBook implements IncidentPort {
         const { closedAt: _closedAt, ...open } = r;
         return open;
       });
+    const index = this.#index;
+    let others: string[] | undefined;
     return {
       incidentId,
       thread: this.#records.get(incidentId)?.thread ?? incidentId,
@@ -300,7 +307,9 @@ export class IncidentBook implements IncidentPort {
       explanation: explainDecision(decision),
       closedNow,
       reopenedNow,
-      others: (this.#index.incident(incidentId)?.tickets ?? []).filter((id) => id !== ticket.TT_ID),
+      get others(): string[] {
+        return (others ??= (index.incident(incidentId)?.tickets ?? []).filter((id) => id !== ticket.TT_ID));
+      },
     };
   }
 

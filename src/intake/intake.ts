@@ -9,11 +9,20 @@ import type { Logger } from "../log/logger.js";
 import type { Telemetry } from "../ops/telemetry.js";
 import type { Actor } from "../model/activity.js";
 import { isFinalStatus } from "../model/ticket.js";
-import type { Intake, IntakeResult, SourceBatch } from "../sources/types.js";
+import type { Intake, IntakeResult, SourceBatch, VersionOutcome } from "../sources/types.js";
 import { ChangeSet, settingKey, type IncidentRecord, type TicketStore, type UpstreamLink, type UpstreamWrite } from "../store/types.js";
 import { linkKey, type TicketSystem } from "../ticket-systems/port.js";
 import type { IncidentBook } from "./incidents.js";
-import { planIntake, type IntakePlan } from "./plan.js";
+import { planIntake, type BatchPart, type IntakePlan } from "./plan.js";
+
+/**
+ * A batch of more versions than this is planned and committed in parts (a big first poll, a
+ * backlog after an outage): the outbox starts sending after the first part instead of after the
+ * whole batch (2000 tickets took 1–1.5 s to plan), and steps queued meanwhile (a chat command)
+ * run between two parts instead of after all of them. Parts grow from the first size to the last.
+ */
+export const FIRST_PART = 100;
+export const LAST_PART = 500;
 
 export type IntakeDeps = {
   store: TicketStore;
@@ -29,14 +38,58 @@ export type IntakeDeps = {
   queued?: ((what: { outbox: number; writes: number }) => void) | undefined;
 };
 
+/** Reply targets learnt from echoes, waiting for their one write. */
+type PendingNotes = {
+  first: { thread: string; room: string; stanzaId: string; from: string }[];
+  posts: { ttId: string; room: string; stanzaId: string; from: string }[];
+  /** `#queued` when the step was queued: a step queued after it means a new group. */
+  queuedAt: number;
+  done: Promise<boolean>;
+};
+
 export class IntakeService implements Intake {
   /** Batches are planned and committed one at a time: each plan sees every earlier one applied. */
   #chain: Promise<unknown> = Promise.resolve();
+  /** Steps queued so far (see `#note`). */
+  #queued = 0;
+  #notes: PendingNotes | undefined;
 
   constructor(private readonly deps: IntakeDeps) {}
 
+  /**
+   * Plans the batch, commits it, then applies it. A batch of more than `FIRST_PART` versions goes
+   * in parts, each committed on its own, in order; the source's state is written with the last.
+   * `committed: false` then says that the failing part and those after it were not stored (earlier
+   * parts were): submitting the batch again is safe, as the stored versions come back unchanged
+   * and are not announced twice.
+   */
   submit(batch: SourceBatch): Promise<IntakeResult> {
-    return this.#serial(() => this.#submit(batch));
+    if (batch.versions.length <= FIRST_PART) return this.#serial(() => this.#submit(batch));
+    return this.#submitInParts(batch);
+  }
+
+  async #submitInParts(batch: SourceBatch): Promise<IntakeResult> {
+    const learnt: BatchPart["learnt"] = [];
+    const outcomes: VersionOutcome[] = [];
+    let from = 0;
+    for (let size = FIRST_PART; from < batch.versions.length; size = Math.min(size * 2, LAST_PART)) {
+      const to = Math.min(from + size, batch.versions.length);
+      const last = to === batch.versions.length;
+      const part: SourceBatch = {
+        ...batch,
+        versions: batch.versions.slice(from, to),
+        // What the batch says about itself goes with its ends: problems logged with the first part,
+        // the source's state (its cursor, its seen items) stored with the last.
+        logs: from === 0 ? batch.logs : undefined,
+        state: last ? batch.state : undefined,
+      };
+      // Each part is its own step: what was queued meanwhile runs before the next part is planned.
+      const result = await this.#serial(() => this.#submit(part, { learnt, last }));
+      if (!result.committed) return result;
+      outcomes.push(...result.outcomes);
+      from = to;
+    }
+    return { committed: true, outcomes };
   }
 
   /**
@@ -50,13 +103,14 @@ export class IntakeService implements Intake {
 
   /** Runs `step` after every earlier step (their failures do not stop it). */
   #serial<T>(step: () => Promise<T>): Promise<T> {
+    this.#queued++;
     const run = this.#chain.then(step, step);
     this.#chain = run.catch(() => undefined);
     return run;
   }
 
   /** Plans without committing (for `replay` and tests: what a batch would do now). */
-  plan(batch: SourceBatch): IntakePlan {
+  plan(batch: SourceBatch, part?: BatchPart): IntakePlan {
     const { store, incidents } = this.deps;
     const linkOf = (ttId: string): UpstreamLink | undefined => {
       for (const s of this.deps.systems) {
@@ -80,6 +134,7 @@ export class IntakeService implements Intake {
         updatesIn: (room) => store.get("settings", settingKey(room, "updates"))?.value,
       },
       batch,
+      part,
     );
   }
 
@@ -89,11 +144,11 @@ export class IntakeService implements Intake {
     return out;
   }
 
-  async #submit(batch: SourceBatch): Promise<IntakeResult> {
+  async #submit(batch: SourceBatch, part?: BatchPart): Promise<IntakeResult> {
     const { store, log } = this.deps;
     let plan: IntakePlan;
     try {
-      plan = this.plan(batch);
+      plan = this.plan(batch, part);
     } catch (e) {
       log.error({ source: batch.source, err: e instanceof Error ? e.stack : String(e) }, "intake planning crashed: nothing was changed");
       return { committed: false, error: "the change could not be planned (the error has been logged)" };
@@ -115,22 +170,53 @@ export class IntakeService implements Intake {
 
   /**
    * The room showed the first message of an incident there (ours or a peer's): later messages of
-   * the incident reply to it (XEP-0461). Recorded like any other change.
+   * the incident reply to it (XEP-0461). Recorded like any other change, together with the other
+   * notes that came in meanwhile (see `#note`).
    */
   noteFirstMessage(thread: string, room: string, stanzaId: string, from: string): Promise<boolean> {
-    return this.#serial(async () => {
-      const planned = this.deps.incidents.plan(() => this.deps.incidents.noteFirstMessage(thread, room, stanzaId, from));
-      return this.#commitIncidents(planned.records, new ChangeSet(), planned.apply);
-    });
+    return this.#note((n) => n.first.push({ thread, room, stanzaId, from }));
   }
 
   /** Our first message about a ticket in a room (its card): the ticket's compact updates reply to it there. */
   noteTicketPost(ttId: string, room: string, stanzaId: string, from: string): Promise<boolean> {
-    return this.#serial(async () => {
-      const t = this.deps.store.ticket(ttId);
-      if (!t || (t.posts && Object.hasOwn(t.posts, room))) return true;
-      return this.#commitIncidents(new Map(), new ChangeSet().put("tickets", ttId, { ...t, posts: { ...t.posts, [room]: { id: stanzaId, to: from } } }), () => undefined);
+    return this.#note((n) => n.posts.push({ ttId, room, stanzaId, from }));
+  }
+
+  /**
+   * Notes from echoes come one per message: each was a step and a write of its own, one fsync per
+   * echo behind every batch (2000 for a 2000-message backlog). Notes that arrive while their step
+   * waits join it; one that arrives after other steps were queued behind that step starts a new
+   * one, so a note never runs before a step queued ahead of it (a peer's activity must create its
+   * incident before the incident's first message is noted).
+   */
+  #note(add: (n: PendingNotes) => void): Promise<boolean> {
+    let group = this.#notes;
+    if (!group || group.queuedAt !== this.#queued) {
+      const fresh: PendingNotes = { first: [], posts: [], queuedAt: 0, done: Promise.resolve(true) };
+      fresh.done = this.#serial(() => {
+        if (this.#notes === fresh) this.#notes = undefined;
+        return this.#commitNotes(fresh);
+      });
+      fresh.queuedAt = this.#queued;
+      this.#notes = group = fresh;
+    }
+    add(group);
+    return group.done;
+  }
+
+  async #commitNotes(notes: PendingNotes): Promise<boolean> {
+    const { incidents, store } = this.deps;
+    const planned = incidents.plan(() => {
+      for (const f of notes.first) incidents.noteFirstMessage(f.thread, f.room, f.stanzaId, f.from);
     });
+    const changes = new ChangeSet();
+    for (const p of notes.posts) {
+      const planned = changes.get("tickets", p.ttId);
+      const t = planned ?? store.ticket(p.ttId);
+      if (!t || (t.posts && Object.hasOwn(t.posts, p.room))) continue;
+      changes.put("tickets", p.ttId, { ...t, posts: { ...t.posts, [p.room]: { id: p.stanzaId, to: p.from } } });
+    }
+    return this.#commitIncidents(planned.records, changes, planned.apply);
   }
 
   /** The room was created anew: its earlier messages are gone, so replies there start again. */

@@ -83,8 +83,15 @@ export function mergeVersion(version: TicketVersion, before: StoredTicket | unde
   return keepLocalChanges(keepFirstValues(version.ticket, before.ticket, version.keepFirst), before.ticket, version.fed);
 }
 
-export function planIntake(ctx: IntakeContext, batch: SourceBatch): IntakePlan {
-  const planned = ctx.incidents.plan(() => planVersions(ctx, batch));
+/**
+ * One part of a big batch planned on its own (src/intake/intake.ts commits big batches in parts):
+ * the tickets a first contact learnt in earlier parts, to which this part adds its own, and
+ * whether this is the last part (which says the summary).
+ */
+export type BatchPart = { learnt: StoredTicket[]; last: boolean };
+
+export function planIntake(ctx: IntakeContext, batch: SourceBatch, part?: BatchPart): IntakePlan {
+  const planned = ctx.incidents.plan(() => planVersions(ctx, batch, part));
   const plan = planned.result;
   for (const [id, rec] of planned.records) {
     if (rec === null) plan.changes.delete("incidents", id);
@@ -93,7 +100,7 @@ export function planIntake(ctx: IntakeContext, batch: SourceBatch): IntakePlan {
   return { ...plan, applyIncidents: planned.apply };
 }
 
-function planVersions(ctx: IntakeContext, batch: SourceBatch): Omit<IntakePlan, "applyIncidents"> {
+function planVersions(ctx: IntakeContext, batch: SourceBatch, part: BatchPart | undefined): Omit<IntakePlan, "applyIncidents"> {
   const { now } = ctx;
   const nowIso = now.toISOString();
   const changes = new ChangeSet();
@@ -110,7 +117,7 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch): Omit<IntakePlan, 
     return planned === null ? undefined : (planned ?? ctx.lookup(id));
   };
   const announce: AnnounceContext = { actor: ctx.actor, render: ctx.render, incidents: ctx.incidents, now, updatesIn: ctx.updatesIn };
-  const learnt: StoredTicket[] = [];
+  const learnt: StoredTicket[] = part?.learnt ?? [];
 
   if (batch.state !== undefined) changes.put("sources", batch.source, batch.state);
 
@@ -146,7 +153,8 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch): Omit<IntakePlan, 
 
     const merged = mergeVersion(version, before);
     // RFC 6137 Figure 2 and date order, for every source but chat commands (their transitions are checked already).
-    const reconciled = version.command ? { ticket: merged, notes: [] } : reconcileSourceUpdate(before?.ticket, merged, version.provenance.source, now);
+    // Every source validates its versions at its edge; a version met with nothing stored is that one.
+    const reconciled = version.command ? { ticket: merged, notes: [] } : reconcileSourceUpdate(before?.ticket, merged, version.provenance.source, now, merged === version.ticket);
     const ticket = reconciled.ticket;
     for (const note of reconciled.notes) logs.push({ level: "warn", msg: "ticket version corrected", fields: { ...fields, ticket: ttId, note } });
     const hash = changeHash(ticket);
@@ -156,6 +164,8 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch): Omit<IntakePlan, 
       const quiet: StoredTicket = { ...before, ...(upstream ? { upstream } : {}), ...(version.link && !before.link ? { link: version.link } : {}) };
       if (JSON.stringify(quiet.upstream) !== JSON.stringify(before.upstream) || quiet.link !== before.link) changes.put("tickets", ttId, quiet);
       outcomes.push({ ttId, outcome: "unchanged" });
+      // Listed now, so counted in the first-contact summary (also when an interrupted first poll stored it already).
+      if (batch.firstContact && !version.remote) learnt.push(quiet);
       if (version.remote) logs.push({ level: "debug", msg: "peer activity ignored", fields: { ...fields, reason: "already known, unchanged", ticket: ttId } });
       continue;
     }
@@ -240,7 +250,7 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch): Omit<IntakePlan, 
     logs.push({ level: "info", msg: `ticket ${type === "Create" ? "created" : "updated"}`, fields: { ...fields, ticket: ttId, rooms: stored.rooms } });
   }
 
-  if (batch.firstContact) outbox.push(...summaryPosts(batch.firstContact.label, learnt, now));
+  if (batch.firstContact && (part?.last ?? true)) outbox.push(...summaryPosts(batch.firstContact.label, learnt, now));
   for (const o of outbox) if (!ctx.queued?.(o.id)) changes.put("outbox", o.id, o);
   return { changes, tickets: [...tickets.values()], outbox, activities, writes, outcomes, logs };
 }

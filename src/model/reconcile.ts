@@ -58,12 +58,13 @@ const ORDER: readonly Bound[] = [
 ];
 
 function fixDateOrder(t: Ticket, before: Ticket | undefined, now: Date, source: string, notes: string[]): Ticket {
-  const next: Record<string, unknown> = { ...t };
+  let next: Record<string, unknown> | undefined;
   for (const { later, earlier } of ORDER) {
     const value = t[later];
     const lower = datetimeToMillis(t[earlier]);
     const at = value === undefined ? undefined : datetimeToMillis(value);
     if (value === undefined || at === undefined || lower === undefined || at >= lower) continue;
+    next ??= { ...t };
     const previous = before?.[later];
     const previousAt = previous === undefined ? undefined : datetimeToMillis(previous);
     let what: string;
@@ -79,14 +80,16 @@ function fixDateOrder(t: Ticket, before: Ticket | undefined, now: Date, source: 
     }
     notes.push(line(now, source, `${later} ${value} is before ${earlier} ${t[earlier]}: ${what}`));
   }
-  return next as Ticket;
+  return next === undefined ? t : (next as Ticket);
 }
 
 /**
  * Checks `incoming` (a source's version of a ticket) against `before` (the stored ticket, or
  * undefined for a new one). `source` names the source in History ("feed exn", "rt", "peer NORD").
+ * `validated`: `incoming` is exactly what the source validated at its edge, so when nothing here
+ * changes it, it is not validated again (a fifth of planning a big first poll).
  */
-export function reconcileSourceUpdate(before: Ticket | undefined, incoming: Ticket, source: string, now: Date): Reconciled {
+export function reconcileSourceUpdate(before: Ticket | undefined, incoming: Ticket, source: string, now: Date, validated = false): Reconciled {
   const notes: string[] = [];
   let next = incoming;
   if (before !== undefined && before.TT_Status !== incoming.TT_Status && !canTransition(before.TT_Status, incoming.TT_Status)) {
@@ -102,6 +105,7 @@ export function reconcileSourceUpdate(before: Ticket | undefined, incoming: Tick
   }
   next = fixDateOrder(next, before, now, source, notes);
   if (notes.length > 0) next = { ...next, History: appendLines(next.History, notes) };
+  if (validated && next === incoming) return { ticket: next, notes };
   const checked = validateTicket(next, "open");
   if (checked.ok) return { ticket: checked.value, notes };
   // Should not happen (both inputs were valid tickets); the stored ticket is the safe answer.

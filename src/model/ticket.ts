@@ -168,7 +168,22 @@ function daysInMonth(year: number, month: number): number {
  * if the string is not a complete, calendar-valid RFC 3339 date-time with offset. A leap second
  * (":60", RFC 3339 §5.7) is accepted and maps to the following second.
  */
+/**
+ * The same few date strings are read many times per ticket (validation, correlation features,
+ * date order): recent answers are kept (a pure function of the text; bounded, cleared when full).
+ */
+const millisMemo = new Map<string, number | undefined>();
+const MILLIS_MEMO_MAX = 4096;
+
 export function datetimeToMillis(s: string): number | undefined {
+  if (millisMemo.has(s)) return millisMemo.get(s);
+  const v = parseDatetimeMillis(s);
+  if (millisMemo.size >= MILLIS_MEMO_MAX) millisMemo.clear();
+  millisMemo.set(s, v);
+  return v;
+}
+
+function parseDatetimeMillis(s: string): number | undefined {
   const m = RFC3339_DATE_TIME.exec(s);
   if (m === null) return undefined;
   const num = (i: number): number => Number(m[i] ?? "0");
@@ -476,8 +491,10 @@ export function canonicalJson(value: unknown): string {
  * order; absent, `""` and `[]` values count as the same (no information); list order is kept;
  * `ContentHashExcludedFields` are ignored. Every other field counts, TT_Last_Update_Time included.
  */
+const HASH_EXCLUDED: ReadonlySet<string> = new Set(ContentHashExcludedFields);
+
 export function ticketContentHash(t: Ticket): string {
-  const excluded: ReadonlySet<string> = new Set(ContentHashExcludedFields);
+  const excluded = HASH_EXCLUDED;
   const content: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(t)) {
     if (excluded.has(key) || value === undefined || value === "") continue;

@@ -103,6 +103,36 @@ export function markdownToStyled(markdown: string): string {
   return blocks.join("\n");
 }
 
+/** Escaped characters (see `escapeMarkdown`), for reading an escaped text back. */
+const ESCAPED = /\\([\\`*_{}[\]()#+\-.!|<>~&=])/g;
+
+/**
+ * What markdown-it shows of `markdown` placed in a line among other text, when that does not
+ * depend on what is around it (undefined otherwise): an escaped text shows as itself, a bold
+ * escaped text or another one-paragraph inline as it would alone. Used to render a template's
+ * structure once for many tickets (src/render/ticket-message.ts `renderTemplate`).
+ */
+export function inlineAlone(markdown: string): string | undefined {
+  // markdown-it strips whitespace at line ends and turns NUL and CR; " / " is dropped by fillTemplate.
+  if (markdown === "" || /^\s|\s$|[\0\r\n\uE000\uE001]/.test(markdown) || markdown.includes(" / ")) return undefined;
+  const literal = markdown.replace(ESCAPED, "$1");
+  if (escapeMarkdown(literal) === markdown) return literal;
+  // An autolink of plain ASCII (markdown-it's normalizeLink and normalizeLinkText leave it as it
+  // is): shown as the URL itself (see renderInline).
+  if (/^<https?:\/\/[A-Za-z0-9\-._~:/?#@!$&'()*+,;=]+>$/.test(markdown)) return markdown.slice(1, -1);
+  const bold = /^\*\*(.+)\*\*$/s.exec(markdown)?.[1];
+  if (bold !== undefined && !/^\s|\s$/.test(bold)) {
+    const inner = bold.replace(ESCAPED, "$1");
+    if (escapeMarkdown(inner) === bold) return `*${inner}*`;
+  }
+  const tokens = md.parse(markdown, {});
+  const inline = tokens[1];
+  if (tokens.length !== 3 || tokens[0]?.type !== "paragraph_open" || inline?.type !== "inline" || tokens[2]?.type !== "paragraph_close") return undefined;
+  const children = inline.children ?? [];
+  if (children.some((t) => t.type === "softbreak" || t.type === "hardbreak")) return undefined;
+  return renderInline(children);
+}
+
 /**
  * Escapes text so markdown-it reads it literally (CommonMark §2.4 backslash escapes). "=" too: a
  * line of "=" under text (a common underline in NOC mails) would otherwise make a setext heading

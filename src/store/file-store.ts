@@ -75,6 +75,7 @@ export class FileStore implements TicketStore {
   #flushing: Promise<void> | undefined;
   #health: StoreHealth = { writable: true };
   #closed = false;
+  readonly #listeners: ((changes: ChangeSet) => void)[] = [];
 
   private constructor(state: StoreState, seq: number, journalEnd: number, snapshotBytes: number, path: string, opts: FileStoreOptions) {
     this.#state = state;
@@ -148,6 +149,19 @@ export class FileStore implements TicketStore {
     return this.#health;
   }
 
+  onApplied(listener: (changes: ChangeSet) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** A listener's fault is its own: the commit stands and the others are still told. */
+  #tell(listener: (changes: ChangeSet) => void, changes: ChangeSet): void {
+    try {
+      listener(changes);
+    } catch (e) {
+      this.#log?.error({ err: e instanceof Error ? e.stack : String(e) }, "a store listener crashed");
+    }
+  }
+
   // -------------------------------------------------------------------------------------------
   // Writing
   // -------------------------------------------------------------------------------------------
@@ -178,6 +192,7 @@ export class FileStore implements TicketStore {
         }
         this.#seq += batch.length;
         for (const p of batch) applyChanges(this.#state, p.changes);
+        for (const p of batch) for (const l of this.#listeners) this.#tell(l, p.changes);
         this.#recovered();
         for (const p of batch) p.resolve();
         if (this.#journalEnd >= (this.#compactAt ?? Math.max(4 * 1024 * 1024, this.#snapshotBytes))) {

@@ -243,4 +243,9 @@ export interface TicketStore extends StoreReader {
   audit(record: Record<string, unknown>): Promise<void>;
   /** Appends tickets leaving the live store to the archive (JSON lines, flushed), before they leave. */
   archive(lines: readonly Record<string, unknown>[]): Promise<void>;
+  /**
+   * Calls `listener` with every commit's changes once they are applied (in commit order), so that
+   * an index kept beside the store (the outbox's per-room queues) follows it without scanning it.
+   */
+  onApplied(listener: (changes: ChangeSet) => void): void;
 }

@@ -87,17 +87,45 @@ export type TranslatedPoll = {
  * Items that are neither new nor changed (not in `touched`) are only asked for their ticket id.
  */
 export function translateItems(items: readonly FeedItem[], feed: FeedConfig, now: Date, touched?: ReadonlySet<string>): TranslatedPoll {
-  // Warnings are for items that are new or changed in this poll: the others were told before.
-  const tell = (keys: readonly string[]): boolean => touched === undefined || keys.some((k) => touched.has(k));
+  const work = startTranslation(feed, now, touched);
+  translateSome(work, items);
+  return finishTranslation(work, items);
+}
+
+/** Items translated so far (`translateSome`), before the clash check (`finishTranslation`). */
+export type TranslationWork = {
+  feed: FeedConfig;
+  now: Date;
+  touched: ReadonlySet<string> | undefined;
+  options: ReturnType<typeof optionsFor>;
+  translated: ItemTranslation[];
+  idOnly: { item: FeedItem; ttId: string }[];
+};
+
+/**
+ * `translateItems` in steps, so an adapter can let other work run between parts of a big document
+ * (a first poll of 50k items took 20 s in one go, with /health and the other feeds stalled): start,
+ * translate the items part by part in document order, then finish. Same result as `translateItems`.
+ */
+export function startTranslation(feed: FeedConfig, now: Date, touched?: ReadonlySet<string>): TranslationWork {
+  return { feed, now, touched, options: optionsFor(feed, now), translated: [], idOnly: [] };
+}
+
+export function translateSome(work: TranslationWork, items: readonly FeedItem[]): void {
+  const { feed, now, touched, options } = work;
   // Items neither new nor changed are only asked for their ticket id (for the clash check below).
-  const options = optionsFor(feed, now);
-  const translated: ItemTranslation[] = [];
-  const idOnly: { item: FeedItem; ttId: string }[] = [];
   for (const item of items) {
     const ttId = touched !== undefined && !touched.has(item.key) ? ticketIdOf(item.values, feed.mapping, options) : undefined;
-    if (ttId !== undefined) idOnly.push({ item, ttId });
-    else translated.push({ item, translation: translateItem(item, feed, now) });
+    if (ttId !== undefined) work.idOnly.push({ item, ttId });
+    else work.translated.push({ item, translation: translateItem(item, feed, now) });
   }
+}
+
+/** The clash check over every item of the document (all of them must have gone through `translateSome`). */
+export function finishTranslation(work: TranslationWork, items: readonly FeedItem[]): TranslatedPoll {
+  const { feed, touched, translated, idOnly } = work;
+  // Warnings are for items that are new or changed in this poll: the others were told before.
+  const tell = (keys: readonly string[]): boolean => touched === undefined || keys.some((k) => touched.has(k));
   const byKey = new Map<string, Result<Ticket, TranslateProblem[]>>();
   const problems: PollItemProblem[] = [];
   for (const t of translated) {
@@ -110,9 +138,15 @@ export function translateItems(items: readonly FeedItem[], feed: FeedConfig, now
   for (const t of translated) {
     if (!t.translation.result.ok) continue;
     const id = t.translation.result.value.TT_ID;
-    byId.set(id, [...(byId.get(id) ?? []), t]);
+    const group = byId.get(id);
+    if (group) group.push(t);
+    else byId.set(id, [t]);
   }
-  for (const t of idOnly) byId.set(t.ttId, [...(byId.get(t.ttId) ?? []), { item: t.item }]);
+  for (const t of idOnly) {
+    const group = byId.get(t.ttId);
+    if (group) group.push({ item: t.item });
+    else byId.set(t.ttId, [{ item: t.item }]);
+  }
   // Document order decides which item is "the later one".
   for (const group of byId.values()) group.sort((a, b) => (position.get(a.item.key) ?? 0) - (position.get(b.item.key) ?? 0));
   const defaultIds = feed.mapping.Original_ID === undefined;

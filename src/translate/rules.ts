@@ -10,7 +10,8 @@ import { createHash } from "node:crypto";
 import { decodeHTML } from "entities";
 import { convert } from "html-to-text";
 import type { MappingRule, RuleCondition } from "../../config/schema.js";
-import { compileSafe, type SafeMatch } from "../util/safe-regex.js";
+import { compileSafe, type SafeMatch, type SafeRegex } from "../util/safe-regex.js";
+import type { Result } from "../util/result.js";
 
 /** What a source received: values by field name (or path). A list keeps every occurrence in order. */
 export type SourceValues = Readonly<Record<string, string | readonly string[] | undefined>>;
@@ -67,6 +68,17 @@ export function decodeEntities(text: string): string {
   return text.includes("&") ? decodeHTML(text) : text;
 }
 
+/** Each rule's (or condition's) regex, compiled once per config object rather than looked up by text per item. */
+const compiled = new WeakMap<object, Result<SafeRegex, string>>();
+function regexOf(owner: MappingRule | RuleCondition, regex: string, flags: string): Result<SafeRegex, string> {
+  let re = compiled.get(owner);
+  if (re === undefined) {
+    re = compileSafe(regex, flags);
+    compiled.set(owner, re);
+  }
+  return re;
+}
+
 type Capture = { groups: readonly (string | undefined)[]; named: Readonly<Record<string, string | undefined>> };
 
 function conditionHolds(c: RuleCondition, values: SourceValues, ctx: RuleContext): { holds: boolean; why: string } {
@@ -85,7 +97,7 @@ function conditionHolds(c: RuleCondition, values: SourceValues, ctx: RuleContext
     parts.push(`one of ${(Array.isArray(c.equals) ? c.equals : [c.equals]).join(", ")}`);
   }
   if (c.regex !== undefined) {
-    const re = compileSafe(c.regex, c.flags);
+    const re = regexOf(c, c.regex, c.flags);
     holds &&= re.ok && list.some((v) => re.value.test(v));
     parts.push(`=~ /${c.regex}/${c.flags}`);
   }
@@ -157,7 +169,7 @@ function run(rule: MappingRule, values: SourceValues, ctx: RuleContext): Applied
   if (rule.regex === undefined) {
     for (const input of inputs) captures.push({ groups: [input], named: {} });
   } else {
-    const re = compileSafe(rule.regex, rule.flags);
+    const re = regexOf(rule, rule.regex, rule.flags);
     if (!re.ok) return { outcome: "invalid", detail: re.error };
     for (const input of inputs) {
       if (rule.all) captures.push(...re.value.all(input).map(toCapture));
@@ -213,13 +225,32 @@ export function applyRule(rule: MappingRule, values: SourceValues, ctx: RuleCont
 
 const isRuleList = (r: MappingRule | readonly MappingRule[]): r is readonly MappingRule[] => Array.isArray(r);
 
+type Expanded = { rule: MappingRule; origin: "config" | "default"; index: number }[];
+/** Per rule list (config objects, never changed), per defaults and origin: expanded once. */
+const expanded = new WeakMap<object, WeakMap<readonly MappingRule[], Partial<Record<"config" | "default", Expanded>>>>();
+const NO_DEFAULTS: readonly MappingRule[] = [];
+
 /** Rules as configured, with `then: "default"` replaced by the built-in rules at that place. */
 export function expandRules(
   rules: MappingRule | readonly MappingRule[],
-  defaults: readonly MappingRule[] = [],
+  defaults: readonly MappingRule[] = NO_DEFAULTS,
   origin: "config" | "default" = "config",
-): { rule: MappingRule; origin: "config" | "default"; index: number }[] {
-  const out: { rule: MappingRule; origin: "config" | "default"; index: number }[] = [];
+): Expanded {
+  let byDefaults = expanded.get(rules);
+  if (!byDefaults) {
+    byDefaults = new WeakMap();
+    expanded.set(rules, byDefaults);
+  }
+  let byOrigin = byDefaults.get(defaults);
+  if (!byOrigin) {
+    byOrigin = {};
+    byDefaults.set(defaults, byOrigin);
+  }
+  return (byOrigin[origin] ??= expandRulesOnce(rules, defaults, origin));
+}
+
+function expandRulesOnce(rules: MappingRule | readonly MappingRule[], defaults: readonly MappingRule[], origin: "config" | "default"): Expanded {
+  const out: Expanded = [];
   const list: readonly MappingRule[] = isRuleList(rules) ? rules : [rules];
   list.forEach((rule, index) => {
     if (rule.from !== undefined || rule.value !== undefined || rule.template !== undefined) out.push({ rule, origin, index });
@@ -233,7 +264,7 @@ export function runRules(
   rules: MappingRule | readonly MappingRule[],
   values: SourceValues,
   ctx: RuleContext = {},
-  defaults: readonly MappingRule[] = [],
+  defaults: readonly MappingRule[] = NO_DEFAULTS,
   origin: "config" | "default" = "config",
 ): RulesResult {
   const steps: RuleStep[] = [];
@@ -253,8 +284,20 @@ export function applyRules(rules: MappingRule | readonly MappingRule[], values: 
 
 const clip = (s: string): string => (s.length > 60 ? s.slice(0, 57) + "…" : s);
 
+/** Rules come from config and never change: their descriptions are made once (one per rule and item was 4 % of a poll). */
+const descriptions = new WeakMap<MappingRule, string>();
+
 /** One rule for a log line: `description =~ /Impact: (\w+)/i`, `value "Opened"`, `template "NU_{1}"`. */
 export function describeRule(r: MappingRule): string {
+  let known = descriptions.get(r);
+  if (known === undefined) {
+    known = describeRuleOnce(r);
+    descriptions.set(r, known);
+  }
+  return known;
+}
+
+function describeRuleOnce(r: MappingRule): string {
   const parts: string[] = [];
   if (r.when) parts.push(`when ${r.when.map((c) => c.from ?? c.field).join(", ")}:`);
   if (r.from !== undefined) parts.push(r.regex ? `${r.from} =~ /${r.regex}/${r.flags}` : r.from);

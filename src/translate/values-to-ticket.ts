@@ -124,14 +124,32 @@ function fieldOrder(fields: readonly string[], mapping: Mapping): { order: strin
   return { order, cyclic: [...new Set(cyclic)] };
 }
 
+/** The order of a mapping's fields depends only on the mapping and the defaults (config): worked out once. */
+const orders = new WeakMap<Mapping, WeakMap<object, { order: string[]; cyclic: string[] }>>();
+const NO_RULES: readonly MappingRule[] = [];
+const NO_DEFAULTS: NonNullable<TranslateOptions["defaults"]> = {};
+
+function mappingOrder(mapping: Mapping, defaults: NonNullable<TranslateOptions["defaults"]>): { order: string[]; cyclic: string[] } {
+  let byDefaults = orders.get(mapping);
+  if (!byDefaults) {
+    byDefaults = new WeakMap();
+    orders.set(mapping, byDefaults);
+  }
+  let known = byDefaults.get(defaults);
+  if (!known) {
+    known = fieldOrder([...new Set<string>([...Object.keys(defaults), ...Object.keys(mapping)])], mapping);
+    byDefaults.set(defaults, known);
+  }
+  return known;
+}
+
 export function valuesToTicket(values: SourceValues, mapping: Mapping, options: TranslateOptions): Translation {
   const problems: TranslateProblem[] = [];
   const warnings: TranslateProblem[] = [];
   const trace: FieldTrace[] = [];
   const candidate: Record<string, unknown> = {};
-  const defaults = options.defaults ?? {};
-  const fields = [...new Set<string>([...Object.keys(defaults), ...Object.keys(mapping)])];
-  const { order, cyclic } = fieldOrder(fields, mapping);
+  const defaults = options.defaults ?? NO_DEFAULTS;
+  const { order, cyclic } = mappingOrder(mapping, defaults);
   for (const f of cyclic) problems.push({ field: f, message: "its `when` conditions depend on each other in a circle" });
   const ctx = {
     ticketField: (f: string): string | readonly string[] | undefined => {
@@ -148,7 +166,7 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
       continue;
     }
     const configured = mapping[field as TicketField];
-    const builtIn = defaults[field as TicketField] ?? [];
+    const builtIn = defaults[field as TicketField] ?? NO_RULES;
     const result = configured ? runRules(configured, values, ctx, builtIn) : runRules(builtIn, values, ctx, [], "default");
     if (result.value === undefined) {
       // A mandatory field the source's own rules cannot find is the item's problem, named with the

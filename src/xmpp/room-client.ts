@@ -15,6 +15,7 @@ import { capsElement } from "./caps.js";
 import { decodeUtf8AcrossChunks, lastReceivedAt, withoutStreamManagement } from "./connection.js";
 import { ConnectionWatchdog, type KeepaliveOptions } from "./keepalive.js";
 import { needsFormReadback, planRoomConfig, verifyRoom } from "./room-config.js";
+import type { StanzaWire } from "./mam.js";
 import { domainOf, senderIdentity } from "./sender.js";
 import { newOriginKey, signOriginId, verifyOriginId } from "./origin.js";
 import {
@@ -89,6 +90,11 @@ export type RoomClientOptions = {
    * are sent again. Default: a new key for this run.
    */
   originKey?: string | undefined;
+  /**
+   * Runs once the room's history and subject are in, before the room counts as joined: the bot's
+   * own posts the history did not replay are recognised in the room's archive (src/xmpp/mam.ts).
+   */
+  beforeJoined?: ((room: string, nick: string) => Promise<void>) | undefined;
 };
 
 export type RoomEvents = {
@@ -129,7 +135,7 @@ const DOMAIN_KIND_TTL_MS = 3_600_000;
 export class RoomClient implements RoomPort, OccupantDirectory {
   readonly #occupants = new Map<string, Map<string, Occupant>>();
   readonly #xmpp: Client;
-  readonly #opts: Required<Omit<RoomClientOptions, "service" | "keepalive" | "acceptsContact" | "originKey">> & Pick<RoomClientOptions, "service" | "acceptsContact">;
+  readonly #opts: Required<Omit<RoomClientOptions, "service" | "keepalive" | "acceptsContact" | "originKey" | "beforeJoined">> & Pick<RoomClientOptions, "service" | "acceptsContact" | "beforeJoined">;
   readonly #originKey: string;
   /** The nick config gives each room (the one in `#rooms` may be a stand-in while it is taken). */
   readonly #wantedNicks: Map<string, string>;
@@ -250,6 +256,20 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     const fitted = fitRoomMessage({ ...message, originId: signOriginId(this.#originKey, message.id) });
     if (fitted.cut) this.log.warn({ room: message.room, id: message.id, cut: fitted.cut, bytes: MAX_STANZA_BYTES }, fitted.cut === "payload" ? "room message too big for one stanza: sent without its JSON payload" : "room message too big for one stanza: its text was cut");
     await this.#xmpp.send(roomMessage(fitted.message));
+  }
+
+  /** Iq requests and the incoming stanzas, for protocol modules beside this one (src/xmpp/mam.ts). */
+  get wire(): StanzaWire {
+    // @types/xmpp__client's iqCaller type does not resolve under NodeNext; this is its documented shape.
+    const caller = this.#xmpp.iqCaller as unknown as { request(iq: Element, timeoutMs?: number): Promise<Element> };
+    return {
+      request: (iq, timeoutMs) => caller.request(iq, timeoutMs),
+      listen: (listener) => {
+        this.#xmpp.on("stanza", listener);
+        return () => void this.#xmpp.off("stanza", listener);
+      },
+      ownPost: (originId) => verifyOriginId(this.#originKey, originId),
+    };
   }
 
   /** The client's iq handler registry (for ad-hoc commands and service discovery). */
@@ -388,6 +408,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     if (!result.created) await subjectSeen;
     this.#subjectWaiters.delete(key);
     if ((result.created || result.affiliation === "owner") && room.description && !room.stateSubject) await this.#offerSubject(room);
+    await this.#opts.beforeJoined?.(key, room.nick);
     this.#joined.add(key);
     this.log.info({ room: room.jid, nick: room.nick, created: result.created ?? false }, "joined room");
     this.events.joined(key);

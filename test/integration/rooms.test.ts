@@ -32,7 +32,9 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-const config = (server: { domain: string; service: string }, rooms: string[], feed: string, store: string, resource = "ttrelay") => {
+// Each test's bot has a resource of its own (the store's name): the bots of earlier tests stay
+// connected until the end, and one with the same full JID would replace the other back and forth.
+const config = (server: { domain: string; service: string }, rooms: string[], feed: string, store: string, resource = `ttrelay-${store.replace(/\.json$/, "")}`) => {
   const c = botConfig({ jid: `ttrelay@${server.domain}`, service: server.service, rooms, feeds: [{ id: "exn", url: feeds.url(feed) }], storePath: join(dir, store), passwordEnv: "TTRELAY_ROOMS_PASSWORD" });
   return { ...c, xmpp: { ...c.xmpp, resource } };
 };

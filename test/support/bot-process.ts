@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigSchema } from "../../config/schema.js";
 import type { UpstreamWrite } from "../../src/store/types.js";
 
-type Request = { id: number; cmd: "poll" | "deliver" | "kick" | "writes" | "skew"; ms?: number };
+type Request = { id: number; cmd: "poll" | "deliver" | "kick" | "writes" | "skew" | "pollFeed"; ms?: number; feed?: string };
 type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
 type Ready = { ready: true };
 
@@ -29,6 +29,8 @@ export interface BotProcess {
   writes(): Promise<UpstreamWrite[]>;
   /** Moves the bot's clock forward. */
   skew(ms: number): Promise<void>;
+  /** Polls one feed now (as its schedule would) and resolves with the outcome's kind. */
+  pollFeed(feedId: string): Promise<string>;
   /** SIGKILL, and wait for the exit. */
   kill(): Promise<void>;
   /** SIGTERM (the bot's clean stop), and wait for the exit. */
@@ -38,11 +40,11 @@ export interface BotProcess {
 const SELF = fileURLToPath(import.meta.url);
 
 /** Starts the bot in a child process; resolves once it has joined its rooms. */
-export async function spawnBot(opts: { configFile: string; logFile: string; env?: Record<string, string>; skewMs?: number }): Promise<BotProcess> {
+export async function spawnBot(opts: { configFile: string; logFile: string; env?: Record<string, string>; skewMs?: number; logLevel?: string; execArgv?: string[] }): Promise<BotProcess> {
   const log = createWriteStream(opts.logFile, { flags: "a" });
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", SELF, opts.configFile], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.execArgv ?? []), "--import", "tsx", SELF, opts.configFile], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
-    env: { ...process.env, ...opts.env, TTRELAY_TEST_CLOCK_SKEW_MS: String(opts.skewMs ?? 0) },
+    env: { ...process.env, ...opts.env, TTRELAY_TEST_CLOCK_SKEW_MS: String(opts.skewMs ?? 0), TTRELAY_TEST_LOG_LEVEL: opts.logLevel ?? "debug" },
   });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
@@ -65,11 +67,11 @@ export async function spawnBot(opts: { configFile: string; logFile: string; env?
     for (const p of pending.values()) p.reject(new Error("the bot process exited"));
     pending.clear();
   });
-  const ask = (cmd: Request["cmd"], ms?: number): Promise<unknown> =>
+  const ask = (cmd: Request["cmd"], ms?: number, feed?: string): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
-      child.send({ id, cmd, ...(ms === undefined ? {} : { ms }) } satisfies Request);
+      child.send({ id, cmd, ...(ms === undefined ? {} : { ms }), ...(feed === undefined ? {} : { feed }) } satisfies Request);
     });
   const end = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -84,6 +86,7 @@ export async function spawnBot(opts: { configFile: string; logFile: string; env?
     kick: async () => void (await ask("kick")),
     writes: async () => (await ask("writes")) as UpstreamWrite[],
     skew: async (ms) => void (await ask("skew", ms)),
+    pollFeed: async (feedId) => (await ask("pollFeed", undefined, feedId)) as string,
     kill: () => end("SIGKILL"),
     stop: () => end("SIGTERM"),
   };
@@ -94,7 +97,7 @@ async function child(configFile: string): Promise<void> {
   const { createLogger } = await import("../../src/log/logger.js");
   const config = ConfigSchema.parse(JSON.parse(readFileSync(configFile, "utf8")));
   let skew = Number(process.env.TTRELAY_TEST_CLOCK_SKEW_MS ?? "0");
-  const bot = await startBot(config, { log: createLogger("debug", false), startPolling: false, now: () => new Date(Date.now() + skew) });
+  const bot = await startBot(config, { log: createLogger(process.env.TTRELAY_TEST_LOG_LEVEL ?? "debug", false), startPolling: false, now: () => new Date(Date.now() + skew) });
   await bot.ready;
   const send = (m: Reply | Ready): void => void process.send?.(m);
   process.on("message", (m: Request) => {
@@ -112,6 +115,8 @@ async function child(configFile: string): Promise<void> {
         case "skew":
           skew += m.ms ?? 0;
           return undefined;
+        case "pollFeed":
+          return (await bot.pollNow(m.feed ?? "")).kind;
       }
     };
     run().then(

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { ItemFields } from "../../config/schema.js";
 import { fingerprint, parseFeed, type ItemProblem, type ItemValues, type ParsedFeed } from "../../src/sources/feed/parse.js";
 
@@ -313,4 +314,34 @@ void test("itemPaths: bounded, and __proto__ is never a key", async () => {
   assert.ok(Object.keys(values).length <= 320, String(Object.keys(values).length));
   assert.equal(Object.getPrototypeOf(values), Object.prototype);
   assert.equal(Object.hasOwn(values, "__proto__"), false);
+});
+
+void test("a document is parsed once: rss-parser reads the tree made for the paths (a big poll's parse took twice as long)", async () => {
+  // xml2js (which rss-parser uses too) runs one sax parser per document, closed at its end.
+  const sax = createRequire(import.meta.url)("sax") as { SAXParser: { prototype: { close: (...args: unknown[]) => unknown } } };
+  const proto = sax.SAXParser.prototype;
+  const original = proto.close;
+  let calls = 0;
+  proto.close = function (this: unknown, ...args: unknown[]) {
+    calls++;
+    return original.apply(this, args);
+  };
+  try {
+    const parsed = await parseFeed(rss2(`<item><title>A</title><guid>a</guid><description>x</description></item><item><title>B</title><guid>b</guid></item>`), 10_000);
+    assert.ok(parsed.ok);
+    assert.deepEqual(
+      parsed.value.items.map((i) => [i.key, i.values.title, i.values.description]),
+      [
+        ["a", "A", "x"],
+        ["b", "B", undefined],
+      ],
+    );
+    assert.equal(calls, 1, "one XML parse per document");
+    const rdf = await parseFeed(rtRdf, 10_000);
+    assert.ok(rdf.ok);
+    assert.equal(rdf.value.items.length, 2);
+    assert.equal(calls, 2);
+  } finally {
+    proto.close = original;
+  }
 });

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { FetchFailure } from "../../src/sources/feed/http.js";
 import type { FeedItem } from "../../src/sources/feed/parse.js";
 import {
+  MAX_RETAINED_SEEN,
   SEEN_RETENTION_MS,
   afterFailure,
   afterNotModified,
@@ -184,4 +185,17 @@ void test("diffItems after failures: the success resets failures, retryAfter and
   assert.equal(d.next.retryAfter, undefined);
   assert.equal(d.next.lastError, undefined);
   assert.equal(isDue(d.next, NOW), true);
+});
+
+void test("diffItems: at most MAX_RETAINED_SEEN items absent from the feed are remembered, the most recently seen; every listed item is kept", () => {
+  const seen: Record<string, { fp: string; lastSeen: string }> = {};
+  const extra = 5;
+  for (let i = 0; i < MAX_RETAINED_SEEN + extra; i++) seen[`gone-${i}`] = { fp: "f", lastSeen: ago((i + 1) * 1000) };
+  const listed = Array.from({ length: 3 }, (_, i) => item(`here-${i}`, "f"));
+  const d = diffItems(primed(seen), listed, {}, NOW);
+  const keys = Object.keys(d.next.seen);
+  assert.equal(keys.length, MAX_RETAINED_SEEN + listed.length);
+  for (const l of listed) assert.ok(keys.includes(l.key), l.key);
+  assert.ok(keys.includes("gone-0") && keys.includes(`gone-${MAX_RETAINED_SEEN - 1}`), "the most recent kept");
+  for (let i = MAX_RETAINED_SEEN; i < MAX_RETAINED_SEEN + extra; i++) assert.ok(!keys.includes(`gone-${i}`), `gone-${i} (oldest) forgotten`);
 });

@@ -290,6 +290,31 @@ void test("an archived ticket leaves the index; its incident goes when no member
   assert.equal(b.index.hasIncident(one.incidentId), false);
 });
 
+void test("assigning to a big incident does not list its members (that was quadratic in a big first poll); `others` is worked out when read", () => {
+  const b = book();
+  const index = b.index as unknown as { incident: (id: string) => unknown };
+  const original = index.incident.bind(b.index);
+  let snapshots = 0;
+  index.incident = (id: string) => {
+    snapshots++;
+    return original(id);
+  };
+  let last: Assignment | undefined;
+  for (let i = 1; i <= 300; i++) last = b.assign(tk(`EXN_${i}`, 0.001 * i, CIRCUIT), [ROOM_A], nowAt(1));
+  assert.equal(snapshots, 0, "no member list per assignment");
+  assert.ok(last);
+  assert.equal(b.statusOf(last.incidentId), "open");
+  assert.equal(last.others.length, 299, "read on demand");
+  assert.equal(last.others[0], "EXN_1");
+  assert.equal(snapshots, 1);
+  // Closing all of them but one keeps it open; the last closes it (the counter, not a scan).
+  let closing: Assignment | undefined;
+  for (let i = 1; i <= 300; i++) closing = b.assign(closed(tk(`EXN_${i}`, 0.001 * i, CIRCUIT), 2), [ROOM_A], nowAt(2));
+  assert.ok(closing);
+  assert.equal(closing.closedNow, true);
+  assert.equal(b.statusOf(closing.incidentId), "closed");
+});
+
 void test("plan: changes are seen inside, undone after; apply() redoes them; a plan that throws leaves nothing behind", () => {
   const b = book();
   const exn1 = tk("EXN_1", 0, CIRCUIT);

@@ -5,7 +5,7 @@ import { fingerprint, type FeedItem, type ItemValues } from "../../src/sources/f
 import { feedWith } from "../fixtures/feed-config.js";
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import { TicketActivitySchema, nocActor } from "../../src/model/activity.js";
-import { mappingHash, outboxId, planPoll, type PollContext, type PollPlan } from "../../src/sources/feed/plan.js";
+import { TRANSLATE_PART, mappingHash, outboxId, planFeedBatch, planFeedBatchInParts, planPoll, type PollContext, type PollPlan } from "../../src/sources/feed/plan.js";
 import type { StoredTicket } from "../../src/store/types.js";
 
 const IP_ROOM = "ip-transit@conference.noc.example.net";
@@ -326,4 +326,36 @@ void test("mappingHash: anything that decides how items become tickets counts (r
   assert.notEqual(mappingHash({ ...feed, dates: { ...feed.dates, zone: "Europe/Stockholm" } }), base, "date settings");
   assert.notEqual(mappingHash({ ...feed, itemsPerTicket: feed.itemsPerTicket === "many" ? "one" : "many" }), base, "id policy");
   assert.notEqual(mappingHash({ ...feed, partnerId: "OTHER" }), base, "partner");
+});
+
+void test("first poll again after an interrupted one (its first parts were stored, the feed state was not): the summary still counts every listed ticket, once", () => {
+  const items = [nocItem(3), nocItem(2, { service: "Lambda" }), nocItem(1)];
+  // The earlier attempt stored EXN_1 (a part committed before the crash); the feed is still unprimed.
+  const earlier = planPoll(ctx(T0), emptyFeedState(), [nocItem(1)], [], {}, () => undefined);
+  const plan = planPoll(ctx(T1), emptyFeedState(), items, [], {}, storeOf(earlier));
+  assert.equal(
+    plan.outbox.find((o) => o.room === IP_ROOM)?.body,
+    "Now following feed *exn*: 3 tickets already listed, 3 open (EXN_1, EXN_2, EXN_3). New tickets and changes will be posted here.",
+  );
+  assert.deepEqual(plan.activities, [], "nothing posted item by item");
+});
+
+void test("first poll of a feed listing one ticket twice (two items, one ticket): counted once in the summary", () => {
+  const many = { ...feed, itemsPerTicket: "many" as const };
+  // Newest first: the later version says more in its History.
+  const twice = [nocItem(1, { status: "Updated", history: "carrier on site" }), { ...nocItem(1), key: "EXN-1-v1" }];
+  const plan = planPoll({ ...ctx(T0), feed: many }, emptyFeedState(), twice, [], {}, () => undefined);
+  assert.match(plan.outbox.find((o) => o.room === IP_ROOM)?.body ?? "", /: 1 ticket already listed, 1 open \(EXN_1\)/);
+});
+
+void test("planFeedBatchInParts: the same batch as planFeedBatch, pausing after every part of the document (a big first poll lets the event loop turn)", async () => {
+  const sizes = [0, 1, TRANSLATE_PART, TRANSLATE_PART * 2 + 7];
+  for (const n of sizes) {
+    // Two items of the same ticket among them, so the clash check over the whole document runs too.
+    const items = [...Array.from({ length: n }, (_, i) => nocItem(i + 1)), ...(n > 0 ? [{ ...nocItem(1), key: "EXN-1-again" }] : [])];
+    let pauses = 0;
+    const inParts = await planFeedBatchInParts(feed, emptyFeedState(), items, [], {}, T0, () => (pauses++, Promise.resolve()));
+    assert.deepEqual(inParts, planFeedBatch(feed, emptyFeedState(), items, [], {}, T0), `${n} items`);
+    assert.equal(pauses, Math.ceil(items.length / TRANSLATE_PART), `${n} items: one pause per part`);
+  }
 });

@@ -14,7 +14,7 @@ import type { Actor, TicketActivity } from "../../model/activity.js";
 import type { TicketField } from "../../model/ticket.js";
 import type { RenderOptions } from "../../render/ticket-message.js";
 import { emptyStore, type OutboxEntry, type StoredTicket } from "../../store/types.js";
-import { translateItems } from "../../translate/item-to-ticket.js";
+import { finishTranslation, startTranslation, translateSome, type TranslationWork } from "../../translate/item-to-ticket.js";
 import type { SourceBatch, TicketVersion } from "../types.js";
 import type { Validators } from "./http.js";
 import type { FeedItem, ItemProblem } from "./parse.js";
@@ -51,14 +51,53 @@ export function planFeedBatch(
   validators: Validators,
   now: Date,
 ): FeedBatch {
+  const start = startFeedBatch(feed, state, items, validators, now);
+  translateSome(start.work, items);
+  return finishFeedBatch(start, items, itemProblems);
+}
+
+/** What `planFeedBatch` works out before translating the items (see `planFeedBatchInParts`). */
+type FeedBatchStart = { feed: FeedConfig; diff: ReturnType<typeof diffItems>; touched: FeedItem[]; work: TranslationWork };
+
+function startFeedBatch(feed: FeedConfig, state: FeedState, items: readonly FeedItem[], validators: Validators, now: Date): FeedBatchStart {
   const diff = diffItems(state, items, validators, now, mappingHash(feed));
-  const logs: LogLine[] = itemProblems.map((p) => ({ level: "warn", msg: "feed item problem", fields: { feed: feed.id, item: p.key, problem: p.message } }));
-  const versions: TicketVersion[] = [];
-  const keepFirst = firstValueFields(feed);
   // Feeds list newest first; oldest first makes a ticket's creation precede its updates.
   const touched = [...diff.fresh, ...diff.changed].reverse();
   // Every item of the document, so that two items never become one ticket unseen (issue 11.1).
-  const poll = translateItems(items, feed, now, new Set(touched.map((i) => i.key)));
+  return { feed, diff, touched, work: startTranslation(feed, now, new Set(touched.map((i) => i.key))) };
+}
+
+/** Items translated per part by `planFeedBatchInParts` (about 0.1–0.4 ms each). */
+export const TRANSLATE_PART = 500;
+
+/**
+ * `planFeedBatch` with `pause()` awaited after every `TRANSLATE_PART` items: a big document is
+ * translated in parts and the event loop turns between them (/health, echoes, other feeds).
+ * Same batch as `planFeedBatch`.
+ */
+export async function planFeedBatchInParts(
+  feed: FeedConfig,
+  state: FeedState,
+  items: readonly FeedItem[],
+  itemProblems: readonly ItemProblem[],
+  validators: Validators,
+  now: Date,
+  pause: () => Promise<void>,
+): Promise<FeedBatch> {
+  const start = startFeedBatch(feed, state, items, validators, now);
+  for (let from = 0; from < items.length; from += TRANSLATE_PART) {
+    translateSome(start.work, items.slice(from, from + TRANSLATE_PART));
+    await pause();
+  }
+  return finishFeedBatch(start, items, itemProblems);
+}
+
+function finishFeedBatch(start: FeedBatchStart, items: readonly FeedItem[], itemProblems: readonly ItemProblem[]): FeedBatch {
+  const { feed, diff, touched } = start;
+  const logs: LogLine[] = itemProblems.map((p) => ({ level: "warn", msg: "feed item problem", fields: { feed: feed.id, item: p.key, problem: p.message } }));
+  const versions: TicketVersion[] = [];
+  const keepFirst = firstValueFields(feed);
+  const poll = finishTranslation(start.work, items);
   for (const p of poll.problems) logs.push({ level: p.level, msg: "feed item problem", fields: { feed: feed.id, item: p.key, problem: p.message } });
   for (const item of touched) {
     const translated = poll.byKey.get(item.key);

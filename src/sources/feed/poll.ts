@@ -12,7 +12,7 @@ import { backoffMs } from "../../util/backoff.js";
 import type { IntakeResult, SourceHealth, SourceRuntime, TicketSource } from "../types.js";
 import type { FeedFetcher } from "./http.js";
 import { parseFeed } from "./parse.js";
-import { planFeedBatch } from "./plan.js";
+import { planFeedBatchInParts } from "./plan.js";
 import { afterFailure, afterNotModified, emptyFeedState, isDue, readFeedState, type FeedState } from "./state.js";
 
 export type PollOutcome =
@@ -131,7 +131,9 @@ export class FeedPoller implements TicketSource {
     }
 
     // One write carries the feed state, the tickets and the outbox: durable before anything is sent.
-    const batch = planFeedBatch(feed, state, parsed.value.items, [...(fetched.value.problems ?? []), ...parsed.value.problems], fetched.value.validators, now);
+    // Translated in parts, the event loop turning between them (a 50k-item first poll is seconds of work).
+    const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const batch = await planFeedBatchInParts(feed, state, parsed.value.items, [...(fetched.value.problems ?? []), ...parsed.value.problems], fetched.value.validators, now, pause);
     const result = await runtime.intake.submit(batch);
     if (!result.committed) {
       this.#notStored();

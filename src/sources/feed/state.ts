@@ -49,6 +49,9 @@ export function readFeedState(stored: unknown, report: (problem: string) => void
 /** Items absent from the feed for this long are forgotten (feeds are windows over recent items). */
 export const SEEN_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
+/** Items absent from the feed that are remembered at most (the most recently seen), whatever their age. */
+export const MAX_RETAINED_SEEN = 10_000;
+
 const BASE_DELAY_MS = 30_000;
 const MAX_DELAY_MS = 60 * 60_000;
 
@@ -87,10 +90,13 @@ export type ItemDiff = {
 export function diffItems(state: FeedState, items: readonly FeedItem[], validators: Validators, now: Date, mapping?: string): ItemDiff {
   const nowIso = now.toISOString();
   const seen: Record<string, SeenItem> = {};
-  // Keep recently seen items that dropped out of the window, so that they are not "new" if they come back.
-  for (const [key, entry] of Object.entries(state.seen)) {
-    if (now.getTime() - Date.parse(entry.lastSeen) < SEEN_RETENTION_MS) seen[key] = entry;
-  }
+  // Keep recently seen items that dropped out of the window, so that they are not "new" if they
+  // come back; at most MAX_RETAINED_SEEN of them, the most recently seen (the state is written with
+  // every poll that brings news, so its size is the size of those writes).
+  const listed = new Set(items.map((i) => i.key));
+  const retained = Object.entries(state.seen).filter(([key, entry]) => !listed.has(key) && now.getTime() - Date.parse(entry.lastSeen) < SEEN_RETENTION_MS);
+  if (retained.length > MAX_RETAINED_SEEN) retained.sort(([, a], [, b]) => (a.lastSeen < b.lastSeen ? 1 : a.lastSeen > b.lastSeen ? -1 : 0)).length = MAX_RETAINED_SEEN;
+  for (const [key, entry] of retained) seen[key] = entry;
   const sameMapping = mapping === undefined || state.mapping === mapping;
   const fresh: FeedItem[] = [];
   const changed: FeedItem[] = [];
