@@ -130,6 +130,8 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const config = parseConfigText(configText.replace('"*/10 * * * * *"', `"*/${pollSeconds} * * * * *"`));
     if (!config.ok) throw new Error(`demo config invalid: ${config.error.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
     process.env.TTRELAY_DEMO_PASSWORD = botPassword;
+    const hookToken = `demo-${randomBytes(6).toString("hex")}`;
+    process.env.TTRELAY_DEMO_HOOK_TOKEN = hookToken;
 
     const bot = await startBot(config.value, { log });
     cleanups.push(() => bot.stop());
@@ -172,6 +174,14 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
         `As engineer@${prosody.domain}, work tickets from the room: !ack EXN_1043 on it · !update 1043 crew on site · !close 1043 solved · !help`,
         `  or with ad-hoc commands: the bot's entry in the room's participant list, or add ${botJid} as a contact (Gajim: "Execute Command…")`,
         `As watcher@${prosody.domain} (a customer), send the bot a direct message: status · show EXN_1043`,
+        ...(bot.http
+          ? [
+              `A webhook source listens too (health: curl http://${bot.http.address}:${bot.http.port}/health · metrics: …/metrics):`,
+              `  curl -sS -H 'Authorization: Bearer ${hookToken}' -H 'Content-Type: application/json' \\`,
+              `       --data '{"events":[{"key":"A-1","summary":"BGP session down in Lund","service":"IP transit","state":"firing"}]}' http://${bot.http.address}:${bot.http.port}/hooks/alerts`,
+              `  (then "state":"resolved","ended":"'$(date -u +%FT%TZ)'" closes it; the ticket shows in the room)`,
+            ]
+          : []),
         `Config used: ${configFile}. Stop with Ctrl-C.`,
         "",
       ].join("\n"),

@@ -14,6 +14,7 @@ void test("the demo relays the sample feed into its room; the engineer acks a ti
   const lines: string[] = [];
   const logs = captureLogger("info");
   let acked = "";
+  let hookStatus = 0;
   const iterations: number[] = [];
   const code = await runDemo({
     stepSeconds: 2,
@@ -31,6 +32,15 @@ void test("the demo relays the sample feed into its room; the engineer acks a ti
         await engineer.send(xml("message", { to: info.room, type: "groupchat" }, xml("body", {}, "!ack EXN_1043 on it")));
         const reply = await engineer.waitFor((m) => !m.delayed && m.nick === "ttrelay" && (m.body ?? "").startsWith("engineer: "), 10_000, "the reply to !ack");
         acked = reply.body ?? "";
+        // The curl line the demo prints, as a user would copy it: a ticket from the webhook, in the room.
+        const printed = lines.join("\n");
+        const token = /Authorization: Bearer (demo-[0-9a-f]+)/.exec(printed)?.[1];
+        const url = /--data '.*' (http:\/\/127\.0\.0\.1:\d+\/hooks\/alerts)/.exec(printed)?.[1];
+        const data = /--data '(.*)' http/.exec(printed)?.[1];
+        assert.ok(token && url && data, `the demo prints a webhook call: ${printed}`);
+        const hook = await fetch(url, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: data });
+        hookStatus = hook.status;
+        await engineer.waitFor((m) => !m.delayed && shown(m).startsWith("*EXNMON_A-1* new"), 10_000, "the webhook's ticket in the room");
       } finally {
         await engineer.stop();
       }
@@ -44,6 +54,7 @@ void test("the demo relays the sample feed into its room; the engineer acks a ti
   assert.match(out, /Now following feed \*examplenet\*: 2 tickets already listed, 1 open \(EXN_1042\)/);
   for (const id of ["EXN_1043", "EXN_1044", "EXN_1045", "EXN_1046"]) assert.match(out, new RegExp(`\\*${id}\\* new · `), `${id} was posted`);
   assert.match(out, /\*EXN_1042\* closed \(was /);
+  assert.equal(hookStatus, 202, "the printed webhook call is taken in");
   assert.match(acked, /^engineer: .*EXN_1043/, `the engineer's !ack was accepted: ${acked}`);
   assert.doesNotMatch(acked, /sorry/i);
   assert.ok(logs.find("chat command", { command: "ack", outcome: "accepted", actor: "engineer@demo.localhost" }), "audited as accepted");
