@@ -212,6 +212,10 @@ const CUT_NOTE = "\n… (cut: too long for one message)";
  * peers read the ticket with `!show`), then with the body cut at a character boundary and said so.
  */
 export function fitRoomMessage(m: OutgoingRoomMessage, maxBytes = MAX_STANZA_BYTES): { message: OutgoingRoomMessage; cut: "payload" | "body" | undefined } {
+  // Hot path: a UTF-16 unit is at most 6 bytes on the wire (`&quot;`; a 3-byte character), so an
+  // ordinary message is known to fit without serialising it once more just to measure it.
+  const bound = (m.body.length + (m.json?.length ?? 0) + (m.thread?.length ?? 0) + m.room.length + m.id.length + (m.originId?.length ?? 0) + (m.replyTo ? m.replyTo.id.length + m.replyTo.to.length : 0)) * 6 + 1_024;
+  if (bound <= maxBytes) return { message: m, cut: undefined };
   const size = (x: OutgoingRoomMessage): number => Buffer.byteLength(roomMessage(x).toString(), "utf8");
   if (size(m) <= maxBytes) return { message: m, cut: undefined };
   const bare: OutgoingRoomMessage = { ...m, json: undefined };

@@ -25,6 +25,8 @@ void test("fitRoomMessage: under the limit as it is; over it without the payload
   const bytes = (m: OutgoingRoomMessage): number => Buffer.byteLength(roomMessage(m).toString(), "utf8");
   const cases: { name: string; message: OutgoingRoomMessage; max: number; cut: string | undefined }[] = [
     { name: "small", message: base, max: 2_000, cut: undefined },
+    { name: "past the quick bound but within the limit when measured", message: { ...base, body: "x".repeat(1_000), json: undefined }, max: 2_000, cut: undefined },
+    { name: "a long reply target counts too", message: { ...base, body: "x", json: `{"d":"${"y".repeat(300)}"}`, replyTo: { id: "s".repeat(1_200), to: "r@c/n" } }, max: 1_700, cut: "payload" },
     { name: "a big payload", message: { ...base, json: JSON.stringify({ d: "&<".repeat(3_000) }) }, max: 2_000, cut: "payload" },
     { name: "a big body of escaped and multi-byte text", message: { ...base, body: "é&<😀".repeat(2_000), json: undefined }, max: 2_000, cut: "body" },
   ];
