@@ -15,7 +15,7 @@
  * still succeeds or fails as a whole. A failed write is rolled back on disk (the journal is cut
  * back to its last good end) and nothing is applied: the caller decides whether to try again.
  */
-import { appendFile, mkdir, open, readFile, rename, truncate, type FileHandle } from "node:fs/promises";
+import { appendFile, mkdir, open, readFile, rename, stat, truncate, type FileHandle } from "node:fs/promises";
 import { dirname } from "node:path";
 import { Low } from "lowdb";
 import { DataFile } from "lowdb/node";
@@ -73,6 +73,8 @@ export class FileStore implements TicketStore {
   #snapshotBytes: number;
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
+  /** The open journal and which file it is (see `#append`). */
+  #journal: { fh: FileHandle; ino: number; dev: number } | undefined;
   #health: StoreHealth = { writable: true };
   #closed = false;
   readonly #listeners: ((changes: ChangeSet) => void)[] = [];
@@ -207,12 +209,13 @@ export class FileStore implements TicketStore {
   }
 
   /**
-   * Appends at the journal's last good end. The file is opened for each write (microseconds next
-   * to the fsync), so a journal an admin moved or replaced (or a disk that was full) is simply
-   * picked up again by the next write.
+   * Appends at the journal's last good end. The open journal is kept between writes, but the path
+   * is looked at before each (one stat, microseconds next to the fsync): a journal an admin moved
+   * or replaced (or swapped for a full disk) is opened afresh, and after a failed write it is
+   * always opened again, with anything past the last good end cut off.
    */
   async #append(text: string): Promise<void> {
-    const fh = await this.#openJournal();
+    const fh = await this.#journalHandle();
     const bytes = Buffer.from(text, "utf8");
     try {
       // write(2) may write less than asked (a disk that fills up mid-line, a file size limit) and
@@ -229,10 +232,34 @@ export class FileStore implements TicketStore {
     } catch (e) {
       // Cut back what a partial write (a full disk) may have left, so the next line starts clean.
       await fh.truncate(this.#journalEnd).catch(() => undefined);
+      await this.#dropJournal();
       throw e;
-    } finally {
-      await fh.close().catch(() => undefined);
     }
+  }
+
+  /** The kept journal if the path still names that file, else the journal opened afresh. */
+  async #journalHandle(): Promise<FileHandle> {
+    const kept = this.#journal;
+    if (kept) {
+      const now = await stat(this.#journalPath).catch(() => undefined);
+      if (now && now.ino === kept.ino && now.dev === kept.dev) return kept.fh;
+      await this.#dropJournal();
+    }
+    const fh = await this.#openJournal();
+    try {
+      const { ino, dev } = await fh.stat();
+      this.#journal = { fh, ino, dev };
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw e;
+    }
+    return fh;
+  }
+
+  async #dropJournal(): Promise<void> {
+    const kept = this.#journal;
+    this.#journal = undefined;
+    await kept?.fh.close().catch(() => undefined);
   }
 
   /** The journal, created if missing, with anything past the last good end cut off. */
@@ -271,12 +298,13 @@ export class FileStore implements TicketStore {
     db.data = json;
     await db.write();
     this.#snapshotBytes = Buffer.byteLength(json, "utf8");
-    const fh = await this.#openJournal();
+    const fh = await this.#journalHandle();
     try {
       await fh.truncate(0);
       this.#journalEnd = 0;
-    } finally {
-      await fh.close();
+    } catch (e) {
+      await this.#dropJournal();
+      throw e;
     }
   }
 
@@ -284,6 +312,7 @@ export class FileStore implements TicketStore {
   async close(): Promise<void> {
     while (this.#flushing) await this.#flushing;
     this.#closed = true;
+    await this.#dropJournal();
   }
 
   // -------------------------------------------------------------------------------------------

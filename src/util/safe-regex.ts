@@ -27,6 +27,12 @@ export interface SafeRegex {
 }
 
 const cache = new Map<string, SafeRegex>();
+
+/** RE2's anchoring flags (re2js RE2Flags, not exported by name). */
+const UNANCHORED = 0;
+const ANCHOR_START = 1;
+/** Candidates tried anchored per call before one search of the rest (see `search`). */
+const ANCHORED_TRIES = 8;
 const MAX_CACHE = 2000;
 
 function flagBits(flags: string): number {
@@ -67,40 +73,71 @@ export function compileSafe(source: string, flags = ""): Result<SafeRegex, strin
   } catch (e) {
     return err(describeRefusal(source, e instanceof Error ? e.message : String(e)));
   }
-  type Found = ReturnType<typeof compiled.matcher>;
-  const toMatch = (m: Found): SafeMatch => {
-    const groups = Array.from({ length: m.groupCount() + 1 }, (_, i) => m.group(i) ?? undefined);
+  const re2 = compiled.re2();
+  const ngroup = 1 + compiled.groupCount();
+  const names = Object.entries(compiled.namedGroups());
+  /** RE2's positions (pairs, -1 for a group that took no part) in `text` from `offset` → a match. */
+  const toMatch = (text: string, at: readonly number[], offset: number): SafeMatch => {
+    const groups: (string | undefined)[] = [];
+    for (let i = 0; i < ngroup; i++) {
+      const s = at[2 * i] ?? -1;
+      groups.push(s < 0 ? undefined : text.slice(offset + s, offset + (at[2 * i + 1] ?? s)));
+    }
     const named: Record<string, string | undefined> = {};
-    for (const [name, value] of Object.entries(m.getNamedGroups())) named[name] = value ?? undefined;
-    return { groups, named, index: m.start(0) };
+    for (const [name, index] of names) named[name] = groups[index];
+    return { groups, named, index: offset + (at[0] ?? 0) };
   };
   const cap = (s: string): string => (s.length > MAX_RULE_INPUT ? s.slice(0, MAX_RULE_INPUT) : s);
   const prefix = literalPrefix(source, flags);
-  // Where the search starts: no match can begin before the first place the prefix allows (see
-  // `literalPrefix`), and RE2 sees the whole text, so `^` and `\b` look at the real previous character.
-  const startOf = (text: string): number => (prefix ? firstCandidate(text, prefix) : 0);
+  /**
+   * The leftmost match starting at or after `from`, in one pass that also finds the groups (the
+   * Matcher API finds the match, then runs again for its groups). With a literal prefix, no match
+   * starts anywhere but at a candidate (see `literalPrefix`): the first few candidates are tried
+   * anchored, on the text from there (cheap: RE2 stops where the pattern fails instead of
+   * searching on), then the rest of the text is searched once, so a text full of candidates that
+   * each fail late stays linear. The text from a candidate reads the same to the pattern: it
+   * starts with the prefix's literal, so nothing in it looks at the character before.
+   */
+  const search = (text: string, from: number, budget: { anchored: number }): SafeMatch | undefined => {
+    let at = from;
+    if (prefix) {
+      for (;;) {
+        at = firstCandidate(text, prefix, at);
+        if (at < 0) return undefined;
+        if (budget.anchored <= 0) break;
+        budget.anchored--;
+        const rest = text.slice(at);
+        const [found, pos] = re2.matchWithGroup(rest, 0, rest.length, ANCHOR_START, ngroup) as [boolean, number[] | null];
+        if (found && pos) return toMatch(text, pos, at);
+        at += 1;
+        if (at > text.length) return undefined;
+      }
+    }
+    const [found, pos] = re2.matchWithGroup(text, at, text.length, UNANCHORED, ngroup) as [boolean, number[] | null];
+    return found && pos ? toMatch(text, pos, 0) : undefined;
+  };
   const regex: SafeRegex = {
     source,
     flags,
     exec(input) {
-      const text = cap(input);
-      const start = startOf(text);
-      if (start < 0) return undefined;
-      const m = compiled.matcher(text);
-      return m.find(start) ? toMatch(m) : undefined;
+      return search(cap(input), 0, { anchored: ANCHORED_TRIES });
     },
     all(input) {
       const text = cap(input);
-      const start = startOf(text);
-      if (start < 0) return [];
-      const m = compiled.matcher(text);
+      const budget = { anchored: ANCHORED_TRIES };
       const out: SafeMatch[] = [];
-      for (let found = m.find(start); found; found = m.find()) out.push(toMatch(m));
+      for (let from = 0; from <= text.length; ) {
+        const m = search(text, from, budget);
+        if (!m) break;
+        out.push(m);
+        const end = m.index + (m.groups[0]?.length ?? 0);
+        // An empty match moves on by one character (a whole surrogate pair), as RE2's Matcher does.
+        from = end > m.index ? end : end + ((text.codePointAt(end) ?? 0) > 0xffff ? 2 : 1);
+      }
       return out;
     },
     test(input) {
-      const text = cap(input);
-      return startOf(text) >= 0 && compiled.test(text);
+      return search(cap(input), 0, { anchored: ANCHORED_TRIES }) !== undefined;
     },
   };
   if (cache.size >= MAX_CACHE) cache.clear();
@@ -169,17 +206,19 @@ function literalAt(text: string, at: number, p: LiteralPrefix): boolean {
 }
 
 /** The first position a match could start at, or -1 when the text has none (see `LiteralPrefix`). */
-export function firstCandidate(text: string, p: LiteralPrefix): number {
+export function firstCandidate(text: string, p: LiteralPrefix, from = 0): number {
   switch (p.anchor) {
     case "text":
-      return literalAt(text, 0, p) ? 0 : -1;
-    case "line":
+      return from === 0 && literalAt(text, 0, p) ? 0 : -1;
+    case "line": {
       // RE2's multi-line `^`: at the start of the text and after every "\n" (not after "\r" alone).
-      for (let at = 0; at >= 0 && at <= text.length; at = text.indexOf("\n", at) + 1 || -1) if (literalAt(text, at, p)) return at;
+      let at = from === 0 ? 0 : text.indexOf("\n", from - 1) + 1 || -1;
+      for (; at >= 0 && at <= text.length; at = text.indexOf("\n", at) + 1 || -1) if (literalAt(text, at, p)) return at;
       return -1;
+    }
     case "none": {
-      if (!p.ignoreCase) return text.indexOf(p.literal);
-      for (let at = 0; at + p.literal.length <= text.length; at++) if (literalAt(text, at, p)) return at;
+      if (!p.ignoreCase) return text.indexOf(p.literal, from);
+      for (let at = from; at + p.literal.length <= text.length; at++) if (literalAt(text, at, p)) return at;
       return -1;
     }
   }

@@ -46,7 +46,7 @@ void test("firstCandidate: RE2's line starts (after \\n only) and its case foldi
 });
 
 /** Deterministic pseudo-random text over an alphabet that makes the patterns' literals likely. */
-function* texts(seed: number, count: number): Generator<string> {
+function* texts(seed: number, count: number, maxPieces = 12): Generator<string> {
   let s = seed >>> 0;
   const next = (): number => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -55,13 +55,13 @@ function* texts(seed: number, count: number): Generator<string> {
   const pieces = ["Status:", "status: ", "STATUS:", "\u017Ftatus:", "Impact:", "EXN-", "exn-1", "Ref NU-", "42", "\n", "\n\n", "\r\n", " ", "x", "[", "]", "K", "\u212A", "ind", "Window: a to b", "é", "😀"];
   for (let i = 0; i < count; i++) {
     let t = "";
-    const n = Math.floor(next() * 12);
+    const n = Math.floor(next() * maxPieces);
     for (let j = 0; j < n; j++) t += pieces[Math.floor(next() * pieces.length)];
     yield t;
   }
 }
 
-void test("compileSafe finds exactly what RE2 alone finds (first match, every match, test), prefix or not", () => {
+void test("compileSafe finds exactly what RE2 alone finds (first match, every match, test), prefix or not; also on texts with more candidates than are tried anchored", () => {
   const patterns: [string, string][] = [
     ["^Status:\\s*(.+)$", "im"],
     ["^Status:\\s*(.+)$", "m"],
@@ -84,7 +84,8 @@ void test("compileSafe finds exactly what RE2 alone finds (first match, every ma
     if (flags.includes("i")) bits |= RE2JS.CASE_INSENSITIVE;
     if (flags.includes("m")) bits |= RE2JS.MULTILINE;
     const plain = RE2JS.compile(toRe2Syntax(source), bits);
-    for (const text of texts(source.length * 31 + flags.length, 400)) {
+    // Short texts, and long ones with many candidates (beyond the ones tried anchored, see `search`).
+    for (const text of [...texts(source.length * 31 + flags.length, 400), ...texts(source.length * 17 + 5, 120, 80)]) {
       const m = plain.exec(text);
       const expected = m === null ? undefined : { groups: Array.from({ length: m.length }, (_, i) => (m[i] as string | null | undefined) ?? undefined), index: (m as RegExpExecArray).index };
       const got = safe.value.exec(text);
@@ -97,4 +98,19 @@ void test("compileSafe finds exactly what RE2 alone finds (first match, every ma
       assert.equal(safe.value.test(text), plain.test(text), `test: ${source} /${flags} on ${JSON.stringify(text)}`);
     }
   }
+});
+
+void test("compileSafe: named groups, and a match after many candidates that each fail late", () => {
+  const named = compileSafe("Ref NU-(?<num>\\d+)(?<tail>x)?", "");
+  assert.ok(named.ok);
+  assert.deepEqual(named.value.exec("see Ref NU-x, Ref NU-42 now")?.named, { num: "42", tail: undefined });
+  const late = compileSafe("^Window:[\\s\\S]*?END$", "m");
+  assert.ok(late.ok);
+  const text = "Window: a\n".repeat(30) + "Window: b END";
+  const m = late.value.exec(text);
+  assert.equal(m?.index, 0, "the first candidate reaches END across lines");
+  const strict = compileSafe("^Window: b[^\\n]*END$", "m");
+  assert.ok(strict.ok);
+  assert.equal(strict.value.exec(text)?.index, text.lastIndexOf("Window: b"), "found after 30 failing candidates");
+  assert.equal(strict.value.all(text + "\nWindow: b2 END").length, 2);
 });
