@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { DateTime } from "luxon";
 import { readDate, type DateOptions } from "../../src/translate/dates.js";
 
 const NOW = new Date("2026-11-28T12:00:00Z");
@@ -85,5 +86,36 @@ void test("readDate: dates before 2000 or more than a year ahead are kept, with 
     assert.ok(r.ok, input);
     if (expected) assert.match(r.value.warning ?? "", expected, input);
     else assert.equal(r.value.warning, undefined, input);
+  }
+});
+
+void test("readDate: fixed-offset dates (worked out by hand) give exactly luxon's instant and text; impossible ones luxon's reason", () => {
+  // Deterministic spread of parts over the calendar, fixed zones and edge values.
+  let s = 7;
+  const next = (n: number): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % n;
+  };
+  const zones = ["UTC", "GMT", "Z", "+01:00", "-05:30", "+14:00", "-12:00", "EST", "PDT", "CEST", "+0545"];
+  for (let i = 0; i < 3000; i++) {
+    const year = [1999, 2000, 2024, 2026, 2100, 9999, 1000][next(7)] ?? 2026;
+    const month = 1 + next(12);
+    const day = 1 + next(31);
+    const [hour, minute, second] = [next(24), next(60), next(60)];
+    const ms = [0, 5, 500, 999][next(4)] ?? 0;
+    const zone = zones[next(zones.length)] ?? "UTC";
+    const text = `${year}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")} ${String(hour).padStart(2, "0")}:${String(minute).padStart(2, "0")}:${String(second).padStart(2, "0")}.${String(ms).padStart(3, "0")} ${zone}`;
+    const offset = /^[+-]/.test(zone) ? zone : undefined;
+    const luxonZone = offset ? `UTC${offset.length === 5 ? `${offset.slice(0, 3)}:${offset.slice(3)}` : offset}` : { EST: "UTC-5", PDT: "UTC-7", CEST: "UTC+2" }[zone] ?? "UTC";
+    const dt = DateTime.fromObject({ year, month, day, hour, minute, second, millisecond: ms }, { zone: luxonZone });
+    const got = readDate(text, {}, NOW);
+    if (!dt.isValid) {
+      assert.ok(!got.ok && got.error.includes(dt.invalidExplanation ?? "?"), `${text}: ${JSON.stringify(got)}`);
+      continue;
+    }
+    assert.ok(got.ok, `${text}: ${JSON.stringify(got)}`);
+    const iso = dt.toUTC().toISO({ suppressMilliseconds: true });
+    if (dt.toUTC().year < 1000 || dt.toUTC().year > 9999) continue; // luxon writes those with a sign; not a feed's date
+    assert.equal(got.value.value, iso, text);
   }
 });
