@@ -222,13 +222,26 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/**
+ * Times shown, by zone and minute (what is shown): the tickets of one outage start within minutes
+ * of each other, and formatToParts costs ≈15 µs, several times per message. Bounded.
+ */
+const shownTimes = new Map<string, string>();
+const SHOWN_TIMES_MAX = 4096;
+
 export function formatTime(iso: string | undefined, timeZone: string): string {
   if (iso === undefined) return "";
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  const parts = formatterFor(timeZone).formatToParts(d);
+  const ms = new Date(iso).getTime();
+  if (Number.isNaN(ms)) return iso;
+  const key = `${timeZone} ${Math.floor(ms / 60_000)}`;
+  const known = shownTimes.get(key);
+  if (known !== undefined) return known;
+  const parts = formatterFor(timeZone).formatToParts(new Date(ms));
   const get = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? "";
-  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
+  const shown = `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")} ${get("timeZoneName")}`;
+  if (shownTimes.size >= SHOWN_TIMES_MAX) shownTimes.clear();
+  shownTimes.set(key, shown);
+  return shown;
 }
 
 /** Caps text at a word boundary and says so, so the reader knows to follow the link. */
