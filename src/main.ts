@@ -81,7 +81,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   // client built further down (nothing is sent or received before `client.start()`).
   const sendChat = (to: string, body: string, thread?: string): Promise<void> => client.sendChat(to, body, thread);
   // Large windows only where the room's archive recognises every unconfirmed post after a crash.
-  const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m) }, part("outbox"), { echoTimeoutMs: 60_000, windowPerRoom: HISTORY_WINDOW, windowFor: (r): number => archives.windowFor(r) }, undefined, telemetry);
+  const delivery = new OutboxDelivery(store, { isJoined: (r) => client.isJoined(r), send: (m) => client.send(m), sendMany: (ms) => client.sendMany(ms) }, part("outbox"), { echoTimeoutMs: 60_000, windowPerRoom: HISTORY_WINDOW, windowFor: (r): number => archives.windowFor(r) }, undefined, telemetry);
   const tell = createNotifier({ store, sendChat, queued: () => void delivery.kick(), log, now });
   const writes = new WriteQueue({ store, systems, log: part("ticket-systems"), now, report: (n, text, thread) => tell(n, text, thread), exclusive: (step) => intake.exclusive(step) });
   const reminders = new ReminderScheduler({ store, intake: { exclusive: (step) => intake.exclusive(step) }, incidents, beforeMinutes: config.maintenance.remindBeforeMinutes, timeZone: config.render.timeZone, log: part("maintenance"), now, queued: () => void delivery.kick() });

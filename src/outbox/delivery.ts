@@ -16,6 +16,7 @@ import { ChangeSet, type OutboxEntry, type TicketStore } from "../store/types.js
 import { backoffMs } from "../util/backoff.js";
 import { noTelemetry, type Telemetry } from "../ops/telemetry.js";
 import type { RoomPort } from "../xmpp/room-client.js";
+import type { OutgoingRoomMessage } from "../xmpp/stanzas.js";
 
 export type DeliveryOptions = {
   /** Re-send an entry whose echo has not come back within this time. */
@@ -36,6 +37,9 @@ const MAX_ATTEMPTS = 30;
  * archive (window 20) still sends up to 2000 messages per second.
  */
 const DELIVERY_COMMIT_DELAY_MS = 10;
+
+/** Entries sent in one write at most (see `#pass`): a few hundred kB for the biggest messages. */
+const SEND_BATCH = 25;
 
 /** The join history Prosody replays by default: a room without an archive can recognise this many. */
 export const HISTORY_WINDOW = 20;
@@ -252,30 +256,40 @@ export class OutboxDelivery {
       if (q.pending === 0 || !this.rooms.isJoined(room)) continue;
       const window = this.#windowOf(room);
       while (q.taken < window && !this.#stopped) {
-        const id = q.next();
-        if (id === undefined) break;
-        const entry = this.store.get("outbox", id);
-        if (!entry || this.#delivered.has(id)) continue;
-        if (!this.rooms.isJoined(room)) {
-          q.unshift([id]);
-          break;
+        if (!this.rooms.isJoined(room)) break;
+        // Up to SEND_BATCH entries of the window go out in one write (in order).
+        const batch: OutboxEntry[] = [];
+        while (batch.length < SEND_BATCH && q.taken < window) {
+          const id = q.next();
+          if (id === undefined) break;
+          const entry = this.store.get("outbox", id);
+          if (!entry || this.#delivered.has(id)) continue;
+          q.inFlight.set(entry.id, this.now());
+          batch.push(entry);
         }
-        await this.#send(q, entry);
+        if (batch.length === 0) break;
+        await this.#send(q, batch);
       }
     }
   }
 
-  async #send(q: RoomQueue, entry: OutboxEntry): Promise<void> {
-    q.inFlight.set(entry.id, this.now());
-    const attempts = this.#attemptsOf(entry) + 1;
-    this.#attempts.set(entry.id, attempts);
-    if (attempts > 1) this.log.info({ room: entry.room, id: entry.id, attempt: attempts }, "re-sending room message");
+  async #send(q: RoomQueue, batch: readonly OutboxEntry[]): Promise<void> {
+    for (const entry of batch) {
+      const attempts = this.#attemptsOf(entry) + 1;
+      this.#attempts.set(entry.id, attempts);
+      if (attempts > 1) this.log.info({ room: entry.room, id: entry.id, attempt: attempts }, "re-sending room message");
+    }
+    const message = (entry: OutboxEntry): OutgoingRoomMessage => ({ room: entry.room, id: entry.id, body: entry.body, json: entry.json, thread: entry.thread, replyTo: entry.replyTo });
     try {
-      await this.rooms.send({ room: entry.room, id: entry.id, body: entry.body, json: entry.json, thread: entry.thread, replyTo: entry.replyTo });
-      this.telemetry.sent(entry.room);
+      if (batch.length > 1 && this.rooms.sendMany) await this.rooms.sendMany(batch.map(message));
+      else for (const entry of batch) await this.rooms.send(message(entry));
+      for (const entry of batch) this.telemetry.sent(entry.room);
     } catch (e) {
-      q.inFlight.delete(entry.id);
-      this.#fail(entry, (e as Error).message);
+      // Nothing of the batch is known to have gone out: each is tried again as a refusal would be.
+      for (const entry of batch) {
+        q.inFlight.delete(entry.id);
+        this.#fail(entry, (e as Error).message);
+      }
     }
   }
 

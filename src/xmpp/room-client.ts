@@ -117,6 +117,8 @@ export type RoomEvents = {
 export interface RoomPort {
   isJoined(room: string): boolean;
   send(message: OutgoingRoomMessage): Promise<void>;
+  /** Several messages in one write, in order (a backlog draining); `send` one by one when absent. */
+  sendMany?(messages: readonly OutgoingRoomMessage[]): Promise<void>;
 }
 
 /** What the bot knows of who is in its rooms: the only source of real JIDs for authorization. */
@@ -253,9 +255,25 @@ export class RoomClient implements RoomPort, OccupantDirectory {
   }
 
   async send(message: OutgoingRoomMessage): Promise<void> {
+    await this.#xmpp.send(this.#stanzaOf(message));
+  }
+
+  /**
+   * The messages as one write (@xmpp/connection-tcp's sendMany: the stanzas serialised together):
+   * one system call instead of one per message, and the server reads them in one go rather than
+   * waking up for each.
+   */
+  async sendMany(messages: readonly OutgoingRoomMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const stanzas = messages.map((m) => this.#stanzaOf(m));
+    // @types/xmpp__client leaves sendMany out; it is on every @xmpp/client (client-core).
+    await (this.#xmpp as unknown as { sendMany(elements: Element[]): Promise<void> }).sendMany(stanzas);
+  }
+
+  #stanzaOf(message: OutgoingRoomMessage): Element {
     const fitted = fitRoomMessage({ ...message, originId: signOriginId(this.#originKey, message.id) });
     if (fitted.cut) this.log.warn({ room: message.room, id: message.id, cut: fitted.cut, bytes: MAX_STANZA_BYTES }, fitted.cut === "payload" ? "room message too big for one stanza: sent without its JSON payload" : "room message too big for one stanza: its text was cut");
-    await this.#xmpp.send(roomMessage(fitted.message));
+    return roomMessage(fitted.message);
   }
 
   /** Iq requests and the incoming stanzas, for protocol modules beside this one (src/xmpp/mam.ts). */
