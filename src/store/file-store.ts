@@ -59,9 +59,6 @@ export class StoreError extends Error {
 
 const isCollection = (c: unknown): c is CollectionName => typeof c === "string" && (CollectionNames as string[]).includes(c);
 
-/** The least time between the starts of two writes while commits keep coming (see `#flush`). */
-const GROUP_COMMIT_MS = 4;
-
 export class FileStore implements TicketStore {
   readonly #state: StoreState;
   readonly #path: string;
@@ -76,8 +73,6 @@ export class FileStore implements TicketStore {
   #snapshotBytes: number;
   #queue: Pending[] = [];
   #flushing: Promise<void> | undefined;
-  /** When the last write started (see `#flush`). */
-  #lastWriteAt = -Infinity;
   /** The open journal and which file it is (see `#append`). */
   #journal: { fh: FileHandle; ino: number; dev: number } | undefined;
   #health: StoreHealth = { writable: true };
@@ -187,11 +182,6 @@ export class FileStore implements TicketStore {
     await new Promise<void>((r) => setImmediate(r));
     try {
       while (this.#queue.length > 0) {
-        // Group commit: under load (a backlog draining, one echo after another) writes start at
-        // most every GROUP_COMMIT_MS, so the commits of that time share one write and one fsync.
-        const since = performance.now() - this.#lastWriteAt;
-        if (since < GROUP_COMMIT_MS) await new Promise<void>((r) => setTimeout(r, GROUP_COMMIT_MS - since));
-        this.#lastWriteAt = performance.now();
         const batch = this.#queue.splice(0, this.#queue.length);
         const lines = batch.map((p, i) => journalLine(this.#seq + i + 1, p.changes));
         const text = lines.join("");
