@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const benches = ["latency", "pipeline", "store", "first-poll", "correlate", "rooms", "webhook"] as const;
+const benches = ["latency", "pipeline", "store", "first-poll", "first-poll-cpu", "correlate", "rooms", "webhook"] as const;
 const wanted = process.argv.slice(2);
 let failed = 0;
 for (const name of benches) {
