@@ -107,8 +107,12 @@ for (const kind of await xmppServers()) {
       await configure(bot, room, true);
       const standIn = await login("ttrelay", "signed-standin");
       await standIn.join(room, "ttrelay_");
+      // Each echoed before the next is sent: two connections' messages may otherwise be archived in
+      // either order (ejabberd runs each session on its own).
       await bot.send(roomMessage({ room, id: "e-1", body: "one", originId: signOriginId(key, "e-1") }));
+      await bot.waitFor((m) => m.body === "one", 10_000, "the first post");
       await standIn.send(roomMessage({ room, id: "e-2", body: "two", originId: signOriginId(key, "e-2") }));
+      await bot.waitFor((m) => m.body === "two", 10_000, "the stand-in's post");
       await bot.send(roomMessage({ room, id: "e-3", body: "forged", originId: "e-3.AAAAAAAAAAAAAAAAAAAAAA" }));
       await bot.waitFor((m) => m.body === "forged", 10_000, "the last post");
       const again = await login("ttrelay", "signed-new");
