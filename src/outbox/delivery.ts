@@ -280,17 +280,24 @@ export class OutboxDelivery {
       if (attempts > 1) this.log.info({ room: entry.room, id: entry.id, attempt: attempts }, "re-sending room message");
     }
     const message = (entry: OutboxEntry): OutgoingRoomMessage => ({ room: entry.room, id: entry.id, body: entry.body, json: entry.json, thread: entry.thread, replyTo: entry.replyTo });
+    let sent = 0;
     try {
-      if (batch.length > 1 && this.rooms.sendMany) await this.rooms.sendMany(batch.map(message));
-      else for (const entry of batch) await this.rooms.send(message(entry));
-      for (const entry of batch) this.telemetry.sent(entry.room);
+      if (batch.length > 1 && this.rooms.sendMany) {
+        await this.rooms.sendMany(batch.map(message));
+        sent = batch.length;
+      } else
+        for (const entry of batch) {
+          await this.rooms.send(message(entry));
+          sent++;
+        }
     } catch (e) {
-      // Nothing of the batch is known to have gone out: each is tried again as a refusal would be.
-      for (const entry of batch) {
+      // What is not known to have gone out is tried again, as a refusal would be.
+      for (const entry of batch.slice(sent)) {
         q.inFlight.delete(entry.id);
         this.#fail(entry, (e as Error).message);
       }
     }
+    for (const entry of batch.slice(0, sent)) this.telemetry.sent(entry.room);
   }
 
   #attemptsOf(entry: OutboxEntry): number {
