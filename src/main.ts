@@ -30,6 +30,7 @@ import { RtPoller } from "./sources/rt/poll.js";
 import type { TicketSource } from "./sources/types.js";
 import { webhookSources } from "./sources/webhook/index.js";
 import { FileStore } from "./store/file-store.js";
+import { WorkerTranslator } from "./translate/workers.js";
 import type { OutboxEntry } from "./store/types.js";
 import { WriteQueue } from "./ticket-systems/queue.js";
 import { rtFromConfig } from "./ticket-systems/rt/index.js";
@@ -53,7 +54,6 @@ export type RunningBot = {
 };
 
 export type BotOptions = { log: Logger; fetcher?: FeedFetcher; now?: () => Date; startPolling?: boolean };
-
 export class StartupError extends Error {
   override readonly name = "StartupError";
 }
@@ -92,7 +92,8 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
 
   const http = config.http ? new HttpListener({ address: config.http.address, port: config.http.port, log: part("http") }) : undefined;
   const own = ownPartnerIds(config, rt?.ok ? [rt.value.mapping.partnerId] : []);
-  const feeds = feedSources(config.feeds, { fetcher: opts.fetcher ?? httpFeedFetcher, log: part("feeds"), schedule, telemetry });
+  const translator = new WorkerTranslator(); // threads start only for a big document
+  const feeds = feedSources(config.feeds, { fetcher: opts.fetcher ?? httpFeedFetcher, log: part("feeds"), schedule, telemetry, translator });
   const rtPoller = rt?.ok ? new RtPoller({ ...rt.value, routes: config.routes, log: part("rt"), pending: () => writes.pendingTickets(), schedule, telemetry }) : undefined;
   const peers = peerSourceFor(config, own, store, part("peers"));
   // One line per kind of source.
@@ -139,6 +140,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
       await http?.stop();
       writes.stop();
       for (const s of sources) await s.stop();
+      await translator.close();
       delivery.stop();
       await client.stop();
       await delivery.flush(); // after leaving: includes the echoes that came in meanwhile

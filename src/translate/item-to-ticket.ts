@@ -112,13 +112,30 @@ export function startTranslation(feed: FeedConfig, now: Date, touched?: Readonly
 }
 
 export function translateSome(work: TranslationWork, items: readonly FeedItem[]): void {
-  const { feed, now, touched, options } = work;
-  // Items neither new nor changed are only asked for their ticket id (for the clash check below).
+  for (const item of itemsToTranslate(work, items)) work.translated.push({ item, translation: translateItem(item, work.feed, work.now) });
+}
+
+/**
+ * `translateSome` with the translating done by `translate` (worker threads, ./workers.ts), which
+ * must give one translation per item, in order. Same work, same result.
+ */
+export async function translateSomeWith(work: TranslationWork, items: readonly FeedItem[], translate: (items: readonly FeedItem[]) => Promise<Translation[]>): Promise<void> {
+  const todo = itemsToTranslate(work, items);
+  const translations = await translate(todo);
+  if (translations.length !== todo.length) throw new Error(`${translations.length} translations for ${todo.length} items`);
+  todo.forEach((item, i) => work.translated.push({ item, translation: translations[i] as Translation }));
+}
+
+/** Items neither new nor changed are only asked for their ticket id (for the clash check in `finishTranslation`); the rest are returned. */
+function itemsToTranslate(work: TranslationWork, items: readonly FeedItem[]): FeedItem[] {
+  const { feed, touched, options } = work;
+  const todo: FeedItem[] = [];
   for (const item of items) {
     const ttId = touched !== undefined && !touched.has(item.key) ? ticketIdOf(item.values, feed.mapping, options) : undefined;
     if (ttId !== undefined) work.idOnly.push({ item, ttId });
-    else work.translated.push({ item, translation: translateItem(item, feed, now) });
+    else todo.push(item);
   }
+  return todo;
 }
 
 /** The clash check over every item of the document (all of them must have gone through `translateSome`). */

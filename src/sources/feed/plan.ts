@@ -14,7 +14,8 @@ import type { Actor, TicketActivity } from "../../model/activity.js";
 import type { TicketField } from "../../model/ticket.js";
 import type { RenderOptions } from "../../render/ticket-message.js";
 import { emptyStore, type OutboxEntry, type StoredTicket } from "../../store/types.js";
-import { finishTranslation, startTranslation, translateSome, type TranslationWork } from "../../translate/item-to-ticket.js";
+import { finishTranslation, startTranslation, translateSome, translateSomeWith, type TranslationWork } from "../../translate/item-to-ticket.js";
+import type { Translation } from "../../translate/values-to-ticket.js";
 import type { SourceBatch, TicketVersion } from "../types.js";
 import type { Validators } from "./http.js";
 import type { FeedItem, ItemProblem } from "./parse.js";
@@ -89,6 +90,24 @@ export async function planFeedBatchInParts(
     translateSome(start.work, items.slice(from, from + TRANSLATE_PART));
     await pause();
   }
+  return finishFeedBatch(start, items, itemProblems);
+}
+
+/**
+ * `planFeedBatch` with the items translated by `translate` (worker threads for a big document,
+ * src/translate/workers.ts), awaited: this thread is free meanwhile. Same batch as `planFeedBatch`.
+ */
+export async function planFeedBatchWith(
+  feed: FeedConfig,
+  state: FeedState,
+  items: readonly FeedItem[],
+  itemProblems: readonly ItemProblem[],
+  validators: Validators,
+  now: Date,
+  translate: (items: readonly FeedItem[]) => Promise<Translation[]>,
+): Promise<FeedBatch> {
+  const start = startFeedBatch(feed, state, items, validators, now);
+  await translateSomeWith(start.work, items, translate);
   return finishFeedBatch(start, items, itemProblems);
 }
 

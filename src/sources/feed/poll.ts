@@ -8,11 +8,12 @@ import cron, { type ScheduledTask } from "node-cron";
 import type { FeedConfig } from "../../../config/schema.js";
 import type { Logger } from "../../log/logger.js";
 import type { Telemetry } from "../../ops/telemetry.js";
+import type { ItemTranslator } from "../../translate/workers.js";
 import { backoffMs } from "../../util/backoff.js";
 import type { IntakeResult, SourceHealth, SourceRuntime, TicketSource } from "../types.js";
 import type { FeedFetcher } from "./http.js";
 import { parseFeed } from "./parse.js";
-import { planFeedBatchInParts } from "./plan.js";
+import { planFeedBatchInParts, planFeedBatchWith, type FeedBatch } from "./plan.js";
 import { afterFailure, afterNotModified, emptyFeedState, isDue, readFeedState, type FeedState } from "./state.js";
 
 export type PollOutcome =
@@ -21,7 +22,21 @@ export type PollOutcome =
   | { kind: "not-modified" }
   | { kind: "polled"; result: IntakeResult };
 
-export type FeedPollerDeps = { fetcher: FeedFetcher; log: Logger; schedule: boolean; telemetry?: Telemetry | undefined };
+export type FeedPollerDeps = {
+  fetcher: FeedFetcher;
+  log: Logger;
+  schedule: boolean;
+  telemetry?: Telemetry | undefined;
+  /** Translates big documents on worker threads (src/translate/workers.ts); else all here. */
+  translator?: ItemTranslator | undefined;
+};
+
+/**
+ * Documents with at least this many items are translated by the `translator`, when there is one:
+ * starting its threads costs ≈0.3 s (from dist; more under tsx), which a document of 20k items
+ * (≈2 s to translate here) repays; a smaller one is translated here, in parts.
+ */
+export const WORKER_ITEMS = 20_000;
 
 export class FeedPoller implements TicketSource {
   readonly id: string;
@@ -131,9 +146,20 @@ export class FeedPoller implements TicketSource {
     }
 
     // One write carries the feed state, the tickets and the outbox: durable before anything is sent.
-    // Translated in parts, the event loop turning between them (a 50k-item first poll is seconds of work).
+    // Translated in parts, the event loop turning between them (a 50k-item first poll is seconds of
+    // work), or, for a big document, on worker threads while this thread goes on with other work.
+    const problems = [...(fetched.value.problems ?? []), ...parsed.value.problems];
+    const { validators } = fetched.value;
     const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
-    const batch = await planFeedBatchInParts(feed, state, parsed.value.items, [...(fetched.value.problems ?? []), ...parsed.value.problems], fetched.value.validators, now, pause);
+    const here = (): Promise<FeedBatch> => planFeedBatchInParts(feed, state, parsed.value.items, problems, validators, now, pause);
+    const { translator } = this.deps;
+    const batch =
+      translator && parsed.value.items.length >= WORKER_ITEMS
+        ? await planFeedBatchWith(feed, state, parsed.value.items, problems, validators, now, (items) => translator.translate(feed, now, items)).catch((e: unknown) => {
+            log.warn({ feed: feed.id, err: (e as Error).message }, "translation workers failed: translating here instead");
+            return here();
+          })
+        : await here();
     const result = await runtime.intake.submit(batch);
     if (!result.committed) {
       this.#notStored();

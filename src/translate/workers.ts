@@ -1,0 +1,117 @@
+/**
+ * Adapter: feed items translated on worker threads, for big documents. A first poll of 50k items
+ * spent ≈5.5 s translating on the one thread that also plans, stores and talks XMPP; split over
+ * the machine's cores it takes a fraction of that, and the bot's own thread stays free meanwhile
+ * (echoes, /health, commands). Same function, same results (a test compares them); only the
+ * per-field trace (for `replay`) is left out. Workers start at the first big batch, are shared by
+ * every feed, and never keep the process alive.
+ */
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { FeedConfig } from "../../config/schema.js";
+import type { FeedItem } from "../sources/feed/parse.js";
+import type { Translation } from "./values-to-ticket.js";
+import type { TranslateReply, TranslateTask } from "./worker.js";
+
+export interface ItemTranslator {
+  /** The items' translations, in their order; rejects if a worker cannot do it (then translate here). */
+  translate(feed: FeedConfig, now: Date, items: readonly FeedItem[]): Promise<Translation[]>;
+  close(): Promise<void>;
+}
+
+/** Items per task: big enough that copying the config and starting a task is noise, small enough to share out. */
+const TASK_ITEMS = 2_000;
+
+type Pending = { resolve: (t: Translation[]) => void; reject: (e: Error) => void };
+
+class TranslationWorker {
+  readonly #worker: Worker;
+  readonly #pending = new Map<number, Pending>();
+  #broken: Error | undefined;
+
+  constructor(url: URL) {
+    this.#worker = url.pathname.endsWith(".ts")
+      ? // Run from the TypeScript source (tests, `tsx`): a worker does not inherit the tsx loader, so it registers it first.
+        new Worker(`import("tsx/esm/api").then(({ register }) => { register(); return import(${JSON.stringify(url.href)}); })`, { eval: true })
+      : new Worker(url);
+    this.#worker.unref();
+    this.#worker.on("message", (reply: TranslateReply) => {
+      const p = this.#pending.get(reply.id);
+      if (!p) return;
+      this.#pending.delete(reply.id);
+      if (reply.ok) p.resolve(reply.translations);
+      else p.reject(new Error(`translation worker: ${reply.error}`));
+    });
+    const fail = (e: Error): void => {
+      this.#broken = e;
+      for (const p of this.#pending.values()) p.reject(e);
+      this.#pending.clear();
+    };
+    this.#worker.on("error", fail);
+    this.#worker.on("exit", (code) => fail(new Error(`translation worker exited (${code})`)));
+  }
+
+  get broken(): boolean {
+    return this.#broken !== undefined;
+  }
+
+  run(task: TranslateTask): Promise<Translation[]> {
+    if (this.#broken) return Promise.reject(this.#broken);
+    return new Promise((resolve, reject) => {
+      this.#pending.set(task.id, { resolve, reject });
+      this.#worker.postMessage(task);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
+
+/** The worker script beside this module: the .ts source under tsx (tests, dev), the .js in dist. */
+const workerUrl = (): URL => new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
+
+/** Threads idle this long are stopped (their memory given back); the next big document starts them again. */
+const IDLE_MS = 60_000;
+
+export class WorkerTranslator implements ItemTranslator {
+  #workers: TranslationWorker[] = [];
+  #nextId = 0;
+  #busy = 0;
+  #idle: NodeJS.Timeout | undefined;
+
+  /** `size`: workers at most; by default one per core, at most 4. */
+  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
+
+  #pool(): TranslationWorker[] {
+    this.#workers = this.#workers.filter((w) => !w.broken);
+    while (this.#workers.length < this.size) this.#workers.push(new TranslationWorker(workerUrl()));
+    return this.#workers;
+  }
+
+  async translate(feed: FeedConfig, now: Date, items: readonly FeedItem[]): Promise<Translation[]> {
+    clearTimeout(this.#idle);
+    this.#busy++;
+    try {
+      const pool = this.#pool();
+      const tasks: Promise<Translation[]>[] = [];
+      for (let from = 0, k = 0; from < items.length; from += TASK_ITEMS, k++) {
+        const worker = pool[k % pool.length] as TranslationWorker;
+        tasks.push(worker.run({ id: this.#nextId++, feed, now: now.getTime(), items: items.slice(from, from + TASK_ITEMS) }));
+      }
+      return (await Promise.all(tasks)).flat();
+    } finally {
+      if (--this.#busy === 0) {
+        this.#idle = setTimeout(() => void this.close(), IDLE_MS);
+        this.#idle.unref();
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.#idle);
+    const workers = this.#workers;
+    this.#workers = [];
+    await Promise.all(workers.map((w) => w.close()));
+  }
+}
