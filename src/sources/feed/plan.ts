@@ -44,14 +44,10 @@ export function firstValueFields(feed: FeedConfig): TicketField[] {
   return standIns.filter((f) => feed.mapping[f] === undefined);
 }
 
-export function planFeedBatch(
-  feed: FeedConfig,
-  state: FeedState,
-  items: readonly FeedItem[],
-  itemProblems: readonly ItemProblem[],
-  validators: Validators,
-  now: Date,
-): FeedBatch {
+/** What planning a poll's batch takes: the feed, its state, the document's items and problems, the response's validators, the time. */
+type PlanInput = [feed: FeedConfig, state: FeedState, items: readonly FeedItem[], itemProblems: readonly ItemProblem[], validators: Validators, now: Date];
+
+export function planFeedBatch(...[feed, state, items, itemProblems, validators, now]: PlanInput): FeedBatch {
   const start = startFeedBatch(feed, state, items, validators, now);
   translateSome(start.work, items);
   return finishFeedBatch(start, items, itemProblems);
@@ -76,15 +72,7 @@ export const TRANSLATE_PART = 500;
  * translated in parts and the event loop turns between them (/health, echoes, other feeds).
  * Same batch as `planFeedBatch`.
  */
-export async function planFeedBatchInParts(
-  feed: FeedConfig,
-  state: FeedState,
-  items: readonly FeedItem[],
-  itemProblems: readonly ItemProblem[],
-  validators: Validators,
-  now: Date,
-  pause: () => Promise<void>,
-): Promise<FeedBatch> {
+export async function planFeedBatchInParts(...[feed, state, items, itemProblems, validators, now, pause]: [...PlanInput, pause: () => Promise<void>]): Promise<FeedBatch> {
   const start = startFeedBatch(feed, state, items, validators, now);
   for (let from = 0; from < items.length; from += TRANSLATE_PART) {
     translateSome(start.work, items.slice(from, from + TRANSLATE_PART));
@@ -97,15 +85,7 @@ export async function planFeedBatchInParts(
  * `planFeedBatch` with the items translated by `translate` (worker threads for a big document,
  * src/translate/workers.ts), awaited: this thread is free meanwhile. Same batch as `planFeedBatch`.
  */
-export async function planFeedBatchWith(
-  feed: FeedConfig,
-  state: FeedState,
-  items: readonly FeedItem[],
-  itemProblems: readonly ItemProblem[],
-  validators: Validators,
-  now: Date,
-  translate: (items: readonly FeedItem[]) => Promise<Translation[]>,
-): Promise<FeedBatch> {
+export async function planFeedBatchWith(...[feed, state, items, itemProblems, validators, now, translate]: [...PlanInput, translate: (items: readonly FeedItem[]) => Promise<Translation[]>]): Promise<FeedBatch> {
   const start = startFeedBatch(feed, state, items, validators, now);
   await translateSomeWith(start.work, items, translate);
   return finishFeedBatch(start, items, itemProblems);
