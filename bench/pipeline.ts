@@ -6,6 +6,11 @@
  * process; the second client (this process) only counts. The ratio is taken within each run; three
  * runs print min / median / max. Also the raw loop with small (~300-byte) stanzas, as before.
  *
+ * Each case runs the raw loop, then the bot, then the raw loop again (rooms of its own), and the bot
+ * is compared with the mean of the two: Prosody gets slower as a run goes on (at 50 rooms the same raw
+ * loop ran 10–25 % slower right after the bot than right before it, with more Prosody CPU per message),
+ * so a loop measured only before the bot would favour the loop.
+ *
  * BENCH_MESSAGES (default 2000) messages per case, spread evenly over the rooms. Both senders are
  * warmed first by BENCH_WARM (default 500) messages of the same kind, as a bot that has been
  * running is when an outage hits: the measured messages run on compiled code in both processes.
@@ -193,17 +198,25 @@ try {
       const watcher = await startWatcher({ service: prosody.service, domain: prosody.domain, username: "watcher", password: "watcher-pw", resource: `w-${tag}` });
       const count = counter(watcher);
       try {
-        const raw = await rawRun(watcher, count, rawRooms, rawMessages, "rawloop", tag);
+        const before = await rawRun(watcher, count, rawRooms, rawMessages, "rawloop", tag);
         const bot = await botRun(watcher, count, botRooms, tag, prime, main, planned.length);
+        // The raw loop again, after the bot, in rooms of its own (names and nick of the same length):
+        // Prosody slows as a run goes on, so the bot is compared with the mean of the loop either side.
+        const afterRooms = rawRooms.map((r) => r.replace(/^raw-/, "rax-"));
+        const after = await rawRun(watcher, count, afterRooms, rawMessages.map((m) => ({ ...m, room: afterRooms[rawRooms.indexOf(m.room)] ?? m.room })), "raxloop", `${tag}b`);
+        const raw = (before + after) / 2;
         push(`raw ${k}`, raw);
+        push(`raw before ${k}`, before);
+        push(`raw after ${k}`, after);
         push(`bot ${k}`, bot.rate);
         push(`ratio ${k}`, bot.rate / raw);
         push(`poll ${k}`, bot.planMs);
         const avg = (xs: number[] | undefined): number => (xs && xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
         sizeNote = `stanza size as received: bot ${avg(count.sizes.get("ttrelay")).toFixed(0)} B, raw ${avg(count.sizes.get("rawloop")).toFixed(0)} B`;
-        console.log(`run ${run}, ${k} room(s): raw ${raw.toFixed(0)} msg/s, ttrelay ${bot.rate.toFixed(0)} msg/s (${planned.length} messages), ratio ${(bot.rate / raw).toFixed(2)}; ${sizeNote}`);
-        console.log(`  raw:     ${perMsg(cpu.get(`raw ${tag}`))}`);
-        console.log(`  ttrelay: ${perMsg(cpu.get(`bot ${tag}`))}`);
+        console.log(`run ${run}, ${k} room(s): raw ${before.toFixed(0)} msg/s before and ${after.toFixed(0)} after, ttrelay ${bot.rate.toFixed(0)} msg/s (${planned.length} messages), ratio ${(bot.rate / raw).toFixed(2)}; ${sizeNote}`);
+        console.log(`  raw before: ${perMsg(cpu.get(`raw ${tag}`))}`);
+        console.log(`  ttrelay:    ${perMsg(cpu.get(`bot ${tag}`))}`);
+        console.log(`  raw after:  ${perMsg(cpu.get(`raw ${tag}b`))}`);
       } finally {
         await watcher.stop();
       }
@@ -222,7 +235,9 @@ try {
   }
   console.log(`\nP2 throughput, ${N} messages per case, ${RUNS} runs (min / median / max); ${sizeNote}; ${WARM > 0 ? `both senders warmed by ${WARM} messages first` : "senders fresh from start-up (BENCH_WARM=0)"}`);
   for (const k of ROOM_COUNTS) {
-    console.log(row(`raw loop, same stanzas, ${k} room(s)`, summarise(results.get(`raw ${k}`) ?? []), "msg/s"));
+    console.log(row(`raw loop, same stanzas, ${k} room(s), before`, summarise(results.get(`raw before ${k}`) ?? []), "msg/s"));
+    console.log(row(`raw loop, same stanzas, ${k} room(s), after`, summarise(results.get(`raw after ${k}`) ?? []), "msg/s"));
+    console.log(row(`raw loop, same stanzas, ${k} room(s), mean`, summarise(results.get(`raw ${k}`) ?? []), "msg/s"));
     console.log(row(`ttrelay pipeline, ${k} room(s)`, summarise(results.get(`bot ${k}`) ?? []), "msg/s"));
     console.log(row(`  poll (fetch + plan + first commit), ${k} room(s)`, summarise(results.get(`poll ${k}`) ?? []), "ms"));
     console.log(row(`ratio pipeline / raw, ${k} room(s)`, summarise(results.get(`ratio ${k}`) ?? []), "", 2, "(goal ≥ 0.80 median)"));
