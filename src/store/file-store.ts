@@ -7,9 +7,10 @@
  * - `<path>.journal`: one JSON line per commit (`{"seq":n,"ops":[[collection,key,value|null],…]}`),
  *   appended and fsynced before the commit is applied in memory. A crash can only tear the last
  *   line, which is dropped on the next start (that commit never reported success).
- * - When the journal outgrows the snapshot, the state is written as a new snapshot (carrying the
- *   last journal `seq` it includes) and the journal starts again; lines at or below the snapshot's
- *   `seq` are skipped, so a crash between the two steps loses nothing and repeats nothing.
+ * - When the journal outgrows the snapshot and the commits pause, the state is written as a new
+ *   snapshot (carrying the last journal `seq` it includes) and the journal starts again; lines at or
+ *   below the snapshot's `seq` are skipped, so a crash between the two steps loses nothing and
+ *   repeats nothing.
  *
  * Commits made while a write is in flight share the next write (one fsync for many), and each
  * still succeeds or fails as a whole. A failed write is rolled back on disk (the journal is cut
@@ -50,6 +51,8 @@ export type FileStoreOptions = {
   log?: Logger | undefined;
   /** Journal size (bytes) from which a new snapshot is written; default: the snapshot's size, at least 16 MiB. */
   compactAtBytes?: number | undefined;
+  /** How long the store must be without commits before that snapshot is written (default 2 s). */
+  compactIdleMs?: number | undefined;
 };
 
 export type StoreHealth = { writable: boolean; lastError?: string | undefined; since?: string | undefined };
@@ -68,6 +71,15 @@ const isCollection = (c: unknown): c is CollectionName => typeof c === "string" 
  */
 const COMPACT_AT_LEAST_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The snapshot waits for a pause in the commits: writing it serialises the whole state on this
+ * thread (≈0.7 s at 50k tickets) and holds the commits behind it, which in the middle of a big
+ * first poll or a backlog drain is the worst moment. A journal that grows to this many times the
+ * threshold without a pause is folded in at once, so it stays bounded whatever the load.
+ */
+const COMPACT_IDLE_MS = 2_000;
+const COMPACT_FORCED_FACTOR = 4;
+
 export class FileStore implements TicketStore {
   readonly #state: StoreState;
   readonly #path: string;
@@ -76,6 +88,8 @@ export class FileStore implements TicketStore {
   readonly #auditPath: string;
   readonly #log: Logger | undefined;
   readonly #compactAt: number | undefined;
+  readonly #compactIdleMs: number;
+  #compactTimer: NodeJS.Timeout | undefined;
   #seq: number;
   /** Where the journal's last complete line ends: a failed append is cut back to here. */
   #journalEnd: number;
@@ -99,6 +113,7 @@ export class FileStore implements TicketStore {
     this.#auditPath = opts.auditPath ?? `${path}.audit.jsonl`;
     this.#log = opts.log;
     this.#compactAt = opts.compactAtBytes;
+    this.#compactIdleMs = opts.compactIdleMs ?? COMPACT_IDLE_MS;
   }
 
   /**
@@ -206,15 +221,37 @@ export class FileStore implements TicketStore {
         for (const p of batch) for (const l of this.#listeners) this.#tell(l, p.changes);
         this.#recovered();
         for (const p of batch) p.resolve();
-        if (this.#journalEnd >= (this.#compactAt ?? Math.max(COMPACT_AT_LEAST_BYTES, this.#snapshotBytes))) {
-          await this.compact().catch((e: unknown) => this.#log?.warn({ err: (e as Error).message }, "store compaction failed; the journal keeps growing until it works"));
-        }
+        const threshold = this.#compactAt ?? Math.max(COMPACT_AT_LEAST_BYTES, this.#snapshotBytes);
+        if (this.#journalEnd >= threshold * COMPACT_FORCED_FACTOR) await this.#compactOrWarn();
       }
     } finally {
       this.#flushing = undefined;
       // A commit that came in during the last step's await starts the next flush.
       if (this.#queue.length > 0) this.#flushing = this.#flush();
+      else this.#scheduleCompaction();
     }
+  }
+
+  /** After the last commit of a run: a snapshot once the journal is big and the commits pause. */
+  #scheduleCompaction(): void {
+    clearTimeout(this.#compactTimer);
+    this.#compactTimer = undefined;
+    if (this.#closed || this.#journalEnd < (this.#compactAt ?? Math.max(COMPACT_AT_LEAST_BYTES, this.#snapshotBytes))) return;
+    this.#compactTimer = setTimeout(() => {
+      this.#compactTimer = undefined;
+      // Commits came meanwhile: the flush that took them looks again when it ends.
+      if (this.#flushing || this.#closed) return;
+      // Held as the running flush, so that commits made meanwhile queue behind the snapshot.
+      this.#flushing = this.#compactOrWarn().finally(() => {
+        this.#flushing = undefined;
+        if (this.#queue.length > 0) this.#flushing = this.#flush();
+      });
+    }, this.#compactIdleMs);
+    this.#compactTimer.unref();
+  }
+
+  async #compactOrWarn(): Promise<void> {
+    await this.compact().catch((e: unknown) => this.#log?.warn({ err: (e as Error).message }, "store compaction failed; the journal keeps growing until it works"));
   }
 
   /**
@@ -328,6 +365,7 @@ export class FileStore implements TicketStore {
   async close(): Promise<void> {
     while (this.#flushing) await this.#flushing;
     this.#closed = true;
+    clearTimeout(this.#compactTimer);
     await this.#dropJournal();
   }
 

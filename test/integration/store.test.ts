@@ -58,6 +58,40 @@ void test("a new store starts empty; changes are on disk after commit and read b
   assert.equal((await open(path)).ticket(t.TT_ID)?.ticket.TT_Title, t.TT_Title, "read back from the snapshot");
 });
 
+void test("a big journal becomes a snapshot once the commits pause, or at once when it grows four times past the threshold", async () => {
+  const path = join(await dirP, "idle", "store.json");
+  const store = await open(path, { compactAtBytes: 4096, compactIdleMs: 200 });
+  const t = sampleTicket();
+  const journalBytes = async (): Promise<number> => (await stat(`${path}.journal`)).size;
+  const put = (i: number): Promise<void> => store.commit(new ChangeSet().put("sources", `s${i}`, { pad: "x".repeat(1000), i }));
+  // Past the threshold, commits in a row: no snapshot while they keep coming.
+  for (let i = 0; i < 8; i++) await put(i);
+  assert.ok((await journalBytes()) > 4096, "the journal is past the threshold");
+  await new Promise((r) => setTimeout(r, 50));
+  await put(8);
+  assert.ok((await journalBytes()) > 4096, "no snapshot between two commits");
+  // A pause: the snapshot is written and the journal starts again; the state reads back whole.
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(await journalBytes(), 0, "folded into the snapshot after the pause");
+  await store.commit(new ChangeSet().put("tickets", t.TT_ID, stored(t, "2026-11-28T10:00:00Z")));
+  const copy = await FileStore.read(path);
+  assert.ok(copy.ok);
+  assert.equal(copy.value.sources.size, 9);
+  assert.equal(copy.value.tickets.get(t.TT_ID)?.ticket.TT_ID, t.TT_ID, "the commit after the snapshot is in the journal");
+  // Without a pause: once the journal is four times the threshold, the snapshot is written at once.
+  let smallest = Infinity;
+  for (let i = 0; i < 40; i++) {
+    await put(100 + i);
+    smallest = Math.min(smallest, await journalBytes());
+  }
+  assert.ok(smallest < 4096, "a snapshot came in the middle of the run");
+  assert.ok((await journalBytes()) < 4 * 4096 + 2048, "the journal stays bounded without a pause");
+  await store.close();
+  const reopened = await open(path);
+  assert.equal(reopened.size("sources"), 49);
+  await reopened.close();
+});
+
 void test("a damaged store is reported with where it is wrong, and left untouched", async () => {
   const path = join(await dirP, "damaged.json");
   await writeFile(path, JSON.stringify({ version: 1, feeds: {}, tickets: { X: { ticket: { TT_ID: 5 } } }, outbox: [] }));
