@@ -52,7 +52,7 @@ function* texts(seed: number, count: number, maxPieces = 12): Generator<string> 
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 4294967296;
   };
-  const pieces = ["Status:", "status: ", "STATUS:", "\u017Ftatus:", "Impact:", "EXN-", "exn-1", "Ref NU-", "42", "\n", "\n\n", "\r\n", " ", "x", "[", "]", "K", "\u212A", "ind", "Window: a to b", "é", "😀"];
+  const pieces = ["Status:", "status: ", "STATUS:", "\u017Ftatus:", "Impact:", "EXN-", "exn-1", "Ref NU-", "42", "\n", "\n\n", "\r\n", " ", "x", "[", "]", "K", "\u212A", "ind", "Window: a to b", "é", "😀", "\t", "\f", "\v", "\u00a0", "\u2028", "\r", "Status:x"];
   for (let i = 0; i < count; i++) {
     let t = "";
     const n = Math.floor(next() * maxPieces);
@@ -66,6 +66,13 @@ void test("compileSafe finds exactly what RE2 alone finds (first match, every ma
     ["^Status:\\s*(.+)$", "im"],
     ["^Status:\\s*(.+)$", "m"],
     ["^Status:\\s*(.+)$", "i"],
+    ["^Status:\\s*(.+)$", ""],
+    ["^Status:\\s*(.+)$", "ims"],
+    ["^Status:\\s*(.+)$", "s"],
+    ["Status:\\s*(.+)$", "i"],
+    ["Status:\\s*(.+)$", "m"],
+    ["^ Status:\\s*(.+)$", "m"],
+    ["^\\[\\s*(.+)$", "m"],
     ["^Impact:\\s*(.+)$", "im"],
     ["\\n\\s*\\n([\\s\\S]+)$", ""],
     ["EXN-(\\d+)", ""],
@@ -83,6 +90,7 @@ void test("compileSafe finds exactly what RE2 alone finds (first match, every ma
     let bits = 0;
     if (flags.includes("i")) bits |= RE2JS.CASE_INSENSITIVE;
     if (flags.includes("m")) bits |= RE2JS.MULTILINE;
+    if (flags.includes("s")) bits |= RE2JS.DOTALL;
     const plain = RE2JS.compile(toRe2Syntax(source), bits);
     // Short texts, and long ones with many candidates (beyond the ones tried anchored, see `search`).
     for (const text of [...texts(source.length * 31 + flags.length, 400), ...texts(source.length * 17 + 5, 120, 80)]) {
@@ -113,4 +121,20 @@ void test("compileSafe: named groups, and a match after many candidates that eac
   assert.ok(strict.ok);
   assert.equal(strict.value.exec(text)?.index, text.lastIndexOf("Window: b"), "found after 30 failing candidates");
   assert.equal(strict.value.all(text + "\nWindow: b2 END").length, 2);
+});
+
+void test("compileSafe: a label-line rule stays linear on texts made to make it quadratic", () => {
+  // Without m, every candidate on the long line fails at `$`; each must not look for the line's end again.
+  const unanchored = compileSafe("Status:\\s*(.+)$", "");
+  assert.ok(unanchored.ok);
+  const text = "Status:x ".repeat(11_000) + "\nend";
+  const t0 = performance.now();
+  assert.equal(unanchored.value.exec(text), undefined);
+  // Much white space that the greedy \s* gives back one character at a time.
+  const spaces = compileSafe("^Status:\\s*(.+)$", "");
+  assert.ok(spaces.ok);
+  assert.equal(spaces.value.exec("Status:" + " ".repeat(99_000) + "\n"), undefined, "without m, `$` is the end: the \\n is in the way");
+  assert.equal(spaces.value.exec("Status:" + " ".repeat(99_000))?.groups[1], " ");
+  // Linear: well under a second (quadratic would be minutes); not a speed goal, a guard.
+  assert.ok(performance.now() - t0 < 1000, `took ${performance.now() - t0} ms`);
 });
