@@ -17,6 +17,11 @@ import { examplenetMapping } from "../test/helpers/bot-config.js";
 import { rssFeed } from "../test/fixtures/feeds.js";
 import { feedItems } from "./support/feed-items.js";
 import { RUNS, row, summarise } from "./support/stats.js";
+import { benchBuild, ensureBuilt } from "./support/build.js";
+
+// The bot as admins run it, compiled (see bench/support/build.ts).
+const BUILD = benchBuild();
+ensureBuilt();
 
 const SIZES = (process.env.BENCH_SIZES ?? "10000,50000").split(",").map(Number);
 const ROOMS = 5;
@@ -50,7 +55,7 @@ try {
       const configFile = join(dir, `${tag}.json`);
       await writeFile(configFile, JSON.stringify(input));
       feeds.set(`/${tag}.rss`, { body: docs.get(n) ?? "" });
-      const bot = await spawnBot({ configFile, logFile: join(dir, `${tag}.log`), env: { TTRELAY_BENCH_PASSWORD: "bench-pw" }, logLevel: "warn", execArgv: profile });
+      const bot = await spawnBot({ build: BUILD, configFile, logFile: join(dir, `${tag}.log`), env: { TTRELAY_BENCH_PASSWORD: "bench-pw" }, logLevel: "warn", execArgv: profile });
       const watcher = await startWatcher({ service: prosody.service, domain: prosody.domain, username: "watcher", password: "watcher-pw", resource: tag });
       try {
         for (const r of rooms) await watcher.join(r, "w");

@@ -17,6 +17,11 @@ import { spawnBot } from "../test/support/bot-process.js";
 import { examplenetMapping } from "../test/helpers/bot-config.js";
 import { rssFeed, type FixtureItem } from "../test/fixtures/feeds.js";
 import { RUNS, percentile, row, summarise } from "./support/stats.js";
+import { benchBuild, ensureBuilt } from "./support/build.js";
+
+// The bot as admins run it, compiled (see bench/support/build.ts).
+const BUILD = benchBuild();
+ensureBuilt();
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 20);
 
@@ -45,7 +50,7 @@ try {
     };
     const configFile = join(dir, `config-${run}.json`);
     await writeFile(configFile, JSON.stringify(input));
-    const bot = await spawnBot({ configFile, logFile: join(dir, `bot-${run}.log`), env: { TTRELAY_BENCH_PASSWORD: "bench-pw" }, logLevel: "warn" });
+    const bot = await spawnBot({ build: BUILD, configFile, logFile: join(dir, `bot-${run}.log`), env: { TTRELAY_BENCH_PASSWORD: "bench-pw" }, logLevel: "warn" });
     const alice = await startWatcher({ service: prosody.service, domain: prosody.domain, username: "alice", password: "alice-pw", resource: `p1-${run}` });
     try {
       await alice.join(room, "alice");

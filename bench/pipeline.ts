@@ -37,6 +37,11 @@ import { examplenetMapping } from "../test/helpers/bot-config.js";
 import { rssFeed } from "../test/fixtures/feeds.js";
 import type { RawSenderInput } from "./support/raw-sender.js";
 import { RUNS, cpuMsOf, row, summarise } from "./support/stats.js";
+import { benchBuild, ensureBuilt } from "./support/build.js";
+
+// The bot as admins run it, compiled (see bench/support/build.ts).
+const BUILD = benchBuild();
+ensureBuilt();
 
 const N = Number(process.env.BENCH_MESSAGES ?? 2000);
 const ROOM_COUNTS = (process.env.BENCH_ROOMS ?? "1,5,50").split(",").map(Number);
@@ -153,7 +158,7 @@ async function botRun(watcher: Watcher, count: ReturnType<typeof counter>, rooms
   await writeFile(configFile, JSON.stringify(input));
   feeds.set(`/${tag}.rss`, { body: prime });
   let expected = planned;
-  const bot = await spawnBot({ configFile, logFile: join(dir, `bot-${tag}.log`), env: { TTRELAY_BENCH_PASSWORD: "bench-pw" }, logLevel: "warn", execArgv: profile });
+  const bot = await spawnBot({ build: BUILD, configFile, logFile: join(dir, `bot-${tag}.log`), env: { TTRELAY_BENCH_PASSWORD: "bench-pw" }, logLevel: "warn", execArgv: profile });
   try {
     for (const r of rooms) await watcher.join(r, "w");
     await bot.pollFeed("bench");

@@ -12,7 +12,9 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createWriteStream, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ConfigSchema } from "../../config/schema.js";
+import type { ConfigSchema } from "../../config/schema.js";
+import type { createLogger } from "../../src/log/logger.js";
+import type { startBot } from "../../src/main.js";
 import type { UpstreamWrite } from "../../src/store/types.js";
 
 type Request = { id: number; cmd: "poll" | "deliver" | "kick" | "writes" | "skew" | "pollFeed"; ms?: number; feed?: string };
@@ -39,12 +41,16 @@ export interface BotProcess {
 
 const SELF = fileURLToPath(import.meta.url);
 
-/** Starts the bot in a child process; resolves once it has joined its rooms. */
-export async function spawnBot(opts: { configFile: string; logFile: string; env?: Record<string, string>; skewMs?: number; logLevel?: string; execArgv?: string[] }): Promise<BotProcess> {
+/**
+ * Starts the bot in a child process; resolves once it has joined its rooms. `build`: the bot's
+ * modules from the TypeScript source (default, as tests run) or from the compiled dist/ (as admins
+ * run it; the benchmarks, which build it first).
+ */
+export async function spawnBot(opts: { configFile: string; logFile: string; env?: Record<string, string>; skewMs?: number; logLevel?: string; execArgv?: string[]; build?: "source" | "dist" }): Promise<BotProcess> {
   const log = createWriteStream(opts.logFile, { flags: "a" });
   const child: ChildProcess = spawn(process.execPath, [...(opts.execArgv ?? []), "--import", "tsx", SELF, opts.configFile], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
-    env: { ...process.env, ...opts.env, TTRELAY_TEST_CLOCK_SKEW_MS: String(opts.skewMs ?? 0), TTRELAY_TEST_LOG_LEVEL: opts.logLevel ?? "debug" },
+    env: { ...process.env, ...opts.env, TTRELAY_TEST_CLOCK_SKEW_MS: String(opts.skewMs ?? 0), TTRELAY_TEST_LOG_LEVEL: opts.logLevel ?? "debug", TTRELAY_TEST_BUILD: opts.build ?? "source" },
   });
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
@@ -92,10 +98,18 @@ export async function spawnBot(opts: { configFile: string; logFile: string; env?
   };
 }
 
+/** The bot's modules: the source, or the compiled ones (plain JS, which tsx leaves as they are). */
+type MainModule = { startBot: typeof startBot };
+type LoggerModule = { createLogger: typeof createLogger };
+type SchemaModule = { ConfigSchema: typeof ConfigSchema };
+
 async function child(configFile: string): Promise<void> {
-  const { startBot } = await import("../../src/main.js");
-  const { createLogger } = await import("../../src/log/logger.js");
-  const config = ConfigSchema.parse(JSON.parse(readFileSync(configFile, "utf8")));
+  const dist = process.env.TTRELAY_TEST_BUILD === "dist";
+  const at = (path: string): string => new URL(dist ? `../../dist/${path}.js` : `../../${path}.ts`, import.meta.url).href;
+  const { startBot } = (await import(at("src/main"))) as MainModule;
+  const { createLogger } = (await import(at("src/log/logger"))) as LoggerModule;
+  const { ConfigSchema: Schema } = (await import(at("config/schema"))) as SchemaModule;
+  const config = Schema.parse(JSON.parse(readFileSync(configFile, "utf8")));
   let skew = Number(process.env.TTRELAY_TEST_CLOCK_SKEW_MS ?? "0");
   const bot = await startBot(config, { log: createLogger(process.env.TTRELAY_TEST_LOG_LEVEL ?? "debug", false), startPolling: false, now: () => new Date(Date.now() + skew) });
   await bot.ready;
