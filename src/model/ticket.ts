@@ -194,11 +194,17 @@ function parseDatetimeMillis(s: string): number | undefined {
   const offsetMinutes = num(10);
   if (offsetHours > 23 || offsetMinutes > 59) return undefined;
   const millis = Number((m[7] ?? "").padEnd(3, "0").slice(0, 3));
-  const d = new Date(0);
-  d.setUTCFullYear(year, month - 1, day);
-  d.setUTCHours(hour, minute, second, millis);
+  let utc: number;
+  if (year >= 100) utc = Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  else {
+    // Date.UTC reads years 0–99 as 1900–1999; the setters take the year as given.
+    const d = new Date(0);
+    d.setUTCFullYear(year, month - 1, day);
+    d.setUTCHours(hour, minute, second, millis);
+    utc = d.getTime();
+  }
   const sign = m[8] === "-" ? -1 : 1;
-  return d.getTime() - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
+  return utc - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -474,14 +480,23 @@ export const ContentHashExcludedFields = ["Hash"] as const satisfies readonly Ti
 
 /** JSON with object keys sorted (recursively); `undefined` members dropped; array order kept. */
 export function canonicalJson(value: unknown): string {
+  // Built by appending (no entry arrays, maps and joins): it runs for every ticket of a poll.
   if (Array.isArray(value)) {
-    return `[${value.map((v) => canonicalJson(v)).join(",")}]`;
+    let out = "[";
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? "," : "") + canonicalJson(value[i]);
+    return out + "]";
   }
   if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+    // sort() without a comparator orders by UTF-16 code units, as `<` on strings does.
+    const keys = Object.keys(value).sort();
+    const record = value as Record<string, unknown>;
+    let out = "{";
+    for (const k of keys) {
+      const v = record[k];
+      if (v === undefined) continue;
+      out += (out.length > 1 ? "," : "") + JSON.stringify(k) + ":" + canonicalJson(v);
+    }
+    return out + "}";
   }
   return JSON.stringify(value) ?? "null";
 }

@@ -2,6 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   CloseFields,
+  canonicalJson,
   FinalStatuses,
   MandatoryFields,
   OpenTicketSchema,
@@ -285,6 +286,10 @@ void test("datetimeToMillis: RFC 3339 date-times with offset only", () => {
   for (const d of goodDates) assert.notEqual(datetimeToMillis(d), undefined, d);
   for (const d of badDates) assert.equal(datetimeToMillis(d), undefined, d);
   assert.equal(datetimeToMillis("2008-12-16T10:01:15+02:00"), Date.UTC(2008, 11, 16, 8, 1, 15));
+  // Years below 100 are those years (not 1900 + year); a leap second runs on into the next minute.
+  assert.equal(datetimeToMillis("0050-03-01T00:00:00Z"), new Date("0050-03-01T00:00:00Z").getTime());
+  assert.equal(datetimeToMillis("2016-12-31T23:59:60Z"), Date.UTC(2017, 0, 1));
+  assert.equal(datetimeToMillis("2026-12-01T10:00:00.5-01:30"), Date.UTC(2026, 11, 1, 11, 30, 0, 500));
   assert.equal(datetimeToMillis("2008-12-16T10:01:15.5-01:30"), Date.UTC(2008, 11, 16, 11, 31, 15, 500));
 });
 
@@ -386,4 +391,35 @@ void test("ticketContentHash: stable under key order, changes with content", () 
     seen.add(h2);
   }
   assert.equal(seen.size, changes.length + 1);
+});
+
+void test("canonicalJson: sorted keys at every depth, undefined left out (null kept), lists in order; the same text as sorting entries", () => {
+  // The plain spelling it replaced (entries filtered, sorted with <, joined): the hashes stored by
+  // earlier versions must not change.
+  const reference = (value: unknown): string => {
+    if (Array.isArray(value)) return `[${value.map((v) => reference(v)).join(",")}]`;
+    if (value !== null && typeof value === "object") {
+      const entries = Object.entries(value)
+        .filter(([, v]) => v !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${reference(v)}`).join(",")}}`;
+    }
+    return JSON.stringify(value) ?? "null";
+  };
+  let seed = 7;
+  const next = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 4294967296;
+  const keys = ["b", "a", "TT_ID", "tt_id", "Ä", "é", "😀", "10", "9", "", "a b", 'q"'];
+  const gen = (depth: number): unknown => {
+    const r = next();
+    if (depth > 3 || r < 0.3) return [undefined, null, "x", "", 0, -1.5, true, "line\nbreak", "\u2028"][Math.floor(next() * 9)];
+    if (r < 0.6) return Array.from({ length: Math.floor(next() * 4) }, () => gen(depth + 1));
+    const o: Record<string, unknown> = {};
+    for (let i = Math.floor(next() * 6); i > 0; i--) o[keys[Math.floor(next() * keys.length)] ?? "k"] = gen(depth + 1);
+    return o;
+  };
+  for (let i = 0; i < 2000; i++) {
+    const v = gen(0);
+    assert.equal(canonicalJson(v), reference(v), JSON.stringify(v));
+  }
+  assert.equal(canonicalJson({ b: 1, a: [2, { d: undefined, c: null }] }), '{"a":[2,{"c":null}],"b":1}');
 });
