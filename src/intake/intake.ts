@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger.js";
 import type { Telemetry } from "../ops/telemetry.js";
 import type { Actor } from "../model/activity.js";
 import { isFinalStatus } from "../model/ticket.js";
-import type { Intake, IntakeResult, SourceBatch, VersionOutcome } from "../sources/types.js";
+import type { Intake, IntakeResult, SourceBatch, StreamedBatch, TicketVersion, VersionOutcome } from "../sources/types.js";
 import { ChangeSet, settingKey, type IncidentRecord, type TicketStore, type UpstreamLink, type UpstreamWrite } from "../store/types.js";
 import { linkKey, type TicketSystem } from "../ticket-systems/port.js";
 import type { IncidentBook } from "./incidents.js";
@@ -90,6 +90,38 @@ export class IntakeService implements Intake {
       from = to;
     }
     return { committed: true, outcomes };
+  }
+
+  /**
+   * `submitInParts` for versions that come in pieces: parts of the same sizes are committed as soon
+   * as enough versions came (the first while later ones are still being translated), the rest and
+   * the source's state with the last part once the stream ends. Stops at the first part that is
+   * not stored, as `submit` does.
+   */
+  async submitStreamed(batch: StreamedBatch): Promise<IntakeResult> {
+    const { versions, end, ...rest } = batch;
+    const learnt: BatchPart["learnt"] = [];
+    const outcomes: VersionOutcome[] = [];
+    let waiting: TicketVersion[] = [];
+    let size = FIRST_PART;
+    const commit = async (part: readonly TicketVersion[], last: boolean): Promise<IntakeResult> => {
+      const tail = last ? end() : undefined;
+      const result = await this.#serial(() => this.#submit({ ...rest, versions: part, state: tail?.state, logs: tail?.logs }, { learnt, last }));
+      if (result.committed) outcomes.push(...result.outcomes);
+      return result;
+    };
+    for await (const piece of versions) {
+      waiting = waiting.length === 0 ? [...piece] : [...waiting, ...piece];
+      while (waiting.length >= size) {
+        const result = await commit(waiting.slice(0, size), false);
+        // Leaving the loop ends the stream (its generator's `finally` runs).
+        if (!result.committed) return result;
+        waiting = waiting.slice(size);
+        size = Math.min(size * 2, LAST_PART);
+      }
+    }
+    const result = await commit(waiting, true);
+    return result.committed ? { committed: true, outcomes } : result;
   }
 
   /**

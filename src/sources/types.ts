@@ -121,9 +121,22 @@ export type IntakeResult =
   | { committed: true; outcomes: VersionOutcome[] }
   | { committed: false; error: string };
 
+/**
+ * A batch whose versions come in pieces, in order (a big document translated on worker threads):
+ * taken as one batch of all of them would be, committed part by part as they come. What the batch
+ * says about itself (the source's state, its log lines) is known at the end and goes with the last
+ * part.
+ */
+export type StreamedBatch = Omit<SourceBatch, "versions" | "state" | "logs"> & {
+  versions: AsyncIterable<readonly TicketVersion[]>;
+  end: () => { state?: unknown; logs?: readonly LogLine[] | undefined };
+};
+
 export interface Intake {
   /** Plans the batch, writes it, then applies it; resolves once it is durable (or not done at all). */
   submit(batch: SourceBatch): Promise<IntakeResult>;
+  /** `submit` for versions that come in pieces; an intake without it is given them all at once. */
+  submitStreamed?(batch: StreamedBatch): Promise<IntakeResult>;
 }
 
 /** What a running source is given. */

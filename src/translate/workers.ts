@@ -16,8 +16,17 @@ import type { TranslateReply, TranslateTask } from "./worker.js";
 export interface ItemTranslator {
   /** The items' translations, in their order; rejects if a worker cannot do it (then translate here). */
   translate(feed: FeedConfig, now: Date, items: readonly FeedItem[]): Promise<Translation[]>;
+  /**
+   * The same work as tasks of consecutive items, each settling on its own (the first ones come back
+   * while later ones are still being translated: the intake takes them meanwhile). A task that
+   * rejects is for the caller to translate itself.
+   */
+  translateInTasks(feed: FeedConfig, now: Date, items: readonly FeedItem[]): TranslationTask[];
   close(): Promise<void>;
 }
+
+/** One task of `translateInTasks`: `items` (a slice of those given), translated by `done`. */
+export type TranslationTask = { items: readonly FeedItem[]; done: Promise<Translation[]> };
 
 /** Items per task: big enough that copying the config and starting a task is noise, small enough to share out. */
 const TASK_ITEMS = 2_000;
@@ -90,22 +99,27 @@ export class WorkerTranslator implements ItemTranslator {
   }
 
   async translate(feed: FeedConfig, now: Date, items: readonly FeedItem[]): Promise<Translation[]> {
+    return (await Promise.all(this.translateInTasks(feed, now, items).map((t) => t.done))).flat();
+  }
+
+  translateInTasks(feed: FeedConfig, now: Date, items: readonly FeedItem[]): TranslationTask[] {
     clearTimeout(this.#idle);
     this.#busy++;
-    try {
-      const pool = this.#pool();
-      const tasks: Promise<Translation[]>[] = [];
-      for (let from = 0, k = 0; from < items.length; from += TASK_ITEMS, k++) {
-        const worker = pool[k % pool.length] as TranslationWorker;
-        tasks.push(worker.run({ id: this.#nextId++, feed, now: now.getTime(), items: items.slice(from, from + TASK_ITEMS) }));
-      }
-      return (await Promise.all(tasks)).flat();
-    } finally {
+    const pool = this.#pool();
+    const tasks: TranslationTask[] = [];
+    // Handed out in turn, so the tasks finish roughly in their order.
+    for (let from = 0, k = 0; from < items.length; from += TASK_ITEMS, k++) {
+      const worker = pool[k % pool.length] as TranslationWorker;
+      const slice = items.slice(from, from + TASK_ITEMS);
+      tasks.push({ items: slice, done: worker.run({ id: this.#nextId++, feed, now: now.getTime(), items: slice }) });
+    }
+    void Promise.allSettled(tasks.map((t) => t.done)).then(() => {
       if (--this.#busy === 0) {
         this.#idle = setTimeout(() => void this.close(), IDLE_MS);
         this.#idle.unref();
       }
-    }
+    });
+    return tasks;
   }
 
   async close(): Promise<void> {

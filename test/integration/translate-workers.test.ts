@@ -1,12 +1,21 @@
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultCorrelationConfig } from "../../src/correlate/engine.js";
+import { IncidentBook } from "../../src/intake/incidents.js";
+import { IntakeService } from "../../src/intake/intake.js";
+import { nocActor } from "../../src/model/activity.js";
+import { FileStore } from "../../src/store/file-store.js";
 import { ConfigSchema, type FeedConfig } from "../../config/schema.js";
 import { startFeedServer } from "../../src/demo/feed-server.js";
 import { httpFeedFetcher } from "../../src/sources/feed/http.js";
 import { parseFeed } from "../../src/sources/feed/parse.js";
-import { planFeedBatch, planFeedBatchWith } from "../../src/sources/feed/plan.js";
+import { planFeedBatch, planFeedBatchStreamed, planFeedBatchWith } from "../../src/sources/feed/plan.js";
 import { FeedPoller, WORKER_ITEMS } from "../../src/sources/feed/poll.js";
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
+import type { TicketVersion } from "../../src/sources/types.js";
 import { WorkerTranslator, type ItemTranslator } from "../../src/translate/workers.js";
 import { examplenetMapping } from "../helpers/bot-config.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -70,7 +79,11 @@ void test("a poll of a big document whose translation workers fail is translated
     const feed = feedConfig(server.url("/f.rss"));
     const captured = captureLogger("warn");
     const { log } = captured;
-    const failing: ItemTranslator = { translate: (): Promise<never> => Promise.reject(new Error("worker gone")), close: (): Promise<void> => Promise.resolve() };
+    const failing: ItemTranslator = {
+      translate: (): Promise<never> => Promise.reject(new Error("worker gone")),
+      translateInTasks: (): never => assert.fail("a recording intake takes no streamed batch"),
+      close: (): Promise<void> => Promise.resolve(),
+    };
     const poller = new FeedPoller(feed, { fetcher: httpFeedFetcher, log, schedule: false, translator: failing });
     const intake = new RecordingIntake();
     await poller.start(intake.runtime(feed.id, () => NOW));
@@ -79,6 +92,117 @@ void test("a poll of a big document whose translation workers fail is translated
     assert.ok(intake.tickets.size > WORKER_ITEMS / 2);
     assert.ok(captured.find("translation workers failed: translating here instead", { feed: "exn", err: "worker gone" }));
     await poller.stop();
+  } finally {
+    await server.close();
+  }
+});
+
+const dirP = mkdtemp(join(tmpdir(), "ttrelay-workers-"));
+after(async () => rm(await dirP, { recursive: true, force: true }));
+
+async function collect(versions: AsyncIterable<readonly TicketVersion[]>): Promise<TicketVersion[][]> {
+  const pieces: TicketVersion[][] = [];
+  for await (const piece of versions) pieces.push([...piece]);
+  return pieces;
+}
+
+void test("a streamed batch gives the versions of the whole batch, in its order, task by task; clashing items wait for the check and come last; same state and log lines", { timeout: 120_000 }, async () => {
+  const feed = feedConfig();
+  const translator = new WorkerTranslator(2);
+  try {
+    let state: FeedState = emptyFeedState();
+    for (const [n, changed] of [[5000, 0], [5000, 40]] as const) {
+      const parsed = await parseFeed(document(n, changed), feed.maxItemChars);
+      assert.ok(parsed.ok);
+      const here = planFeedBatch(feed, state, parsed.value.items, parsed.value.problems, {}, NOW);
+      const streamed = planFeedBatchStreamed(feed, state, parsed.value.items, parsed.value.problems, {}, NOW, (items) => translator.translateInTasks(feed, NOW, items), (e) => assert.fail(e));
+      assert.ok(streamed, "every item's id is known before translating");
+      assert.throws(() => streamed.end(), /before its versions were all taken/);
+      const pieces = await collect(streamed.versions);
+      if (changed === 0) assert.ok(pieces.length > 2, `came in pieces (${pieces.length})`);
+      const clashing = (v: TicketVersion): boolean => v.ticket.TT_ID === "EXN_12";
+      const got = pieces.flat();
+      // Every version but the clashing ticket's, in the batch's order; that one once, last.
+      assert.deepEqual(got.filter((v) => !clashing(v)), here.versions.filter((v) => !clashing(v)));
+      assert.deepEqual(got.filter(clashing), here.versions.filter(clashing));
+      if (changed === 0) assert.ok(clashing(got.at(-1) as TicketVersion), "the clash is settled once the document is done");
+      const end = streamed.end();
+      assert.deepEqual(end.state, here.state);
+      assert.deepEqual(end.logs, here.logs);
+      assert.equal(streamed.firstContact?.label, here.firstContact?.label);
+      state = here.state;
+    }
+  } finally {
+    await translator.close();
+  }
+});
+
+void test("a big first poll through the real intake is stored in parts while the workers translate, with one summary per room; a task a worker fails is translated here", { timeout: 180_000 }, async () => {
+  const server = await startFeedServer();
+  const rooms = ["noc@muc.x.test"];
+  try {
+    const body = document(WORKER_ITEMS);
+    server.set("/f.rss", { body });
+    const feed = feedConfig(server.url("/f.rss"));
+    const parsed = await parseFeed(body, feed.maxItemChars);
+    assert.ok(parsed.ok);
+    const expected = planFeedBatch(feed, emptyFeedState(), parsed.value.items, parsed.value.problems, {}, NOW);
+    const real = new WorkerTranslator(2);
+    let calls = 0;
+    // The second run's translator fails every other task, as a worker that dies would.
+    const flaky: ItemTranslator = {
+      translate: (f, now, items) => real.translate(f, now, items),
+      translateInTasks: (f, now, items) => real.translateInTasks(f, now, items).map((t) => (calls++ % 2 === 1 ? { items: t.items, done: Promise.reject(new Error("worker gone")) } : t)),
+      close: () => real.close(),
+    };
+    try {
+      for (const [name, translator] of [["streamed", real], ["flaky", flaky]] as const) {
+        const path = join(await dirP, name, "store.json");
+        const opened = await FileStore.open(path);
+        assert.ok(opened.ok);
+        const store = opened.value;
+        const captured = captureLogger("warn");
+        const intake = new IntakeService({
+          store,
+          incidents: new IncidentBook(store.state, defaultCorrelationConfig),
+          routes: [{ rooms, when: {} }],
+          render: { maxLongDescription: 600, timeZone: "UTC" },
+          actor: nocActor({ id: "EXN", name: "ExampleNet NOC" }),
+          systems: [],
+          log: captured.log,
+          now: () => NOW,
+        });
+        let commits = 0;
+        let firstAt = -1;
+        let polled = false;
+        store.onApplied((c) => {
+          commits++;
+          if (firstAt < 0 && [...c.entries()].some(([col]) => col === "tickets")) firstAt = commits;
+          // The first tickets are stored before the poll has its last translations.
+          if (commits === 1) assert.equal(polled, false);
+        });
+        const poller = new FeedPoller(feed, { fetcher: httpFeedFetcher, log: captured.log, schedule: false, translator });
+        await poller.start({ intake, ticket: (id) => store.ticket(id), state: () => store.get("sources", feed.id), now: () => NOW });
+        const outcome = await poller.pollNow();
+        polled = true;
+        assert.equal(outcome.kind, "polled", JSON.stringify(outcome));
+        assert.deepEqual(new Set(store.state.tickets.keys()), new Set(expected.versions.map((v) => v.ticket.TT_ID)), `${name}: the same tickets as the whole batch`);
+        assert.ok(commits > 10, `${name}: stored in parts (${commits} commits)`);
+        const outbox = [...store.values("outbox")];
+        assert.equal(outbox.length, 1, `${name}: one summary line for the one room`);
+        assert.match(outbox[0]?.body ?? "", /Now following feed \*exn\*/);
+        // The same seen items and refusals (the server's validators aside, which the poll got).
+        assert.deepEqual({ ...(store.get("sources", feed.id) as FeedState), validators: {} }, expected.state, `${name}: the feed's state, with the last part`);
+        const failed = captured.lines.filter((l) => l.msg === "translation workers failed: translating here instead");
+        assert.equal(failed.length, name === "flaky" ? 1 : 0, `${name}: a failing worker is said once`);
+        await poller.stop();
+        await store.close();
+        // What was written reads back the same.
+        assert.match(await readFile(`${path}.journal`, "utf8"), /"seq":/);
+      }
+    } finally {
+      await real.close();
+    }
   } finally {
     await server.close();
   }

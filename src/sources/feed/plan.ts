@@ -11,12 +11,14 @@ import { IncidentBook } from "../../intake/incidents.js";
 import { planIntake } from "../../intake/plan.js";
 import type { LogLine } from "../../log/logger.js";
 import type { Actor, TicketActivity } from "../../model/activity.js";
-import type { TicketField } from "../../model/ticket.js";
+import type { Ticket, TicketField } from "../../model/ticket.js";
 import type { RenderOptions } from "../../render/ticket-message.js";
 import { emptyStore, type OutboxEntry, type StoredTicket } from "../../store/types.js";
-import { finishTranslation, startTranslation, translateSome, translateSomeWith, type TranslationWork } from "../../translate/item-to-ticket.js";
-import type { Translation } from "../../translate/values-to-ticket.js";
-import type { SourceBatch, TicketVersion } from "../types.js";
+import { finishTranslation, startTranslation, translateItem, translateSome, translateSomeWith, type PollItemProblem, type TranslationWork } from "../../translate/item-to-ticket.js";
+import { ticketIdOf, type TranslateProblem, type Translation } from "../../translate/values-to-ticket.js";
+import type { TranslationTask } from "../../translate/workers.js";
+import type { Result } from "../../util/result.js";
+import type { SourceBatch, StreamedBatch, TicketVersion } from "../types.js";
 import type { Validators } from "./http.js";
 import type { FeedItem, ItemProblem } from "./parse.js";
 import { diffItems, rejectedMarker, type FeedState } from "./state.js";
@@ -93,41 +95,148 @@ export async function planFeedBatchWith(...[feed, state, items, itemProblems, va
 
 function finishFeedBatch(start: FeedBatchStart, items: readonly FeedItem[], itemProblems: readonly ItemProblem[]): FeedBatch {
   const { feed, diff, touched } = start;
-  const logs: LogLine[] = itemProblems.map((p) => ({ level: "warn", msg: "feed item problem", fields: { feed: feed.id, item: p.key, problem: p.message } }));
   const versions: TicketVersion[] = [];
   const keepFirst = firstValueFields(feed);
   const poll = finishTranslation(start.work, items);
-  for (const p of poll.problems) logs.push({ level: p.level, msg: "feed item problem", fields: { feed: feed.id, item: p.key, problem: p.message } });
+  const logs = problemLogs(feed, itemProblems, poll.problems);
   for (const item of touched) {
     const translated = poll.byKey.get(item.key);
     if (translated === undefined) continue;
     if (!translated.ok) {
-      // Remembered as rejected: not logged again until the item or the feed's mapping changes.
-      const entry = diff.next.seen[item.key];
-      if (entry) entry.fp = rejectedMarker(item.fingerprint);
-      for (const problem of translated.error)
-        logs.push({
-          level: "warn",
-          msg: "feed item not turned into a ticket",
-          fields: { feed: feed.id, item: item.key, link: item.values.link, field: problem.field, problem: problem.message },
-        });
+      rejected(start, item, translated.error, logs);
       continue;
     }
-    const link = typeof item.values.link === "string" ? item.values.link : undefined;
-    versions.push({
-      ticket: translated.value,
-      provenance: { source: feed.id, item: item.key, published: translated.value.TT_Last_Update_Time },
-      ...(link ? { link } : {}),
-      keepFirst,
-    });
+    versions.push(versionOf(feed, item, translated.value, keepFirst));
   }
+  return { source: feed.id, versions, state: diff.next, logs, ...batchLabels(start) };
+}
+
+const batchLabels = ({ feed, diff }: FeedBatchStart): Pick<SourceBatch, "logFields" | "firstContact"> => ({
+  logFields: { feed: feed.id },
+  ...(diff.firstPoll ? { firstContact: { label: feed.id } } : {}),
+});
+
+function problemLogs(feed: FeedConfig, itemProblems: readonly ItemProblem[], translationProblems: readonly PollItemProblem[]): LogLine[] {
+  const logs: LogLine[] = itemProblems.map((p) => ({ level: "warn", msg: "feed item problem", fields: { feed: feed.id, item: p.key, problem: p.message } }));
+  for (const p of translationProblems) logs.push({ level: p.level, msg: "feed item problem", fields: { feed: feed.id, item: p.key, problem: p.message } });
+  return logs;
+}
+
+/** Remembered as rejected: not logged again until the item or the feed's mapping changes. */
+function rejected({ feed, diff }: FeedBatchStart, item: FeedItem, problems: readonly TranslateProblem[], logs: LogLine[]): void {
+  const entry = diff.next.seen[item.key];
+  if (entry) entry.fp = rejectedMarker(item.fingerprint);
+  for (const problem of problems)
+    logs.push({
+      level: "warn",
+      msg: "feed item not turned into a ticket",
+      fields: { feed: feed.id, item: item.key, link: item.values.link, field: problem.field, problem: problem.message },
+    });
+}
+
+function versionOf(feed: FeedConfig, item: FeedItem, ticket: Ticket, keepFirst: TicketField[]): TicketVersion {
+  const link = typeof item.values.link === "string" ? item.values.link : undefined;
+  return {
+    ticket,
+    provenance: { source: feed.id, item: item.key, published: ticket.TT_Last_Update_Time },
+    ...(link ? { link } : {}),
+    keepFirst,
+  };
+}
+
+/** A feed's streamed batch (`planFeedBatchStreamed`). */
+export type StreamedFeedBatch = StreamedBatch & { end: () => { state: FeedState; logs: LogLine[] } };
+
+/**
+ * `planFeedBatchWith` as a stream, for the intake to take while later items are still being
+ * translated (`Intake.submitStreamed`): the translations come back task by task, in version order,
+ * and each version goes on as soon as it is known that no other item of the document can become
+ * its ticket. That is told from every item's ticket id worked out first (`ticketIdOf`, one rule):
+ * an item whose id is the only one of its kind, and which its translation confirms, goes on at
+ * once; the others (a clash, or a translation that gave another id) wait for the clash check over
+ * the whole document, which runs once everything is translated, and come last. Undefined when some
+ * item's id can only be told by translating it: then the whole document is translated first.
+ *
+ * A task the translator cannot do (`translateInTasks` rejects it) is translated here; `onFailure`
+ * hears why.
+ */
+export function planFeedBatchStreamed(
+  ...[feed, state, items, itemProblems, validators, now, translate, onFailure]: [...PlanInput, translate: (items: readonly FeedItem[]) => TranslationTask[], onFailure: (e: Error) => void]
+): StreamedFeedBatch | undefined {
+  const start = startFeedBatch(feed, state, items, validators, now);
+  const { work, touched } = start;
+  const idOf = new Map<string, string>();
+  const idCount = new Map<string, number>();
+  for (const item of items) {
+    const id = ticketIdOf(item.values, feed.mapping, work.options);
+    if (id === undefined) return undefined;
+    idOf.set(item.key, id);
+    idCount.set(id, (idCount.get(id) ?? 0) + 1);
+  }
+  // Items neither new nor changed only take part in the clash check, with their id.
+  for (const item of items) if (!work.touched?.has(item.key)) work.idOnly.push({ item, ttId: idOf.get(item.key) ?? "" });
+  const keepFirst = firstValueFields(feed);
+  const tasks = translate(touched);
+  // A task may fail before its turn comes (or after the intake stopped taking them): not unhandled.
+  for (const t of tasks) t.done.catch(() => undefined);
+  /** Results that went on at once, by item key: the clash check must leave them as they are. */
+  const passed = new Map<string, Result<Ticket, TranslateProblem[]>>();
+  const logs: LogLine[] = [];
+  let finished = false;
+
+  async function* versions(): AsyncGenerator<TicketVersion[]> {
+    const waiting: FeedItem[] = [];
+    for (const task of tasks) {
+      let translations = await task.done.catch((e: unknown) => {
+        onFailure(e instanceof Error ? e : new Error(String(e)));
+        return undefined;
+      });
+      if (translations?.length !== task.items.length) translations = task.items.map((item) => translateItem(item, feed, now));
+      const out: TicketVersion[] = [];
+      task.items.forEach((item, i) => {
+        const translation = translations[i] as Translation;
+        work.translated.push({ item, translation });
+        const r = translation.result;
+        if (!r.ok) return; // logged and remembered once the document is done
+        const alone = feed.itemsPerTicket === "many" || (r.value.TT_ID === idOf.get(item.key) && idCount.get(r.value.TT_ID) === 1);
+        if (!alone) return void waiting.push(item);
+        passed.set(item.key, r);
+        out.push(versionOf(feed, item, r.value, keepFirst));
+      });
+      if (out.length > 0) yield out;
+    }
+    const poll = finishTranslation(work, items);
+    for (const line of problemLogs(feed, itemProblems, poll.problems)) logs.push(line);
+    const passedIds = new Set([...passed.values()].flatMap((r) => (r.ok ? [r.value.TT_ID] : [])));
+    const last: TicketVersion[] = [];
+    const waited = new Set(waiting.map((i) => i.key));
+    for (const item of touched) {
+      const translated = poll.byKey.get(item.key);
+      if (translated === undefined || passed.has(item.key)) continue;
+      if (!translated.ok) {
+        rejected(start, item, translated.error, logs);
+        continue;
+      }
+      if (!waited.has(item.key)) continue;
+      if (passedIds.has(translated.value.TT_ID)) {
+        // Its translation gave an id its first look did not (so the ticket went on already): kept apart.
+        logs.push({ level: "warn", msg: "feed item problem", fields: { feed: feed.id, item: item.key, problem: `${translated.value.TT_ID} is also the ticket of another item of this document, stored already in this poll: skipped (make the Original_ID rule unique per item)` } });
+        continue;
+      }
+      last.push(versionOf(feed, item, translated.value, keepFirst));
+    }
+    finished = true;
+    if (last.length > 0) yield last;
+  }
+
   return {
     source: feed.id,
-    versions,
-    state: diff.next,
-    logs,
-    logFields: { feed: feed.id },
-    ...(diff.firstPoll ? { firstContact: { label: feed.id } } : {}),
+    versions: versions(),
+    end: () => {
+      if (!finished) throw new Error("the streamed feed batch was asked for its end before its versions were all taken");
+      return { state: start.diff.next, logs };
+    },
+    ...batchLabels(start),
   };
 }
 

@@ -13,7 +13,7 @@ import { backoffMs } from "../../util/backoff.js";
 import type { IntakeResult, SourceHealth, SourceRuntime, TicketSource } from "../types.js";
 import type { FeedFetcher } from "./http.js";
 import { parseFeed } from "./parse.js";
-import { planFeedBatchInParts, planFeedBatchWith, type FeedBatch } from "./plan.js";
+import { planFeedBatchInParts, planFeedBatchStreamed, planFeedBatchWith, type FeedBatch } from "./plan.js";
 import { afterFailure, afterNotModified, emptyFeedState, isDue, readFeedState, type FeedState } from "./state.js";
 
 export type PollOutcome =
@@ -153,14 +153,24 @@ export class FeedPoller implements TicketSource {
     const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
     const here = (): Promise<FeedBatch> => planFeedBatchInParts(feed, state, parsed.value.items, problems, validators, now, pause);
     const { translator } = this.deps;
-    const batch =
-      translator && parsed.value.items.length >= WORKER_ITEMS
-        ? await planFeedBatchWith(feed, state, parsed.value.items, problems, validators, now, (items) => translator.translate(feed, now, items)).catch((e: unknown) => {
-            log.warn({ feed: feed.id, err: (e as Error).message }, "translation workers failed: translating here instead");
-            return here();
-          })
-        : await here();
-    const result = await runtime.intake.submit(batch);
+    const big = translator !== undefined && parsed.value.items.length >= WORKER_ITEMS;
+    let told = false;
+    const workerFailed = (e: Error): void => {
+      if (!told) log.warn({ feed: feed.id, err: e.message }, "translation workers failed: translating here instead");
+      told = true;
+    };
+    // Streamed: the intake stores the first tickets while the workers translate the rest.
+    const streamed = big && runtime.intake.submitStreamed ? planFeedBatchStreamed(feed, state, parsed.value.items, problems, validators, now, (items) => translator.translateInTasks(feed, now, items), workerFailed) : undefined;
+    const result = streamed
+      ? await runtime.intake.submitStreamed!(streamed)
+      : await runtime.intake.submit(
+          big
+            ? await planFeedBatchWith(feed, state, parsed.value.items, problems, validators, now, (items) => translator.translate(feed, now, items)).catch((e: unknown) => {
+                workerFailed(e as Error);
+                return here();
+              })
+            : await here(),
+        );
     if (!result.committed) {
       this.#notStored();
       return { kind: "failed", reason: `not stored: ${result.error}` };
