@@ -143,6 +143,10 @@ export class IntakeService implements Intake {
 
   /** Plans without committing (for `replay` and tests: what a batch would do now). */
   plan(batch: SourceBatch, part?: BatchPart): IntakePlan {
+    return this.#plan(batch, part, false);
+  }
+
+  #plan(batch: SourceBatch, part: BatchPart | undefined, inPlace: boolean): IntakePlan {
     const { store, incidents } = this.deps;
     const linkOf = (ttId: string): UpstreamLink | undefined => {
       for (const s of this.deps.systems) {
@@ -167,6 +171,7 @@ export class IntakeService implements Intake {
       },
       batch,
       part,
+      inPlace,
     );
   }
 
@@ -180,7 +185,8 @@ export class IntakeService implements Intake {
     const { store, log } = this.deps;
     let plan: IntakePlan;
     try {
-      plan = this.plan(batch, part);
+      // Left in place in the incident book: this plan is written next (undone if that fails).
+      plan = this.#plan(batch, part, true);
     } catch (e) {
       log.error({ source: batch.source, err: e instanceof Error ? e.stack : String(e) }, "intake planning crashed: nothing was changed");
       return { committed: false, error: "the change could not be planned (the error has been logged)" };
@@ -192,6 +198,7 @@ export class IntakeService implements Intake {
       this.deps.telemetry?.batch(batch.source, false);
       // The store says it once (and again when writes work); the submitter retries or tells its user.
       log.debug({ source: batch.source, versions: batch.versions.length, err: (e as Error).message }, "batch not stored: nothing was changed");
+      plan.undoIncidents();
       return { committed: false, error: (e as Error).message };
     }
     plan.applyIncidents();

@@ -56,6 +56,8 @@ export type IntakePlan = {
   logs: LogLine[];
   /** Makes the correlation index and incident records match the plan (after the write). */
   applyIncidents: () => void;
+  /** Puts them back as before the plan (a plan made `inPlace` whose write failed). */
+  undoIncidents: () => void;
 };
 
 /** What counts as a change: everything but the update time, which a feed without dates sets to "now". */
@@ -90,17 +92,24 @@ export function mergeVersion(version: TicketVersion, before: StoredTicket | unde
  */
 export type BatchPart = { learnt: StoredTicket[]; last: boolean };
 
-export function planIntake(ctx: IntakeContext, batch: SourceBatch, part?: BatchPart): IntakePlan {
-  const planned = ctx.incidents.plan(() => planVersions(ctx, batch, part));
+/**
+ * `inPlace`: the incident book keeps the plan's changes at once (for a plan that is written next:
+ * `undoIncidents` if the write fails); else they are undone now and `applyIncidents` redoes them.
+ */
+export function planIntake(ctx: IntakeContext, batch: SourceBatch, part?: BatchPart, inPlace = false): IntakePlan {
+  const build = (): Omit<IntakePlan, "applyIncidents" | "undoIncidents"> => planVersions(ctx, batch, part);
+  const planned = inPlace ? ctx.incidents.planInPlace(build) : ctx.incidents.plan(build);
   const plan = planned.result;
   for (const [id, rec] of planned.records) {
     if (rec === null) plan.changes.delete("incidents", id);
     else plan.changes.put("incidents", id, rec);
   }
-  return { ...plan, applyIncidents: planned.apply };
+  return "undo" in planned
+    ? { ...plan, applyIncidents: () => undefined, undoIncidents: planned.undo }
+    : { ...plan, applyIncidents: planned.apply, undoIncidents: () => undefined };
 }
 
-function planVersions(ctx: IntakeContext, batch: SourceBatch, part: BatchPart | undefined): Omit<IntakePlan, "applyIncidents"> {
+function planVersions(ctx: IntakeContext, batch: SourceBatch, part: BatchPart | undefined): Omit<IntakePlan, "applyIncidents" | "undoIncidents"> {
   const { now } = ctx;
   const nowIso = now.toISOString();
   const changes = new ChangeSet();

@@ -237,3 +237,30 @@ void test("a message the room showed keeps its window slot until its delivery ma
   await delivery.flush();
   await store.close();
 });
+
+void test("a batch whose write fails leaves the incident book as it was (its plan stays in place only once written); the same batch then correlates as it would have", async () => {
+  const { store, intake, incidents } = await setup("undo");
+  const circuit = (n: number): TicketVersion => ({ ...version(n), ticket: sampleTicket({ Original_ID: String(n), Network_Link_Circuit: ["EXN-C-SHARED"] }) });
+  assert.equal((await intake.submit({ source: "exn", versions: [circuit(1)] })).committed, true);
+  const incidentOfFirst = store.ticket(ttId(1))?.incident;
+  assert.ok(incidentOfFirst);
+  const before = { ids: incidents.incidentIds(), members: incidents.members(incidentOfFirst).map((m) => m.ttId), record: incidents.record(incidentOfFirst) };
+  // The next write fails (as on a full disk): FileStore's own commit, refused once.
+  const commit = store.commit.bind(store);
+  let refuse = true;
+  store.commit = (changes: ChangeSet): Promise<void> => {
+    if (!refuse) return commit(changes);
+    refuse = false;
+    return Promise.reject(new Error("test: no space left on device"));
+  };
+  const failed = await intake.submit({ source: "exn", versions: [circuit(2), circuit(3)] });
+  assert.equal(failed.committed, false);
+  assert.equal(incidents.index.has(ttId(2)), false, "the failed batch's tickets are not in the index");
+  assert.deepEqual({ ids: incidents.incidentIds(), members: incidents.members(incidentOfFirst).map((m) => m.ttId), record: incidents.record(incidentOfFirst) }, before);
+  // Submitted again, with the disk back: both join the first ticket's incident, in memory and on disk.
+  assert.equal((await intake.submit({ source: "exn", versions: [circuit(2), circuit(3)] })).committed, true);
+  assert.deepEqual(incidents.members(incidentOfFirst).map((m) => m.ttId).sort(), [ttId(1), ttId(2), ttId(3)].sort());
+  assert.equal(store.ticket(ttId(3))?.incident, incidentOfFirst);
+  assert.deepEqual(store.get("incidents", incidentOfFirst), incidents.record(incidentOfFirst));
+  await store.close();
+});
