@@ -14,7 +14,7 @@ import type { Actor, ActivityType, TicketActivity } from "../model/activity.js";
 import { MAX_ID_CHARS, oversizedField } from "../model/limits.js";
 import { keepLocalChanges } from "../model/merge.js";
 import { reconcileSourceUpdate } from "../model/reconcile.js";
-import { ticketContentHash, type Ticket, type TicketField } from "../model/ticket.js";
+import { changeHash, type Ticket, type TicketField } from "../model/ticket.js";
 import type { RenderOptions } from "../render/ticket-message.js";
 import { routeTicket } from "../route/route.js";
 import type { IntakeResult, SourceBatch, TicketVersion, VersionOutcome } from "../sources/types.js";
@@ -60,8 +60,7 @@ export type IntakePlan = {
   undoIncidents: () => void;
 };
 
-/** What counts as a change: everything but the update time, which a feed without dates sets to "now". */
-export const changeHash = (ticket: Ticket): string => ticketContentHash({ ...ticket, TT_Last_Update_Time: "" });
+export { changeHash };
 
 /** Is `next` newer than `known`? By the source's sequence, then by the time it gives; unknown is newer. */
 export function isNewer(next: TicketVersion["provenance"], known: StoredTicket["provenance"]): boolean {
@@ -166,7 +165,8 @@ function planVersions(ctx: IntakeContext, batch: SourceBatch, part: BatchPart | 
     const reconciled = version.command ? { ticket: merged, notes: [] } : reconcileSourceUpdate(before?.ticket, merged, version.provenance.source, now, merged === version.ticket);
     const ticket = reconciled.ticket;
     for (const note of reconciled.notes) logs.push({ level: "warn", msg: "ticket version corrected", fields: { ...fields, ticket: ttId, note } });
-    const hash = changeHash(ticket);
+    // Worked out by the source already (a worker thread) when the ticket is still the version's own.
+    const hash = ticket === version.ticket && version.hash !== undefined ? version.hash : changeHash(ticket);
     const upstream = version.upstream ?? before?.upstream;
     if (before && before.hash === hash) {
       // Nothing to announce; what the source says about itself (its cursor, its link) is kept.

@@ -508,6 +508,9 @@ export function canonicalJson(value: unknown): string {
  */
 const HASH_EXCLUDED: ReadonlySet<string> = new Set(ContentHashExcludedFields);
 
+/** What counts as a change: everything but the update time, which a feed without dates sets to "now". */
+export const changeHash = (ticket: Ticket): string => ticketContentHash({ ...ticket, TT_Last_Update_Time: "" });
+
 export function ticketContentHash(t: Ticket): string {
   const excluded = HASH_EXCLUDED;
   const content: Record<string, unknown> = {};

@@ -64,6 +64,8 @@ export type TicketVersion = {
   ordered?: boolean | undefined;
   /** Optimistic check: the change was made on the ticket with this change hash. */
   expectHash?: string | undefined;
+  /** `changeHash(ticket)`, when the source worked it out already (translation workers do, off the bot's thread). */
+  hash?: string | undefined;
   /** Who made this change, for the AS2 activity (default: this NOC). */
   actor?: Actor | undefined;
   /** The ticket-system record behind the ticket (a source that is also a ticket system). */

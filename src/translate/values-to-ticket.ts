@@ -43,6 +43,8 @@ export type Translation = {
   /** Kept, but worth a log line (dates before 2000 or far ahead, a stand-in time). */
   warnings: TranslateProblem[];
   trace: FieldTrace[];
+  /** `changeHash` of the ticket, where the translator worked it out (a worker thread, for the intake). */
+  hash?: string | undefined;
 };
 
 export type TranslateOptions = {

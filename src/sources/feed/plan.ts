@@ -99,6 +99,7 @@ function finishFeedBatch(start: FeedBatchStart, items: readonly FeedItem[], item
   const keepFirst = firstValueFields(feed);
   const poll = finishTranslation(start.work, items);
   const logs = problemLogs(feed, itemProblems, poll.problems);
+  const own = translationsByKey(start.work);
   for (const item of touched) {
     const translated = poll.byKey.get(item.key);
     if (translated === undefined) continue;
@@ -106,7 +107,7 @@ function finishFeedBatch(start: FeedBatchStart, items: readonly FeedItem[], item
       rejected(start, item, translated.error, logs);
       continue;
     }
-    versions.push(versionOf(feed, item, translated.value, keepFirst));
+    versions.push(versionOf(feed, item, translated.value, keepFirst, hashOf(own, item.key, translated)));
   }
   return { source: feed.id, versions, state: diff.next, logs, ...batchLabels(start) };
 }
@@ -134,14 +135,25 @@ function rejected({ feed, diff }: FeedBatchStart, item: FeedItem, problems: read
     });
 }
 
-function versionOf(feed: FeedConfig, item: FeedItem, ticket: Ticket, keepFirst: TicketField[]): TicketVersion {
+/** `hash`: the translation's change hash, given only while `ticket` is the translation's own. */
+function versionOf(feed: FeedConfig, item: FeedItem, ticket: Ticket, keepFirst: TicketField[], hash?: string): TicketVersion {
   const link = typeof item.values.link === "string" ? item.values.link : undefined;
   return {
     ticket,
     provenance: { source: feed.id, item: item.key, published: ticket.TT_Last_Update_Time },
     ...(link ? { link } : {}),
     keepFirst,
+    ...(hash !== undefined ? { hash } : {}),
   };
+}
+
+/** Each item's translation, to read the hash a worker brought (see `hashOf`). */
+const translationsByKey = (work: TranslationWork): Map<string, Translation> => new Map(work.translated.map((t) => [t.item.key, t.translation]));
+
+/** The hash a translation brought, if `result` is still that translation's (the clash check may give another ticket). */
+function hashOf(own: ReadonlyMap<string, Translation>, key: string, result: Result<Ticket, TranslateProblem[]>): string | undefined {
+  const t = own.get(key);
+  return t !== undefined && t.result === result ? t.hash : undefined;
 }
 
 /** A feed's streamed batch (`planFeedBatchStreamed`). */
@@ -201,7 +213,7 @@ export function planFeedBatchStreamed(
         const alone = feed.itemsPerTicket === "many" || (r.value.TT_ID === idOf.get(item.key) && idCount.get(r.value.TT_ID) === 1);
         if (!alone) return void waiting.push(item);
         passed.set(item.key, r);
-        out.push(versionOf(feed, item, r.value, keepFirst));
+        out.push(versionOf(feed, item, r.value, keepFirst, translation.hash));
       });
       if (out.length > 0) yield out;
     }
@@ -210,6 +222,7 @@ export function planFeedBatchStreamed(
     const passedIds = new Set([...passed.values()].flatMap((r) => (r.ok ? [r.value.TT_ID] : [])));
     const last: TicketVersion[] = [];
     const waited = new Set(waiting.map((i) => i.key));
+    const own = translationsByKey(work);
     for (const item of touched) {
       const translated = poll.byKey.get(item.key);
       if (translated === undefined || passed.has(item.key)) continue;
@@ -223,7 +236,7 @@ export function planFeedBatchStreamed(
         logs.push({ level: "warn", msg: "feed item problem", fields: { feed: feed.id, item: item.key, problem: `${translated.value.TT_ID} is also the ticket of another item of this document, stored already in this poll: skipped (make the Original_ID rule unique per item)` } });
         continue;
       }
-      last.push(versionOf(feed, item, translated.value, keepFirst));
+      last.push(versionOf(feed, item, translated.value, keepFirst, hashOf(own, item.key, translated)));
     }
     finished = true;
     if (last.length > 0) yield last;
