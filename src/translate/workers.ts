@@ -22,14 +22,21 @@ export interface ItemTranslator {
    * rejects is for the caller to translate itself.
    */
   translateInTasks(feed: FeedConfig, now: Date, items: readonly FeedItem[]): TranslationTask[];
+  /** Gets ready for work soon (starts threads); optional. */
+  warm?(): void;
   close(): Promise<void>;
 }
 
 /** One task of `translateInTasks`: `items` (a slice of those given), translated by `done`. */
 export type TranslationTask = { items: readonly FeedItem[]; done: Promise<Translation[]> };
 
-/** Items per task: big enough that copying the config and starting a task is noise, small enough to share out. */
+/**
+ * Items per task: big enough that copying the config and starting a task is noise, small enough to
+ * share out. The first tasks are smaller, so the intake has its first versions soon (a fresh
+ * thread runs its first items slowly, before its code is compiled).
+ */
 const TASK_ITEMS = 2_000;
+const FIRST_TASK_ITEMS = 250;
 
 type Pending = { resolve: (t: Translation[]) => void; reject: (e: Error) => void };
 
@@ -102,22 +109,33 @@ export class WorkerTranslator implements ItemTranslator {
     return (await Promise.all(this.translateInTasks(feed, now, items).map((t) => t.done))).flat();
   }
 
+  /** Starts the threads now (a big document is on its way: they start while it is parsed). */
+  warm(): void {
+    this.#pool();
+    this.#idleSoon();
+  }
+
+  #idleSoon(): void {
+    if (this.#busy > 0) return;
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(() => void this.close(), IDLE_MS);
+    this.#idle.unref();
+  }
+
   translateInTasks(feed: FeedConfig, now: Date, items: readonly FeedItem[]): TranslationTask[] {
     clearTimeout(this.#idle);
     this.#busy++;
     const pool = this.#pool();
     const tasks: TranslationTask[] = [];
     // Handed out in turn, so the tasks finish roughly in their order.
-    for (let from = 0, k = 0; from < items.length; from += TASK_ITEMS, k++) {
+    for (let from = 0, k = 0, size = FIRST_TASK_ITEMS; from < items.length; from += size, k++, size = Math.min(size * 2, TASK_ITEMS)) {
       const worker = pool[k % pool.length] as TranslationWorker;
-      const slice = items.slice(from, from + TASK_ITEMS);
+      const slice = items.slice(from, from + size);
       tasks.push({ items: slice, done: worker.run({ id: this.#nextId++, feed, now: now.getTime(), items: slice }) });
     }
     void Promise.allSettled(tasks.map((t) => t.done)).then(() => {
-      if (--this.#busy === 0) {
-        this.#idle = setTimeout(() => void this.close(), IDLE_MS);
-        this.#idle.unref();
-      }
+      this.#busy--;
+      this.#idleSoon();
     });
     return tasks;
   }

@@ -37,6 +37,8 @@ export type FeedPollerDeps = {
  * (≈2 s to translate here) repays; a smaller one is translated here, in parts.
  */
 export const WORKER_ITEMS = 20_000;
+/** A body this long (WORKER_ITEMS items of 250 characters, the least an item of a ticket feed takes) starts the threads before parsing. */
+const WARM_WORKERS_CHARS = WORKER_ITEMS * 250;
 
 export class FeedPoller implements TicketSource {
   readonly id: string;
@@ -137,6 +139,8 @@ export class FeedPoller implements TicketSource {
       return { kind: "not-modified" };
     }
 
+    // A document this big may well have WORKER_ITEMS items: the threads start while it is parsed.
+    if (fetched.value.body.length >= WARM_WORKERS_CHARS) this.deps.translator?.warm?.();
     const parsed = await parseFeed(fetched.value.body, feed.maxItemChars);
     if (!parsed.ok) {
       const next = afterFailure(state, { kind: "permanent", message: parsed.error }, now);
