@@ -42,9 +42,10 @@ fi
 # Request Tracker 5 (SQLite, standalone server) for the ticket-system tests; one line of output.
 $demo_only || bash scripts/install-rt.sh
 
-node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
-if [ "$node_major" -lt 20 ]; then
-  echo "setup: ttrelay needs Node.js 20 or later (found: $(node --version 2>/dev/null || echo none))" >&2
+# 20.12 or later: crypto.hash (one-shot hashing) came with it.
+node_ok=$(node -p 'const [a, b] = process.versions.node.split(".").map(Number); a > 20 || (a === 20 && b >= 12) ? 1 : 0' 2>/dev/null || echo 0)
+if [ "$node_ok" != 1 ]; then
+  echo "setup: ttrelay needs Node.js 20.12 or later (found: $(node --version 2>/dev/null || echo none))" >&2
   exit 1
 fi
 

@@ -17,7 +17,7 @@
  * - A ticket that joins nothing opens `newIncidentId(TT_ID)`: derived from the TT_ID alone, so two
  *   bots seeing the same first ticket name the incident alike.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Ticket } from "../model/ticket.js";
 import type { CorrelationIndex, ScoredCandidate } from "./postings.js";
 import { scorePair, ticketFeatures, type CorrelationConfig, type MatchedRule, type TicketFeatures } from "./rules.js";
@@ -49,7 +49,7 @@ export type CorrelationDecision =
  * first ticket was removed and came back, or a hash collision), `-2`, `-3`, … is appended.
  */
 export function newIncidentId(firstTicketId: string, index?: CorrelationIndex): string {
-  const base = `INC-${createHash("sha256").update(firstTicketId, "utf8").digest("hex").slice(0, 12)}`;
+  const base = `INC-${hash("sha256", firstTicketId).slice(0, 12)}`;
   if (index === undefined || !index.hasIncident(base)) return base;
   for (let n = 2; ; n++) {
     const id = `${base}-${n}`;

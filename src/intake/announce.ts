@@ -3,7 +3,7 @@
  * one outbox entry per room, threaded by incident (XEP-0201 thread, XEP-0461 reply to the incident's
  * first message in that room, and a visible prefix for clients without threads).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { MatchedRule } from "../correlate/engine.js";
 import { normaliseName, normaliseService } from "../correlate/rules.js";
 import { ticketActivity, withIncident, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
@@ -26,7 +26,7 @@ export type AnnounceContext = {
 
 /** The origin-id of one activity in one room: stable for the same activity and room. */
 export const outboxId = (activityId: string, room: string): string =>
-  "ttr-" + createHash("sha256").update(`${activityId}\n${room}`).digest("hex").slice(0, 24);
+  "ttr-" + hash("sha256", `${activityId}\n${room}`).slice(0, 24);
 
 /** The prefix that groups an incident's messages in clients without thread support. */
 export const incidentPrefix = (thread: string): string => `[${thread}] `;

@@ -22,17 +22,28 @@ const LIST_FIELDS = ["Related_External_Tickets", "Related_Activity", "Network_No
 /** Kept by the bot itself (it appends to it), so not limited here. */
 const UNLIMITED: readonly TicketField[] = ["History"];
 
-const limitOf = (field: TicketField): number =>
-  (ID_FIELDS as readonly TicketField[]).includes(field) ? MAX_ID_CHARS : (TEXT_FIELDS as readonly TicketField[]).includes(field) ? MAX_TEXT_CHARS : MAX_LINE_CHARS;
+const ID_SET: ReadonlySet<string> = new Set(ID_FIELDS);
+const TEXT_SET: ReadonlySet<string> = new Set(TEXT_FIELDS);
+const LIST_SET: ReadonlySet<string> = new Set(LIST_FIELDS);
+const UNLIMITED_SET: ReadonlySet<string> = new Set(UNLIMITED);
+
+const limitOf = (field: string): number => (ID_SET.has(field) ? MAX_ID_CHARS : TEXT_SET.has(field) ? MAX_TEXT_CHARS : MAX_LINE_CHARS);
 
 /** The first value over its limit, said for a person ("Original_ID is 100000 characters long; at most 200"), or undefined. */
 export function oversizedField(ticket: Ticket): string | undefined {
-  for (const [field, value] of Object.entries(ticket) as [TicketField, unknown][]) {
-    if (UNLIMITED.includes(field)) continue;
-    if (typeof value === "string" && value.length > limitOf(field)) return `${field} is ${value.length} characters long; at most ${limitOf(field)}`;
+  // Runs on every version of every source: no entry arrays, set lookups.
+  const record = ticket as Readonly<Record<string, unknown>>;
+  for (const field of Object.keys(record)) {
+    if (UNLIMITED_SET.has(field)) continue;
+    const value = record[field];
+    if (typeof value === "string") {
+      if (value.length > MAX_ID_CHARS && value.length > limitOf(field)) return `${field} is ${value.length} characters long; at most ${limitOf(field)}`;
+      continue;
+    }
     if (!Array.isArray(value)) continue;
-    if ((LIST_FIELDS as readonly TicketField[]).includes(field) && value.length > MAX_LIST_ITEMS) return `${field} has ${value.length} values; at most ${MAX_LIST_ITEMS}`;
-    for (const [i, item] of value.entries()) {
+    if (LIST_SET.has(field) && value.length > MAX_LIST_ITEMS) return `${field} has ${value.length} values; at most ${MAX_LIST_ITEMS}`;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
       if (typeof item === "string" && item.length > MAX_ID_CHARS) return `${field}[${i}] is ${item.length} characters long; at most ${MAX_ID_CHARS}`;
     }
   }

@@ -15,7 +15,7 @@
  * Both reject unknown keys and share the cross-field rules of §3.2.4.1, §3.2.5.10–§3.2.5.13 and
  * §3.2.6.4 (see `checkCrossFieldRules`).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { z } from "zod";
 import { ok, err, type Result } from "../util/result.js";
 
@@ -519,5 +519,5 @@ export function ticketContentHash(t: Ticket): string {
     if (Array.isArray(value) && value.length === 0) continue;
     content[key] = value;
   }
-  return createHash("sha256").update(canonicalJson(content)).digest("hex");
+  return hash("sha256", canonicalJson(content));
 }

@@ -6,7 +6,7 @@
  * Every rule's outcome is recorded, so `ttrelay replay` can say which rule gave a value, or why
  * none did. Regular expressions run on RE2 (linear time, src/util/safe-regex.ts).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { decodeHTML } from "entities";
 import { convert } from "html-to-text";
 import type { MappingRule, RuleCondition } from "../../config/schema.js";
@@ -139,7 +139,7 @@ function lookup(map: Readonly<Record<string, string>>, key: string): string {
   return key;
 }
 
-const shortHash = (s: string): string => "h" + createHash("sha256").update(s).digest("hex").slice(0, 16);
+const shortHash = (s: string): string => "h" + hash("sha256", s).slice(0, 16);
 
 type Applied = { value?: RuleValue; outcome: RuleOutcome; detail?: string };
 
