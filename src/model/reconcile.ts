@@ -61,9 +61,11 @@ function fixDateOrder(t: Ticket, before: Ticket | undefined, now: Date, source: 
   let next: Record<string, unknown> | undefined;
   for (const { later, earlier } of ORDER) {
     const value = t[later];
-    const lower = datetimeToMillis(t[earlier]);
-    const at = value === undefined ? undefined : datetimeToMillis(value);
-    if (value === undefined || at === undefined || lower === undefined || at >= lower) continue;
+    // Most tickets have no close or end time yet: nothing to read then.
+    if (value === undefined) continue;
+    const at = datetimeToMillis(value);
+    const lower = at === undefined ? undefined : datetimeToMillis(t[earlier]);
+    if (at === undefined || lower === undefined || at >= lower) continue;
     next ??= { ...t };
     const previous = before?.[later];
     const previousAt = previous === undefined ? undefined : datetimeToMillis(previous);
