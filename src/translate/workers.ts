@@ -27,8 +27,12 @@ export interface ItemTranslator {
   close(): Promise<void>;
 }
 
-/** One task of `translateInTasks`: `items` (a slice of those given), translated by `done`. */
-export type TranslationTask = { items: readonly FeedItem[]; done: Promise<Translation[]> };
+/**
+ * One task of `translateInTasks`: `items` (a slice of those given) and their translations, asked
+ * for with `done()` (a worker's are under way already; a task done here runs when asked, so the
+ * intake's parts and the translating take turns).
+ */
+export type TranslationTask = { items: readonly FeedItem[]; done: () => Promise<Translation[]> };
 
 /**
  * Items per task: big enough that copying the config and starting a task is noise, small enough to
@@ -106,7 +110,7 @@ export class WorkerTranslator implements ItemTranslator {
   }
 
   async translate(feed: FeedConfig, now: Date, items: readonly FeedItem[]): Promise<Translation[]> {
-    return (await Promise.all(this.translateInTasks(feed, now, items).map((t) => t.done))).flat();
+    return (await Promise.all(this.translateInTasks(feed, now, items).map((t) => t.done()))).flat();
   }
 
   /** Starts the threads now (a big document is on its way: they start while it is parsed). */
@@ -131,9 +135,12 @@ export class WorkerTranslator implements ItemTranslator {
     for (let from = 0, k = 0, size = FIRST_TASK_ITEMS; from < items.length; from += size, k++, size = Math.min(size * 2, TASK_ITEMS)) {
       const worker = pool[k % pool.length] as TranslationWorker;
       const slice = items.slice(from, from + size);
-      tasks.push({ items: slice, done: worker.run({ id: this.#nextId++, feed, now: now.getTime(), items: slice }) });
+      const done = worker.run({ id: this.#nextId++, feed, now: now.getTime(), items: slice });
+      // A task may fail before its turn comes (or after the caller stopped asking): not unhandled.
+      done.catch(() => undefined);
+      tasks.push({ items: slice, done: () => done });
     }
-    void Promise.allSettled(tasks.map((t) => t.done)).then(() => {
+    void Promise.allSettled(tasks.map((t) => t.done())).then(() => {
       this.#busy--;
       this.#idleSoon();
     });

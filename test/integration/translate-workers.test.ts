@@ -14,7 +14,8 @@ import { startFeedServer } from "../../src/demo/feed-server.js";
 import { httpFeedFetcher } from "../../src/sources/feed/http.js";
 import { parseFeed } from "../../src/sources/feed/parse.js";
 import { planFeedBatch, planFeedBatchStreamed, planFeedBatchWith } from "../../src/sources/feed/plan.js";
-import { FeedPoller, WORKER_ITEMS } from "../../src/sources/feed/poll.js";
+import type { FeedItem } from "../../src/sources/feed/parse.js";
+import { FeedPoller, WORKER_ITEMS, translateHereInTasks } from "../../src/sources/feed/poll.js";
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import type { TicketVersion } from "../../src/sources/types.js";
 import { WorkerTranslator, type ItemTranslator } from "../../src/translate/workers.js";
@@ -111,7 +112,7 @@ async function collect(versions: AsyncIterable<readonly TicketVersion[]>): Promi
   return pieces;
 }
 
-void test("a streamed batch gives the versions of the whole batch, in its order, task by task; clashing items wait for the check and come last; same state and log lines", { timeout: 120_000 }, async () => {
+void test("a streamed batch (workers, or here in turns) gives the versions of the whole batch, in its order, task by task; clashing items wait for the check and come last; same state and log lines", { timeout: 120_000 }, async () => {
   const feed = feedConfig();
   const translator = new WorkerTranslator(2);
   try {
@@ -120,22 +121,29 @@ void test("a streamed batch gives the versions of the whole batch, in its order,
       const parsed = await parseFeed(document(n, changed), feed.maxItemChars);
       assert.ok(parsed.ok);
       const here = planFeedBatch(feed, state, parsed.value.items, parsed.value.problems, {}, NOW);
-      const streamed = planFeedBatchStreamed(feed, state, parsed.value.items, parsed.value.problems, {}, NOW, (items) => translator.translateInTasks(feed, NOW, items), (e) => assert.fail(e));
-      assert.ok(streamed, "every item's id is known before translating");
-      assert.throws(() => streamed.end(), /before its versions were all taken/);
-      const pieces = await collect(streamed.versions);
-      if (changed === 0) assert.ok(pieces.length > 2, `came in pieces (${pieces.length})`);
-      const clashing = (v: TicketVersion): boolean => v.ticket.TT_ID === "EXN_12";
-      for (const v of pieces.flat()) assert.equal(v.hash, changeHash(v.ticket), v.ticket.TT_ID);
-      const got = withoutHashes(pieces.flat());
-      // Every version but the clashing ticket's, in the batch's order; that one once, last.
-      assert.deepEqual(got.filter((v) => !clashing(v)), here.versions.filter((v) => !clashing(v)));
-      assert.deepEqual(got.filter(clashing), here.versions.filter(clashing));
-      if (changed === 0) assert.ok(clashing(got.at(-1) as TicketVersion), "the clash is settled once the document is done");
-      const end = streamed.end();
-      assert.deepEqual(end.state, here.state);
-      assert.deepEqual(end.logs, here.logs);
-      assert.equal(streamed.firstContact?.label, here.firstContact?.label);
+      // Translated on the workers, and here in turns (a document below WORKER_ITEMS).
+      for (const [where, tasks] of [
+        ["workers", (items: readonly FeedItem[]) => translator.translateInTasks(feed, NOW, items)],
+        ["here", (items: readonly FeedItem[]) => translateHereInTasks(feed, NOW, items)],
+      ] as const) {
+        const streamed = planFeedBatchStreamed(feed, state, parsed.value.items, parsed.value.problems, {}, NOW, tasks, (e) => assert.fail(e));
+        assert.ok(streamed, "every item's id is known before translating");
+        assert.throws(() => streamed.end(), /before its versions were all taken/);
+        const pieces = await collect(streamed.versions);
+        if (changed === 0) assert.ok(pieces.length > 2, `${where}: came in pieces (${pieces.length})`);
+        const clashing = (v: TicketVersion): boolean => v.ticket.TT_ID === "EXN_12";
+        // The workers bring the change hash; here the intake works it out.
+        for (const v of pieces.flat()) assert.equal(v.hash, where === "workers" ? changeHash(v.ticket) : undefined, v.ticket.TT_ID);
+        const got = withoutHashes(pieces.flat());
+        // Every version but the clashing ticket's, in the batch's order; that one once, last.
+        assert.deepEqual(got.filter((v) => !clashing(v)), here.versions.filter((v) => !clashing(v)), where);
+        assert.deepEqual(got.filter(clashing), here.versions.filter(clashing), where);
+        if (changed === 0) assert.ok(clashing(got.at(-1) as TicketVersion), `${where}: the clash is settled once the document is done`);
+        const end = streamed.end();
+        assert.deepEqual(end.state, here.state, where);
+        assert.deepEqual(end.logs, here.logs, where);
+        assert.equal(streamed.firstContact?.label, here.firstContact?.label);
+      }
       state = here.state;
     }
   } finally {
@@ -158,7 +166,7 @@ void test("a big first poll through the real intake is stored in parts while the
     // The second run's translator fails every other task, as a worker that dies would.
     const flaky: ItemTranslator = {
       translate: (f, now, items) => real.translate(f, now, items),
-      translateInTasks: (f, now, items) => real.translateInTasks(f, now, items).map((t) => (calls++ % 2 === 1 ? { items: t.items, done: Promise.reject(new Error("worker gone")) } : t)),
+      translateInTasks: (f, now, items) => real.translateInTasks(f, now, items).map((t) => (calls++ % 2 === 1 ? { items: t.items, done: () => Promise.reject(new Error("worker gone")) } : t)),
       close: () => real.close(),
     };
     try {

@@ -189,8 +189,6 @@ export function planFeedBatchStreamed(
   for (const item of items) if (!work.touched?.has(item.key)) work.idOnly.push({ item, ttId: idOf.get(item.key) ?? "" });
   const keepFirst = firstValueFields(feed);
   const tasks = translate(touched);
-  // A task may fail before its turn comes (or after the intake stopped taking them): not unhandled.
-  for (const t of tasks) t.done.catch(() => undefined);
   /** Results that went on at once, by item key: the clash check must leave them as they are. */
   const passed = new Map<string, Result<Ticket, TranslateProblem[]>>();
   const logs: LogLine[] = [];
@@ -199,7 +197,7 @@ export function planFeedBatchStreamed(
   async function* versions(): AsyncGenerator<TicketVersion[]> {
     const waiting: FeedItem[] = [];
     for (const task of tasks) {
-      let translations = await task.done.catch((e: unknown) => {
+      let translations = await task.done().catch((e: unknown) => {
         onFailure(e instanceof Error ? e : new Error(String(e)));
         return undefined;
       });
