@@ -124,7 +124,46 @@ export class IncidentBook implements IncidentPort {
    * A plan inside a plan is part of the outer one.
    */
   plan<T>(fn: () => T): PlannedIncidents<T> {
-    if (this.#undo) return { result: fn(), records: new Map(), apply: () => undefined };
+    const done = this.#recorded(fn);
+    if (done === undefined) return { result: fn(), records: new Map(), apply: () => undefined };
+    const { result, undo, records } = done;
+    const afters: Afters = {
+      entries: new Map([...undo.entries.keys()].map((k) => [k, this.#index.saved(k)])),
+      status: new Map([...undo.status.keys()].map((k) => [k, this.#status.get(k)])),
+      rooms: new Map([...undo.rooms.keys()].map((k) => [k, this.#rooms.get(k)])),
+      records: new Map([...undo.records.keys()].map((k) => [k, this.#records.get(k)])),
+    };
+    this.#put(undo);
+    return { result, records, apply: () => this.#put(afters) };
+  }
+
+  /**
+   * `plan` for a plan about to be written: its changes stay in place instead of being undone now
+   * and redone after the write (on a big first poll that was a tenth of the intake's time), and
+   * `undo()` puts the book back should the write fail. Meanwhile the book shows the plan; the
+   * intake plans and writes one batch at a time, so no other plan is made on it.
+   */
+  planInPlace<T>(fn: () => T): PlacedIncidents<T> {
+    const done = this.#recorded(fn);
+    if (done === undefined) return { result: fn(), records: new Map(), undo: () => undefined };
+    const { result, undo, records } = done;
+    let undone = false;
+    return {
+      result,
+      records,
+      undo: () => {
+        if (!undone) this.#put(undo);
+        undone = true;
+      },
+    };
+  }
+
+  /**
+   * Runs `fn` noting the first value of everything it changes (undefined when a plan is running
+   * already: then `fn` is the caller's to run, as part of it), and which records it changed.
+   */
+  #recorded<T>(fn: () => T): { result: T; undo: Undo; records: Map<string, IncidentRecord | null> } | undefined {
+    if (this.#undo) return undefined;
     const undo: Undo = { entries: new Map(), status: new Map(), rooms: new Map(), records: new Map() };
     this.#undo = undo;
     let result: T;
@@ -137,51 +176,12 @@ export class IncidentBook implements IncidentPort {
       throw e;
     }
     this.#undo = undefined;
-    const afters: Afters = {
-      entries: new Map([...undo.entries.keys()].map((k) => [k, this.#index.saved(k)])),
-      status: new Map([...undo.status.keys()].map((k) => [k, this.#status.get(k)])),
-      rooms: new Map([...undo.rooms.keys()].map((k) => [k, this.#rooms.get(k)])),
-      records: new Map([...undo.records.keys()].map((k) => [k, this.#records.get(k)])),
-    };
-    this.#put(undo);
-    const records = new Map<string, IncidentRecord | null>();
-    for (const [id, rec] of afters.records) if (rec !== undo.records.get(id)) records.set(id, rec ?? null);
-    return { result, records, apply: () => this.#put(afters) };
-  }
-
-  /**
-   * `plan` for a plan about to be written: its changes stay in place instead of being undone now
-   * and redone after the write (on a big first poll that was a tenth of the intake's time), and
-   * `undo()` puts the book back should the write fail. Meanwhile the book shows the plan; the
-   * intake plans and writes one batch at a time, so no other plan is made on it.
-   */
-  planInPlace<T>(fn: () => T): PlacedIncidents<T> {
-    if (this.#undo) return { result: fn(), records: new Map(), undo: () => undefined };
-    const undo: Undo = { entries: new Map(), status: new Map(), rooms: new Map(), records: new Map() };
-    this.#undo = undo;
-    let result: T;
-    try {
-      result = fn();
-    } catch (e) {
-      this.#undo = undefined;
-      this.#put(undo);
-      throw e;
-    }
-    this.#undo = undefined;
     const records = new Map<string, IncidentRecord | null>();
     for (const [id, before] of undo.records) {
       const now = this.#records.get(id);
       if (now !== before) records.set(id, now ?? null);
     }
-    let undone = false;
-    return {
-      result,
-      records,
-      undo: () => {
-        if (!undone) this.#put(undo);
-        undone = true;
-      },
-    };
+    return { result, undo, records };
   }
 
   #put(values: Afters): void {

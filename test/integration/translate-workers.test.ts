@@ -13,8 +13,8 @@ import { ConfigSchema, type FeedConfig } from "../../config/schema.js";
 import { startFeedServer } from "../../src/demo/feed-server.js";
 import { httpFeedFetcher } from "../../src/sources/feed/http.js";
 import { parseFeed } from "../../src/sources/feed/parse.js";
-import { planFeedBatch, planFeedBatchStreamed, planFeedBatchWith } from "../../src/sources/feed/plan.js";
-import type { FeedItem } from "../../src/sources/feed/parse.js";
+import { planFeedBatch, planFeedBatchStreamed, planFeedBatchWith, type FeedBatch } from "../../src/sources/feed/plan.js";
+import type { FeedItem, ItemProblem } from "../../src/sources/feed/parse.js";
 import { FeedPoller, WORKER_ITEMS, translateHereInTasks } from "../../src/sources/feed/poll.js";
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import type { TicketVersion } from "../../src/sources/types.js";
@@ -54,7 +54,8 @@ function document(n: number, changed = 0): string {
   return rssFeed(items).replace("</channel>", `${clash}\n</channel>`);
 }
 
-void test("worker threads translate a big document into exactly the batch this thread makes: first poll and a later one, refusals and a clash included", { timeout: 120_000 }, async () => {
+/** A first poll of a big document and a later one with changes: each planned here (`here`), then checked by `check`. */
+async function twoPolls(check: (p: { feed: FeedConfig; translator: WorkerTranslator; parsed: { items: FeedItem[]; problems: ItemProblem[] }; state: FeedState; here: FeedBatch; changed: number }) => Promise<void>): Promise<void> {
   const feed = feedConfig();
   const translator = new WorkerTranslator(2);
   try {
@@ -63,19 +64,25 @@ void test("worker threads translate a big document into exactly the batch this t
       const parsed = await parseFeed(document(n, changed), feed.maxItemChars);
       assert.ok(parsed.ok);
       const here = planFeedBatch(feed, state, parsed.value.items, parsed.value.problems, {}, NOW);
-      const there = await planFeedBatchWith(feed, state, parsed.value.items, parsed.value.problems, {}, NOW, (items) => translator.translate(feed, NOW, items));
-      // The workers also bring each ticket's change hash (for the intake): the right one.
-      for (const v of there.versions) assert.equal(v.hash, changeHash(v.ticket), v.ticket.TT_ID);
-      assert.deepEqual({ ...there, versions: withoutHashes(there.versions) }, here);
-      assert.ok(here.versions.length > 0);
-      const logs = here.logs ?? [];
-      assert.ok(logs.some((l) => l.msg === "feed item not turned into a ticket"), "some items are refused");
-      assert.ok(logs.some((l) => String(l.fields.problem).includes("all gave EXN_12")), "the clash is named");
+      await check({ feed, translator, parsed: parsed.value, state, here, changed });
       state = here.state;
     }
   } finally {
     await translator.close();
   }
+}
+
+void test("worker threads translate a big document into exactly the batch this thread makes: first poll and a later one, refusals and a clash included", { timeout: 120_000 }, async () => {
+  await twoPolls(async ({ feed, translator, parsed, state, here }) => {
+    const there = await planFeedBatchWith(feed, state, parsed.items, parsed.problems, {}, NOW, (items) => translator.translate(feed, NOW, items));
+    // The workers also bring each ticket's change hash (for the intake): the right one.
+    for (const v of there.versions) assert.equal(v.hash, changeHash(v.ticket), v.ticket.TT_ID);
+    assert.deepEqual({ ...there, versions: withoutHashes(there.versions) }, here);
+    assert.ok(here.versions.length > 0);
+    const logs = here.logs ?? [];
+    assert.ok(logs.some((l) => l.msg === "feed item not turned into a ticket"), "some items are refused");
+    assert.ok(logs.some((l) => String(l.fields.problem).includes("all gave EXN_12")), "the clash is named");
+  });
 });
 
 void test("a poll of a big document whose translation workers fail is translated here instead, and said so", { timeout: 60_000 }, async () => {
@@ -113,42 +120,31 @@ async function collect(versions: AsyncIterable<readonly TicketVersion[]>): Promi
 }
 
 void test("a streamed batch (workers, or here in turns) gives the versions of the whole batch, in its order, task by task; clashing items wait for the check and come last; same state and log lines", { timeout: 120_000 }, async () => {
-  const feed = feedConfig();
-  const translator = new WorkerTranslator(2);
-  try {
-    let state: FeedState = emptyFeedState();
-    for (const [n, changed] of [[5000, 0], [5000, 40]] as const) {
-      const parsed = await parseFeed(document(n, changed), feed.maxItemChars);
-      assert.ok(parsed.ok);
-      const here = planFeedBatch(feed, state, parsed.value.items, parsed.value.problems, {}, NOW);
-      // Translated on the workers, and here in turns (a document below WORKER_ITEMS).
-      for (const [where, tasks] of [
-        ["workers", (items: readonly FeedItem[]) => translator.translateInTasks(feed, NOW, items)],
-        ["here", (items: readonly FeedItem[]) => translateHereInTasks(feed, NOW, items)],
-      ] as const) {
-        const streamed = planFeedBatchStreamed(feed, state, parsed.value.items, parsed.value.problems, {}, NOW, tasks, (e) => assert.fail(e));
-        assert.ok(streamed, "every item's id is known before translating");
-        assert.throws(() => streamed.end(), /before its versions were all taken/);
-        const pieces = await collect(streamed.versions);
-        if (changed === 0) assert.ok(pieces.length > 2, `${where}: came in pieces (${pieces.length})`);
-        const clashing = (v: TicketVersion): boolean => v.ticket.TT_ID === "EXN_12";
-        // The workers bring the change hash; here the intake works it out.
-        for (const v of pieces.flat()) assert.equal(v.hash, where === "workers" ? changeHash(v.ticket) : undefined, v.ticket.TT_ID);
-        const got = withoutHashes(pieces.flat());
-        // Every version but the clashing ticket's, in the batch's order; that one once, last.
-        assert.deepEqual(got.filter((v) => !clashing(v)), here.versions.filter((v) => !clashing(v)), where);
-        assert.deepEqual(got.filter(clashing), here.versions.filter(clashing), where);
-        if (changed === 0) assert.ok(clashing(got.at(-1) as TicketVersion), `${where}: the clash is settled once the document is done`);
-        const end = streamed.end();
-        assert.deepEqual(end.state, here.state, where);
-        assert.deepEqual(end.logs, here.logs, where);
-        assert.equal(streamed.firstContact?.label, here.firstContact?.label);
-      }
-      state = here.state;
+  await twoPolls(async ({ feed, translator, parsed, state, here, changed }) => {
+    // Translated on the workers, and here in turns (a document below WORKER_ITEMS).
+    for (const [where, tasks] of [
+      ["workers", (items: readonly FeedItem[]) => translator.translateInTasks(feed, NOW, items)],
+      ["here", (items: readonly FeedItem[]) => translateHereInTasks(feed, NOW, items)],
+    ] as const) {
+      const streamed = planFeedBatchStreamed(feed, state, parsed.items, parsed.problems, {}, NOW, tasks, (e) => assert.fail(e));
+      assert.ok(streamed, "every item's id is known before translating");
+      assert.throws(() => streamed.end(), /before its versions were all taken/);
+      const pieces = await collect(streamed.versions);
+      if (changed === 0) assert.ok(pieces.length > 2, `${where}: came in pieces (${pieces.length})`);
+      const clashing = (v: TicketVersion): boolean => v.ticket.TT_ID === "EXN_12";
+      // The workers bring the change hash; here the intake works it out.
+      for (const v of pieces.flat()) assert.equal(v.hash, where === "workers" ? changeHash(v.ticket) : undefined, v.ticket.TT_ID);
+      const got = withoutHashes(pieces.flat());
+      // Every version but the clashing ticket's, in the batch's order; that one once, last.
+      assert.deepEqual(got.filter((v) => !clashing(v)), here.versions.filter((v) => !clashing(v)), where);
+      assert.deepEqual(got.filter(clashing), here.versions.filter(clashing), where);
+      if (changed === 0) assert.ok(clashing(got.at(-1) as TicketVersion), `${where}: the clash is settled once the document is done`);
+      const end = streamed.end();
+      assert.deepEqual(end.state, here.state, where);
+      assert.deepEqual(end.logs, here.logs, where);
+      assert.equal(streamed.firstContact?.label, here.firstContact?.label);
     }
-  } finally {
-    await translator.close();
-  }
+  });
 });
 
 void test("a big first poll through the real intake is stored in parts while the workers translate, with one summary per room; a task a worker fails is translated here", { timeout: 180_000 }, async () => {
