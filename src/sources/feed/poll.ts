@@ -6,7 +6,6 @@
  */
 import cron, { type ScheduledTask } from "node-cron";
 import type { FeedConfig } from "../../../config/schema.js";
-import type { FeedItem } from "./parse.js";
 import type { Logger } from "../../log/logger.js";
 import type { Telemetry } from "../../ops/telemetry.js";
 import { FIRST_PART, LAST_PART } from "../../intake/intake.js";
@@ -15,7 +14,7 @@ import type { ItemTranslator, TranslationTask } from "../../translate/workers.js
 import { backoffMs } from "../../util/backoff.js";
 import type { IntakeResult, SourceHealth, SourceRuntime, TicketSource } from "../types.js";
 import type { FeedFetcher } from "./http.js";
-import { parseFeed } from "./parse.js";
+import { parseFeed, type FeedItem } from "./parse.js";
 import { planFeedBatchInParts, planFeedBatchStreamed, planFeedBatchWith, type FeedBatch } from "./plan.js";
 import { afterFailure, afterNotModified, emptyFeedState, isDue, readFeedState, type FeedState } from "./state.js";
 
@@ -186,16 +185,18 @@ export class FeedPoller implements TicketSource {
     const translateInTasks = (items: readonly FeedItem[]): TranslationTask[] => (big ? translator.translateInTasks(feed, now, items) : translateHereInTasks(feed, now, items));
     const streamed =
       parsed.value.items.length > FIRST_PART && runtime.intake.submitStreamed ? planFeedBatchStreamed(feed, state, parsed.value.items, problems, validators, now, translateInTasks, workerFailed) : undefined;
-    const result = streamed
-      ? await runtime.intake.submitStreamed!(streamed)
-      : await runtime.intake.submit(
-          big
-            ? await planFeedBatchWith(feed, state, parsed.value.items, problems, validators, now, (items) => translator.translate(feed, now, items)).catch((e: unknown) => {
-                workerFailed(e as Error);
-                return here();
-              })
-            : await here(),
-        );
+    const { intake } = runtime;
+    const result =
+      streamed && intake.submitStreamed
+        ? await intake.submitStreamed(streamed)
+        : await intake.submit(
+            big
+              ? await planFeedBatchWith(feed, state, parsed.value.items, problems, validators, now, (items) => translator.translate(feed, now, items)).catch((e: unknown) => {
+                  workerFailed(e as Error);
+                  return here();
+                })
+              : await here(),
+          );
     if (!result.committed) {
       this.#notStored();
       return { kind: "failed", reason: `not stored: ${result.error}` };
