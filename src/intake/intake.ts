@@ -96,7 +96,8 @@ export class IntakeService implements Intake {
    * `submitInParts` for versions that come in pieces: parts of the same sizes are committed as soon
    * as enough versions came (the first while later ones are still being translated), the rest and
    * the source's state with the last part once the stream ends. Stops at the first part that is
-   * not stored, as `submit` does.
+   * not stored, as `submit` does. (A known batch does not go through here: `submit` must queue its
+   * first part at once, before any step queued after it, and `for await` would let those go first.)
    */
   async submitStreamed(batch: StreamedBatch): Promise<IntakeResult> {
     const { versions, end, ...rest } = batch;

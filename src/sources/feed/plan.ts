@@ -90,16 +90,17 @@ export async function planFeedBatchInParts(...[feed, state, items, itemProblems,
 export async function planFeedBatchWith(...[feed, state, items, itemProblems, validators, now, translate]: [...PlanInput, translate: (items: readonly FeedItem[]) => Promise<Translation[]>]): Promise<FeedBatch> {
   const start = startFeedBatch(feed, state, items, validators, now);
   await translateSomeWith(start.work, items, translate);
-  return finishFeedBatch(start, items, itemProblems);
+  // The workers bring each ticket's change hash: passed on with the versions.
+  return finishFeedBatch(start, items, itemProblems, translationsByKey(start.work));
 }
 
-function finishFeedBatch(start: FeedBatchStart, items: readonly FeedItem[], itemProblems: readonly ItemProblem[]): FeedBatch {
+/** `own`: the translations by item key, where they bring change hashes to pass on (see `hashOf`). */
+function finishFeedBatch(start: FeedBatchStart, items: readonly FeedItem[], itemProblems: readonly ItemProblem[], own?: ReadonlyMap<string, Translation>): FeedBatch {
   const { feed, diff, touched } = start;
   const versions: TicketVersion[] = [];
   const keepFirst = firstValueFields(feed);
   const poll = finishTranslation(start.work, items);
   const logs = problemLogs(feed, itemProblems, poll.problems);
-  const own = translationsByKey(start.work);
   for (const item of touched) {
     const translated = poll.byKey.get(item.key);
     if (translated === undefined) continue;
@@ -107,7 +108,7 @@ function finishFeedBatch(start: FeedBatchStart, items: readonly FeedItem[], item
       rejected(start, item, translated.error, logs);
       continue;
     }
-    versions.push(versionOf(feed, item, translated.value, keepFirst, hashOf(own, item.key, translated)));
+    versions.push(versionOf(feed, item, translated.value, keepFirst, own && hashOf(own, item.key, translated)));
   }
   return { source: feed.id, versions, state: diff.next, logs, ...batchLabels(start) };
 }
