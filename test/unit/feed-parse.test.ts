@@ -253,6 +253,11 @@ void test("fingerprint: stable under key order, changed by any content", () => {
     { name: "field added", input: { ...base, pubDate: "Sat, 28 Nov 2026 08:20:00 GMT" }, expected: "different" },
     { name: "field removed", input: { title: "Fibre cut", guid: "EXN-1", description: "down" }, expected: "different" },
     { name: "value moved to another field", input: { title: "Fibre cut", guid: "EXN-1", categories: ["IP", "Optical"], summary: "down" }, expected: "different" },
+    { name: "text moved across the boundary of two fields", input: { ...base, title: "Fibre cutE", guid: "XN-1" }, expected: "different" },
+    { name: "two list elements joined", input: { ...base, categories: ["IPOptical"] }, expected: "different" },
+    { name: "a list element split", input: { ...base, categories: ["I", "P", "Optical"] }, expected: "different" },
+    { name: "a list of one for a single value", input: { ...base, description: ["down"] }, expected: "different" },
+    { name: "a value that spells another key and value", input: { title: "Fibre cut", guid: "EXN-1", categories: ["IP", "Optical"], description: "down=4:x" }, expected: "different" },
   ];
   for (const { name, input, expected } of cases) {
     assert.equal(fingerprint(input) === fp ? "same" : "different", expected, name);
