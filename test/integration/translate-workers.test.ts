@@ -110,6 +110,22 @@ void test("a poll of a big document whose translation workers fail is translated
   }
 });
 
+void test("worker threads read a big document in parts into exactly what parseFeed reads here; a broken item or an uncuttable document gives the whole document's reading", { timeout: 120_000 }, async () => {
+  const translator = new WorkerTranslator(2);
+  try {
+    const big = document(6000);
+    const broken = big.replace("<title>[EXN-3000]", "<title>[EXN-3000] a & b");
+    const uncut = big.replace("</item>", "</item>stray text");
+    for (const [name, xml, cap] of [["big", big, 100_000], ["cut items", big, 40], ["broken", broken, 100_000], ["uncut", uncut, 100_000]] as const) {
+      const here = await parseFeed(xml, cap);
+      assert.deepEqual(await translator.parseFeed(xml, cap), here, name);
+      assert.equal(here.ok, name !== "broken", name);
+    }
+  } finally {
+    await translator.close();
+  }
+});
+
 const dirP = mkdtemp(join(tmpdir(), "ttrelay-workers-"));
 after(async () => rm(await dirP, { recursive: true, force: true }));
 

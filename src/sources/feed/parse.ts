@@ -7,6 +7,7 @@ import { Parser as XmlParser } from "xml2js";
 import { hash } from "node:crypto";
 import { z } from "zod";
 import { ok, err, type Result } from "../../util/result.js";
+import { splitFeedDocument } from "./split.js";
 
 /** An item's values by field name or path (see config/schema.ts ItemFields and isFeedFieldName). */
 export type ItemValues = Record<string, string | string[]>;
@@ -281,6 +282,44 @@ export async function parseFeed(xml: string, maxItemChars: number): Promise<Resu
     return err(describeParseError(e, xml));
   }
   return ok({ title: read.title, ...finishItems(readEntries(read, maxItemChars, 0), maxItemChars) });
+}
+
+/** One part of a document as read on its own (`readFeedPart`): what a worker sends back. */
+export type PartReading = { title: string | undefined; entries: ItemEntry[]; aligned: boolean };
+
+/** A part of a document (./split.ts) read as `parseFeed` reads a whole one, before `finishItems`; `offset`: items before the part. */
+export async function readFeedPart(xml: string, maxItemChars: number, offset: number): Promise<Result<PartReading, string>> {
+  try {
+    const read = await readTree(xml);
+    return ok({ title: read.title, entries: readEntries(read, maxItemChars, offset), aligned: read.aligned });
+  } catch (e) {
+    return err(describeParseError(e, xml));
+  }
+}
+
+/**
+ * `parseFeed` with the document cut into `count` parts (./split.ts) that `readPart` reads (on
+ * worker threads, side by side): the same result. The document is read whole, here, when it cannot
+ * be cut, when a part cannot be read (so the error is the whole document's), or when a part's two
+ * readings do not line up (`parseFeed` then leaves out every item's paths, not only that part's).
+ */
+export async function parseFeedInParts(
+  xml: string,
+  maxItemChars: number,
+  count: number,
+  readPart: (text: string, offset: number) => Promise<Result<PartReading, string>>,
+): Promise<Result<ParsedFeed, string>> {
+  const parts = splitFeedDocument(xml, count);
+  if (!parts || parts.length < 2) return parseFeed(xml, maxItemChars);
+  const readings = await Promise.all(parts.map((p) => readPart(p.text, p.offset).catch((e: unknown) => err(String(e)))));
+  const entries: ItemEntry[] = [];
+  let title: string | undefined;
+  for (const [k, r] of readings.entries()) {
+    if (!r.ok || !r.value.aligned || (k > 0 && r.value.title !== title)) return parseFeed(xml, maxItemChars);
+    title = r.value.title;
+    for (const e of r.value.entries) entries.push(e);
+  }
+  return ok({ title, ...finishItems(entries, maxItemChars) });
 }
 
 function first(v: string | string[] | undefined): string | undefined {

@@ -156,9 +156,12 @@ export class FeedPoller implements TicketSource {
       return { kind: "not-modified" };
     }
 
-    // A document this big may well have WORKER_ITEMS items: the threads start while it is parsed.
-    if (fetched.value.body.length >= WARM_WORKERS_CHARS) this.deps.translator?.warm?.();
-    const parsed = await parseFeed(fetched.value.body, feed.maxItemChars);
+    // A document this big may well have WORKER_ITEMS items: the threads start now, and read it in
+    // parts side by side (the same result as reading it here, in a fraction of the time).
+    const { body } = fetched.value;
+    const bigBody = body.length >= WARM_WORKERS_CHARS ? this.deps.translator : undefined;
+    bigBody?.warm?.();
+    const parsed = bigBody?.parseFeed ? await bigBody.parseFeed(body, feed.maxItemChars) : await parseFeed(body, feed.maxItemChars);
     if (!parsed.ok) {
       const next = afterFailure(state, { kind: "permanent", message: parsed.error }, now);
       await this.#saveState(runtime, next);
