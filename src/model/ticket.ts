@@ -176,11 +176,50 @@ const millisMemo = new Map<string, number | undefined>();
 const MILLIS_MEMO_MAX = 4096;
 
 export function datetimeToMillis(s: string): number | undefined {
+  if (s.length === 20) {
+    const plain = plainUtcMillis(s);
+    if (plain !== null) return plain;
+  }
   if (millisMemo.has(s)) return millisMemo.get(s);
   const v = parseDatetimeMillis(s);
   if (millisMemo.size >= MILLIS_MEMO_MAX) millisMemo.clear();
   millisMemo.set(s, v);
   return v;
+}
+
+/** A digit's value at `i`, else -1 (`\d` in the pattern: ASCII digits only). */
+const digitAt = (s: string, i: number): number => {
+  const d = s.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : -1;
+};
+
+/**
+ * `parseDatetimeMillis` for the form most date-times take, the one ttrelay writes
+ * ("2026-11-30T00:05:00Z": whole seconds in UTC), read without the pattern or the memo; null when
+ * `s` (20 characters long) is not of that form, for the general reading to decide. The memo only
+ * cost time where every ticket brings new date strings (a first poll reads 50k tickets).
+ */
+function plainUtcMillis(s: string): number | undefined | null {
+  const at = (i: number): number => s.charCodeAt(i);
+  if (at(4) !== 0x2d || at(7) !== 0x2d || (at(10) !== 0x54 && at(10) !== 0x74) || at(13) !== 0x3a || at(16) !== 0x3a || (at(19) !== 0x5a && at(19) !== 0x7a)) return null;
+  let year = 0;
+  for (let i = 0; i < 4; i++) {
+    const d = digitAt(s, i);
+    if (d < 0) return null;
+    year = year * 10 + d;
+  }
+  const two = (i: number): number => {
+    const a = digitAt(s, i);
+    const b = digitAt(s, i + 1);
+    return a < 0 || b < 0 ? -1 : a * 10 + b;
+  };
+  const [month, day, hour, minute, second] = [two(5), two(8), two(11), two(14), two(17)];
+  if (month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return null;
+  // Years 0–99 need the setters (see below): the general reading does it.
+  if (year < 100) return null;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (hour > 23 || minute > 59 || second > 60) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second);
 }
 
 function parseDatetimeMillis(s: string): number | undefined {
@@ -509,15 +548,24 @@ export function canonicalJson(value: unknown): string {
 const HASH_EXCLUDED: ReadonlySet<string> = new Set(ContentHashExcludedFields);
 
 /** What counts as a change: everything but the update time, which a feed without dates sets to "now". */
-export const changeHash = (ticket: Ticket): string => ticketContentHash({ ...ticket, TT_Last_Update_Time: "" });
+export const changeHash = (ticket: Ticket): string => contentHash(ticket, "TT_Last_Update_Time");
 
 export function ticketContentHash(t: Ticket): string {
-  const excluded = HASH_EXCLUDED;
-  const content: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(t)) {
-    if (excluded.has(key) || value === undefined || value === "") continue;
-    if (Array.isArray(value) && value.length === 0) continue;
-    content[key] = value;
+  return contentHash(t, undefined);
+}
+
+/**
+ * `canonicalJson` of the ticket's counted fields, written straight from the ticket (no copy of it
+ * and no second sort): it runs for every ticket of every poll. `skip`: a field left out as if "".
+ */
+function contentHash(t: Ticket, skip: string | undefined): string {
+  const record = t as Record<string, unknown>;
+  let out = "{";
+  for (const key of Object.keys(record).sort()) {
+    if (HASH_EXCLUDED.has(key) || key === skip) continue;
+    const value = record[key];
+    if (value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) continue;
+    out += (out.length > 1 ? "," : "") + JSON.stringify(key) + ":" + canonicalJson(value);
   }
-  return hash("sha256", canonicalJson(content));
+  return hash("sha256", out + "}");
 }

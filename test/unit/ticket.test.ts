@@ -1,8 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import {
   CloseFields,
+  ContentHashExcludedFields,
   canonicalJson,
+  changeHash,
   FinalStatuses,
   MandatoryFields,
   OpenTicketSchema,
@@ -22,6 +25,7 @@ import {
   parseTicketId,
   ticketContentHash,
   validateTicket,
+  type Ticket,
   type TicketIssue,
   type TicketStatus,
   type ValidationMode,
@@ -422,4 +426,49 @@ void test("canonicalJson: sorted keys at every depth, undefined left out (null k
     assert.equal(canonicalJson(v), reference(v), JSON.stringify(v));
   }
   assert.equal(canonicalJson({ b: 1, a: [2, { d: undefined, c: null }] }), '{"a":[2,{"c":null}],"b":1}');
+});
+
+void test("datetimeToMillis: the plain UTC form read directly gives what the general reading gives", () => {
+  // The general reading with an explicit +00:00 offset takes the other path: the same instant, or both undefined.
+  const cases = [
+    "2026-11-30T00:05:00Z",
+    "2026-11-30t00:05:00z",
+    "2024-02-29T23:59:59Z",
+    "2025-02-29T00:00:00Z",
+    "2016-12-31T23:59:60Z",
+    "2026-13-01T00:00:00Z",
+    "2026-04-31T00:00:00Z",
+    "2026-11-30T24:00:00Z",
+    "2026-11-30T00:60:00Z",
+    "2026-11-30T00:00:61Z",
+    "0099-01-01T00:00:00Z",
+    "0100-01-01T00:00:00Z",
+    "2026-00-10T00:00:00Z",
+  ];
+  for (const c of cases) assert.equal(datetimeToMillis(c), datetimeToMillis(c.slice(0, 19) + "+00:00"), c);
+  for (const bad of ["2026-11-30 00:05:00Z", "2026-11-30T00:05:0xZ", "2026-11-3OT00:05:00Z", "２026-11-30T00:05:00Z", "2026-11-30T00:05:00+", "2026/11/30T00:05:00Z"]) assert.equal(datetimeToMillis(bad), undefined, bad);
+});
+
+void test("ticketContentHash and changeHash: the hash of the counted fields' canonical JSON, as stored by earlier versions", () => {
+  const spelled = (t: Record<string, unknown>, skip?: string): string => {
+    const content: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(t)) {
+      if ((ContentHashExcludedFields as readonly string[]).includes(k) || k === skip || v === undefined || v === "" || (Array.isArray(v) && v.length === 0)) continue;
+      content[k] = v;
+    }
+    return createHash("sha256").update(canonicalJson(content)).digest("hex");
+  };
+  const base: Ticket = sampleClosedTicket({ Hash: "excluded", Network_Node: ["ATH-R1"] });
+  const cases: Ticket[] = [
+    base,
+    { ...base, Network_Node: [], History: "", TT_Long_Description: undefined },
+    { ...base, Network_Link_Circuit: ["b", "a"], TT_Title: 'quotes " and \\ and \n lines' },
+    Object.fromEntries(Object.entries(base).reverse()) as Ticket,
+  ];
+  for (const t of cases) {
+    assert.equal(ticketContentHash(t), spelled(t), t.TT_Title);
+    assert.equal(changeHash(t), spelled(t, "TT_Last_Update_Time"), t.TT_Title);
+  }
+  assert.equal(changeHash(base), changeHash({ ...base, TT_Last_Update_Time: "2030-01-01T00:00:00Z" }));
+  assert.notEqual(ticketContentHash(base), ticketContentHash({ ...base, TT_Last_Update_Time: "2030-01-01T00:00:00Z" }));
 });
