@@ -90,7 +90,11 @@ export function sanitiseIdPart(value: string): string {
 const clip = (s: string): string => (s.length > 60 ? s.slice(0, 57) + "…" : s);
 
 /** RFC 3339 with whole seconds. */
-const wholeSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, "Z");
+const wholeSeconds = (d: Date): string => {
+  const iso = d.toISOString();
+  // "2026-11-30T00:05:00.000Z" (years 0–9999): the fraction cut off without a pattern.
+  return iso.length === 24 ? `${iso.slice(0, 19)}Z` : iso.replace(/\.\d{3}Z$/, "Z");
+};
 
 /** The History line that says a time is a stand-in (no time in it, so a later poll adds nothing new). */
 export const undatedNote = (label: string): string =>
@@ -181,8 +185,7 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
       trace.push({ field, steps: result.steps, problem });
       continue;
     }
-    const dateOptions: DateOptions = { ...options.dates, ...stripUndefined(result.rule?.date ?? {}) };
-    const value = normaliseField(field as TicketField, result.value, dateOptions, options.now);
+    const value = normaliseField(field as TicketField, result.value, () => dateOptionsOf(options.dates, result.rule), options.now);
     if (!value.ok) {
       problems.push({ field, message: value.error });
       trace.push({ field, steps: result.steps, problem: value.error });
@@ -247,9 +250,28 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** The source's date options with the rule's own over them (both config, never changed: made once per pair). */
+const dateOptionsMemo = new WeakMap<object, WeakMap<object, DateOptions>>();
+const NO_DATE_OPTIONS: DateOptions = {};
+function dateOptionsOf(source: DateOptions | undefined, rule: MappingRule | undefined): DateOptions {
+  if (rule?.date === undefined) return source ?? NO_DATE_OPTIONS;
+  const base = source ?? NO_DATE_OPTIONS;
+  let byRule = dateOptionsMemo.get(base);
+  if (!byRule) {
+    byRule = new WeakMap();
+    dateOptionsMemo.set(base, byRule);
+  }
+  let known = byRule.get(rule);
+  if (!known) {
+    known = { ...base, ...stripUndefined(rule.date) };
+    byRule.set(rule, known);
+  }
+  return known;
+}
+
 type Normalised = { value: string | string[] | undefined; warning?: string | undefined };
 
-function normaliseField(field: TicketField, raw: RuleValue, dates: DateOptions, now: Date): Result<Normalised, string> {
+function normaliseField(field: TicketField, raw: RuleValue, dates: () => DateOptions, now: Date): Result<Normalised, string> {
   if (LIST_FIELDS.has(field)) {
     const list = (Array.isArray(raw) ? raw : raw.split(/\s*[,;]\s*/)).map((v) => v.trim()).filter((v) => v !== "");
     return ok({ value: list.length > 0 ? [...new Set(list)] : undefined });
@@ -262,7 +284,7 @@ function normaliseField(field: TicketField, raw: RuleValue, dates: DateOptions, 
     return canonical !== undefined ? ok({ value: canonical }) : err(`"${clip(value)}" is not one of ${closed.join(", ")} (add a "map" to the rule)`);
   }
   if (DATE_FIELDS.has(field)) {
-    const dt = readDate(value, dates, now);
+    const dt = readDate(value, dates(), now);
     return dt.ok ? ok({ value: dt.value.value, warning: dt.value.warning }) : err(`"${clip(value)}" ${dt.error}`);
   }
   return ok({ value });

@@ -274,8 +274,18 @@ function sameLetter(a: string, lit: string): boolean {
 
 function literalAt(text: string, at: number, p: LiteralPrefix): boolean {
   if (!p.ignoreCase) return text.startsWith(p.literal, at);
-  if (at + p.literal.length > text.length) return false;
-  for (let i = 0; i < p.literal.length; i++) if (!sameLetter(text[at + i] as string, p.literal[i] as string)) return false;
+  const lit = p.literal;
+  if (at + lit.length > text.length) return false;
+  for (let i = 0; i < lit.length; i++) {
+    const a = text.charCodeAt(at + i);
+    const l = lit.charCodeAt(i);
+    if (a === l) continue;
+    if (a < 128 && l < 128) {
+      // Two ASCII characters: the same letter in another case, or different (sameLetter, by codes: it runs per line per rule).
+      const lower = a | 0x20;
+      if (lower !== (l | 0x20) || lower < 0x61 || lower > 0x7a) return false;
+    } else if (!sameLetter(text[at + i] as string, lit[i] as string)) return false;
+  }
   return true;
 }
 
