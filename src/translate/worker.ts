@@ -12,16 +12,41 @@ import { translateItem } from "./item-to-ticket.js";
 import type { Translation } from "./values-to-ticket.js";
 import type { Result } from "../util/result.js";
 
-export type TranslateTask = { kind: "translate"; id: number; feed: FeedConfig; now: number; items: FeedItem[] };
-export type ReadPartTask = { kind: "read"; id: number; text: string; maxItemChars: number; offset: number };
-export type WorkerTask = TranslateTask | ReadPartTask;
+/**
+ * Items to translate: sent (`items`), or named among those this thread read and holds (`held`:
+ * positions in a held part's entries), so a document read here is not copied back for translating.
+ */
+export type TranslateTask = { kind: "translate"; id: number; feed: FeedConfig; now: number; items?: FeedItem[]; held?: { part: number; positions: number[] } };
+/** `hold`: keep the part's items (by the task's id) for translate tasks that name them, until released. */
+export type ReadPartTask = { kind: "read"; id: number; text: string; maxItemChars: number; offset: number; hold: boolean };
+export type ReleaseTask = { kind: "release"; id: number; parts: number[] };
+export type WorkerTask = TranslateTask | ReadPartTask | ReleaseTask;
 export type TranslateReply = { id: number; ok: true; translations: Translation[] } | { id: number; ok: false; error: string };
 /** `reading`: the part's reading, or why the part cannot be read (a document error, for the whole document to tell). */
 export type ReadPartReply = { id: number; ok: true; reading: Result<PartReading, string> } | { id: number; ok: false; error: string };
 
+/**
+ * Parts read here and kept, by read task id: each part's entries, an item where the entry is one.
+ * Bounded: the oldest goes first (a task naming it then fails, and the bot translates those itself).
+ */
+const heldParts = new Map<number, (FeedItem | undefined)[]>();
+const MAX_HELD_PARTS = 64;
+
+function itemsOf(task: TranslateTask): FeedItem[] {
+  if (task.items) return task.items;
+  const { part, positions } = task.held ?? { part: -1, positions: [] };
+  const held = heldParts.get(part);
+  if (!held) throw new Error(`part ${part} is not held here (released or dropped)`);
+  return positions.map((p) => {
+    const item = held[p];
+    if (!item) throw new Error(`part ${part} has no item at ${p}`);
+    return item;
+  });
+}
+
 function translate(task: TranslateTask): TranslateReply {
   const now = new Date(task.now);
-  const translations = task.items.map((item): Translation => {
+  const translations = itemsOf(task).map((item): Translation => {
     const t = translateItem(item, task.feed, now);
     // The intake's change hash too: the bot's thread would spend ≈20 µs per ticket on it.
     return { result: t.result, warnings: t.warnings, trace: [], ...(t.result.ok ? { hash: changeHash(t.result.value) } : {}) };
@@ -30,13 +55,28 @@ function translate(task: TranslateTask): TranslateReply {
 }
 
 async function read(task: ReadPartTask): Promise<ReadPartReply> {
-  return { id: task.id, ok: true, reading: await readFeedPart(task.text, task.maxItemChars, task.offset) };
+  const reading = await readFeedPart(task.text, task.maxItemChars, task.offset);
+  if (task.hold && reading.ok) {
+    heldParts.set(
+      task.id,
+      reading.value.entries.map((e) => ("item" in e ? e.item : undefined)),
+    );
+    for (const oldest of heldParts.keys()) {
+      if (heldParts.size <= MAX_HELD_PARTS) break;
+      heldParts.delete(oldest);
+    }
+  }
+  return { id: task.id, ok: true, reading };
 }
 
 const port = parentPort;
 if (port) {
   port.on("message", (task: WorkerTask) => {
     const failed = (e: unknown): TranslateReply => ({ id: task.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) });
+    if (task.kind === "release") {
+      for (const part of task.parts) heldParts.delete(part);
+      return;
+    }
     if (task.kind === "read") {
       read(task).then(
         (reply) => port.postMessage(reply),

@@ -19,6 +19,8 @@ import { FeedPoller, WORKER_ITEMS, translateHereInTasks } from "../../src/source
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import type { TicketVersion } from "../../src/sources/types.js";
 import { WorkerTranslator, type ItemTranslator } from "../../src/translate/workers.js";
+import { translateItem } from "../../src/translate/item-to-ticket.js";
+import type { Translation } from "../../src/translate/values-to-ticket.js";
 import { examplenetMapping } from "../helpers/bot-config.js";
 import { captureLogger } from "../helpers/log-capture.js";
 import { rssFeed, rssItem, type FixtureItem } from "../fixtures/feeds.js";
@@ -118,9 +120,38 @@ void test("worker threads read a big document in parts into exactly what parseFe
     const uncut = big.replace("</item>", "</item>stray text");
     for (const [name, xml, cap] of [["big", big, 100_000], ["cut items", big, 40], ["broken", broken, 100_000], ["uncut", uncut, 100_000]] as const) {
       const here = await parseFeed(xml, cap);
-      assert.deepEqual(await translator.parseFeed(xml, cap), here, name);
+      const there = await translator.parseFeed(xml, cap);
+      if (there.ok) {
+        const { release, ...value } = there.value;
+        assert.equal(release !== undefined, name === "big" || name === "cut items", `${name}: held only where read in parts`);
+        release?.();
+        assert.deepEqual({ ...there, value }, here, name);
+      } else assert.deepEqual(there, here, name);
       assert.equal(here.ok, name !== "broken", name);
     }
+  } finally {
+    await translator.close();
+  }
+});
+
+void test("items the threads read are translated where they are held (not sent back), the same translations as here; once released they are sent", { timeout: 120_000 }, async () => {
+  const feed = feedConfig();
+  const translator = new WorkerTranslator(2);
+  try {
+    const parsed = await translator.parseFeed(document(5000), feed.maxItemChars);
+    assert.ok(parsed.ok);
+    const { items, release } = parsed.value;
+    assert.ok(release, "the threads hold what they read");
+    const here = items.map((item) => translateItem(item, feed, NOW));
+    const strip = (ts: readonly Translation[]): unknown[] => ts.map((t) => ({ result: t.result, warnings: t.warnings }));
+    // Newest first in the document, oldest first to translate (as a poll does): across the parts.
+    const order = [...items].reverse();
+    assert.deepEqual(strip(await translator.translate(feed, NOW, order)), strip([...here].reverse()));
+    const onHeld = translator.tasksOnHeldItems;
+    assert.ok(onHeld >= 4, `tasks named held items (${onHeld})`);
+    release();
+    assert.deepEqual(strip(await translator.translate(feed, NOW, items)), strip(here));
+    assert.equal(translator.tasksOnHeldItems, onHeld, "released items are sent");
   } finally {
     await translator.close();
   }

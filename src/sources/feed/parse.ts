@@ -27,6 +27,8 @@ export type ParsedFeed = {
   items: FeedItem[];
   /** Items skipped or cut, each with why (logged by the caller with the feed's name). */
   problems: ItemProblem[];
+  /** Read by threads that keep the items for translating them: told when the poll is done with them. */
+  release?: (() => void) | undefined;
 };
 
 const text = z

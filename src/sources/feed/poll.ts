@@ -13,8 +13,8 @@ import { translateItem } from "../../translate/item-to-ticket.js";
 import type { ItemTranslator, TranslationTask } from "../../translate/workers.js";
 import { backoffMs } from "../../util/backoff.js";
 import type { IntakeResult, SourceHealth, SourceRuntime, TicketSource } from "../types.js";
-import type { FeedFetcher } from "./http.js";
-import { parseFeed, type FeedItem } from "./parse.js";
+import type { FeedFetcher, Validators } from "./http.js";
+import { parseFeed, type FeedItem, type ItemProblem, type ParsedFeed } from "./parse.js";
 import { planFeedBatchInParts, planFeedBatchStreamed, planFeedBatchWith, type FeedBatch } from "./plan.js";
 import { afterFailure, afterNotModified, emptyFeedState, isDue, readFeedState, type FeedState } from "./state.js";
 
@@ -169,15 +169,26 @@ export class FeedPoller implements TicketSource {
       return { kind: "failed", reason: parsed.error };
     }
 
+    try {
+      return await this.#take(runtime, state, now, parsed.value, fetched.value.problems ?? [], fetched.value.validators);
+    } finally {
+      // The threads that read the document may let go of its items now.
+      parsed.value.release?.();
+    }
+  }
+
+  /** The parsed document planned and handed to the intake. */
+  async #take(runtime: SourceRuntime, state: FeedState, now: Date, parsed: ParsedFeed, fetchProblems: readonly ItemProblem[], validators: Validators): Promise<PollOutcome> {
+    const { feed } = this;
+    const { log } = this.deps;
     // One write carries the feed state, the tickets and the outbox: durable before anything is sent.
     // Translated in parts, the event loop turning between them (a 50k-item first poll is seconds of
     // work), or, for a big document, on worker threads while this thread goes on with other work.
-    const problems = [...(fetched.value.problems ?? []), ...parsed.value.problems];
-    const { validators } = fetched.value;
+    const problems = [...fetchProblems, ...parsed.problems];
     const pause = (): Promise<void> => new Promise((r) => setImmediate(r));
-    const here = (): Promise<FeedBatch> => planFeedBatchInParts(feed, state, parsed.value.items, problems, validators, now, pause);
+    const here = (): Promise<FeedBatch> => planFeedBatchInParts(feed, state, parsed.items, problems, validators, now, pause);
     const { translator } = this.deps;
-    const big = translator !== undefined && parsed.value.items.length >= WORKER_ITEMS;
+    const big = translator !== undefined && parsed.items.length >= WORKER_ITEMS;
     let told = false;
     const workerFailed = (e: Error): void => {
       if (!told) log.warn({ feed: feed.id, err: e.message }, "translation workers failed: translating here instead");
@@ -187,14 +198,14 @@ export class FeedPoller implements TicketSource {
     // messages sent, while the rest is still being translated, on the workers or here in turns.
     const translateInTasks = (items: readonly FeedItem[]): TranslationTask[] => (big ? translator.translateInTasks(feed, now, items) : translateHereInTasks(feed, now, items));
     const streamed =
-      parsed.value.items.length > FIRST_PART && runtime.intake.submitStreamed ? planFeedBatchStreamed(feed, state, parsed.value.items, problems, validators, now, translateInTasks, workerFailed) : undefined;
+      parsed.items.length > FIRST_PART && runtime.intake.submitStreamed ? planFeedBatchStreamed(feed, state, parsed.items, problems, validators, now, translateInTasks, workerFailed) : undefined;
     const { intake } = runtime;
     const result =
       streamed && intake.submitStreamed
         ? await intake.submitStreamed(streamed)
         : await intake.submit(
             big
-              ? await planFeedBatchWith(feed, state, parsed.value.items, problems, validators, now, (items) => translator.translate(feed, now, items)).catch((e: unknown) => {
+              ? await planFeedBatchWith(feed, state, parsed.items, problems, validators, now, (items) => translator.translate(feed, now, items)).catch((e: unknown) => {
                   workerFailed(e as Error);
                   return here();
                 })
@@ -206,7 +217,7 @@ export class FeedPoller implements TicketSource {
     }
     this.#storeFailures = 0;
     const changed = result.outcomes.filter((o) => o.outcome === "created" || o.outcome === "updated").length;
-    log.info({ feed: feed.id, items: parsed.value.items.length, tickets: changed, firstPoll: !state.primed }, "feed polled");
+    log.info({ feed: feed.id, items: parsed.items.length, tickets: changed, firstPoll: !state.primed }, "feed polled");
     return { kind: "polled", result };
   }
 
