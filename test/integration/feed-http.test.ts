@@ -120,3 +120,24 @@ void test("charset of a local file (replay): the XML declaration", async () => {
   assert.match(d.body, /Malmö-Köln/);
   assert.equal(d.encoding, "windows-1252");
 });
+
+void test("a big document is said as soon as it is known to be big: by its declared length, or by what has arrived", { timeout: 30_000 }, async () => {
+  const big = FEED.replace("</channel>", `<description>${"x".repeat(300_000)}</description></channel>`);
+  let released: () => void = () => undefined;
+  const held = new Promise<void>((r) => (released = r));
+  a.routes.set("/big-declared", feed(big));
+  // Sent in two writes without a length: the second waits until the first was said to be big.
+  a.routes.set("/big-streamed", (_req, res) => {
+    res.writeHead(200, { "content-type": "application/rss+xml" });
+    res.write(big.slice(0, 200_000));
+    void held.then(() => res.end(big.slice(200_000)));
+  });
+  a.routes.set("/small", feed(FEED));
+  const told: string[] = [];
+  const onBig = (name: string): FetchOptions["onBig"] => ({ bytes: 150_000, then: () => void told.push(name) });
+  document(await fetchFeed(`http://127.0.0.1:${a.port}/big-declared`, {}, options({ onBig: onBig("declared") })));
+  const streamed = fetchFeed(`http://127.0.0.1:${a.port}/big-streamed`, {}, options({ onBig: { bytes: 150_000, then: () => (told.push("streamed"), released()) } }));
+  assert.equal(document(await streamed).body, big);
+  document(await fetchFeed(`http://127.0.0.1:${a.port}/small`, {}, options({ onBig: onBig("small") })));
+  assert.deepEqual(told, ["declared", "streamed"]);
+});

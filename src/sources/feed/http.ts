@@ -35,6 +35,8 @@ export type FetchOptions = {
   userAgent?: string;
   /** Hosts other than the feed's own that a redirect may lead to ("cdn.example.net", "*.example.net", "host:8443"). */
   redirectHosts?: readonly string[] | undefined;
+  /** Told once, as soon as the document is known to be at least `bytes` long (declared or received): a big one is on its way. */
+  onBig?: { bytes: number; then: () => void } | undefined;
 };
 
 /**
@@ -107,7 +109,8 @@ export async function fetchFeed(url: string, validators: Validators, options: Fe
         await res.body?.cancel();
         return err({ kind: "permanent", message: `document is ${declared} bytes, more than the ${options.maxBytes} allowed` });
       }
-      const bytes = await readCapped(res, options.maxBytes);
+      if (declared >= (options.onBig?.bytes ?? Infinity)) options.onBig?.then();
+      const bytes = await readCapped(res, options.maxBytes, declared >= (options.onBig?.bytes ?? Infinity) ? undefined : options.onBig);
       if (!bytes.ok) return bytes;
       const decoded = decodeDocument(bytes.value, res.headers.get("content-type"));
       return ok({
@@ -125,12 +128,17 @@ export async function fetchFeed(url: string, validators: Validators, options: Fe
   }
 }
 
-async function readCapped(res: Response, maxBytes: number): Promise<Result<Uint8Array, FetchFailure>> {
+async function readCapped(res: Response, maxBytes: number, onBig: FetchOptions["onBig"]): Promise<Result<Uint8Array, FetchFailure>> {
   if (!res.body) return ok(new Uint8Array());
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let told = onBig === undefined;
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
     size += chunk.byteLength;
+    if (!told && size >= (onBig?.bytes ?? Infinity)) {
+      told = true;
+      onBig?.then();
+    }
     if (size > maxBytes) {
       // Stops the download: a runaway or hostile feed cannot fill memory.
       return err({ kind: "permanent", message: `document larger than the ${maxBytes} bytes allowed` });

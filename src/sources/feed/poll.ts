@@ -138,7 +138,10 @@ export class FeedPoller implements TicketSource {
     const startedAt = runtime.now();
     if (!isDue(state, startedAt)) return { kind: "skipped", reason: `backing off until ${state.retryAfter}` };
 
-    const fetched = await this.deps.fetcher.fetch(feed.url, state.validators, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes, redirectHosts: feed.redirectHosts });
+    // A document this big may well have WORKER_ITEMS items: the threads start while it downloads.
+    const { translator } = this.deps;
+    const onBig = translator?.warm ? { bytes: WARM_WORKERS_CHARS, then: () => translator.warm?.() } : undefined;
+    const fetched = await this.deps.fetcher.fetch(feed.url, state.validators, { timeoutMs: feed.timeoutMs, maxBytes: feed.maxBytes, redirectHosts: feed.redirectHosts, onBig });
     const now = runtime.now();
     if (!fetched.ok) {
       const next = afterFailure(state, fetched.error, now);
@@ -156,10 +159,10 @@ export class FeedPoller implements TicketSource {
       return { kind: "not-modified" };
     }
 
-    // A document this big may well have WORKER_ITEMS items: the threads start now, and read it in
-    // parts side by side (the same result as reading it here, in a fraction of the time).
+    // The threads read a big document in parts side by side (the same result as reading it here,
+    // in a fraction of the time).
     const { body } = fetched.value;
-    const bigBody = body.length >= WARM_WORKERS_CHARS ? this.deps.translator : undefined;
+    const bigBody = body.length >= WARM_WORKERS_CHARS ? translator : undefined;
     bigBody?.warm?.();
     const parsed = bigBody?.parseFeed ? await bigBody.parseFeed(body, feed.maxItemChars) : await parseFeed(body, feed.maxItemChars);
     if (!parsed.ok) {
