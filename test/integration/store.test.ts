@@ -78,17 +78,31 @@ void test("a big journal becomes a snapshot once the commits pause, or at once w
   assert.ok(copy.ok);
   assert.equal(copy.value.sources.size, 9);
   assert.equal(copy.value.tickets.get(t.TT_ID)?.ticket.TT_ID, t.TT_ID, "the commit after the snapshot is in the journal");
-  // Without a pause: once the journal is four times the threshold, the snapshot is written at once.
+  // Without a pause: once the journal is four times the threshold and half of it written over, the
+  // snapshot is written at once.
   let smallest = Infinity;
   for (let i = 0; i < 40; i++) {
-    await put(100 + i);
+    await put(100 + (i % 5));
     smallest = Math.min(smallest, await journalBytes());
   }
   assert.ok(smallest < 4096, "a snapshot came in the middle of the run");
   assert.ok((await journalBytes()) < 4 * 4096 + 2048, "the journal stays bounded without a pause");
+  // New records only: a snapshot would be no smaller, so it waits for the pause, up to sixteen times the threshold.
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(await journalBytes(), 0);
+  let largest = 0;
+  smallest = Infinity;
+  for (let i = 0; i < 100; i++) {
+    await put(200 + i);
+    largest = Math.max(largest, await journalBytes());
+    if (largest > 5 * 4096) smallest = Math.min(smallest, await journalBytes());
+  }
+  assert.ok(largest > 5 * 4096, `no snapshot at four times the threshold for new records (largest ${largest})`);
+  assert.ok(smallest < 4096, "a snapshot came once it was sixteen times the threshold");
+  assert.ok(largest < 16 * 4096 + 2048, "bounded at sixteen times the threshold");
   await store.close();
   const reopened = await open(path);
-  assert.equal(reopened.size("sources"), 49);
+  assert.equal(reopened.size("sources"), 114);
   await reopened.close();
 });
 
