@@ -200,26 +200,26 @@ const digitAt = (s: string, i: number): number => {
  * cost time where every ticket brings new date strings (a first poll reads 50k tickets).
  */
 function plainUtcMillis(s: string): number | undefined | null {
-  const at = (i: number): number => s.charCodeAt(i);
-  if (at(4) !== 0x2d || at(7) !== 0x2d || (at(10) !== 0x54 && at(10) !== 0x74) || at(13) !== 0x3a || at(16) !== 0x3a || (at(19) !== 0x5a && at(19) !== 0x7a)) return null;
-  let year = 0;
-  for (let i = 0; i < 4; i++) {
-    const d = digitAt(s, i);
-    if (d < 0) return null;
-    year = year * 10 + d;
-  }
-  const two = (i: number): number => {
-    const a = digitAt(s, i);
-    const b = digitAt(s, i + 1);
-    return a < 0 || b < 0 ? -1 : a * 10 + b;
-  };
-  const [month, day, hour, minute, second] = [two(5), two(8), two(11), two(14), two(17)];
-  if (month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return null;
-  // Years 0–99 need the setters (see below): the general reading does it.
-  if (year < 100) return null;
+  const c = (i: number): number => s.charCodeAt(i);
+  if (c(4) !== 0x2d || c(7) !== 0x2d || (c(10) !== 0x54 && c(10) !== 0x74) || c(13) !== 0x3a || c(16) !== 0x3a || (c(19) !== 0x5a && c(19) !== 0x7a)) return null;
+  const year = twoDigitsAt(s, 0) * 100 + twoDigitsAt(s, 2);
+  const month = twoDigitsAt(s, 5);
+  const day = twoDigitsAt(s, 8);
+  const hour = twoDigitsAt(s, 11);
+  const minute = twoDigitsAt(s, 14);
+  const second = twoDigitsAt(s, 17);
+  // A negative part is a non-digit; years 0–99 need the setters (see below): the general reading decides both.
+  if (year < 100 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return null;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 60) return undefined;
   return Date.UTC(year, month - 1, day, hour, minute, second);
+}
+
+/** The two digits at `i` as a number, else a negative number. */
+function twoDigitsAt(s: string, i: number): number {
+  const a = digitAt(s, i);
+  const b = digitAt(s, i + 1);
+  return a < 0 || b < 0 ? -10_000 : a * 10 + b;
 }
 
 function parseDatetimeMillis(s: string): number | undefined {
