@@ -55,7 +55,9 @@ function translate(task: TranslateTask): TranslateReply {
 }
 
 async function read(task: ReadPartTask): Promise<ReadPartReply> {
-  const reading = await readFeedPart(task.text, task.maxItemChars, task.offset);
+  // In one go: this thread has nothing else to do meanwhile, and each part's reply then goes as soon
+  // as it is read (read in turns, all the parts given were read side by side and came back together).
+  const reading = await readFeedPart(task.text, task.maxItemChars, task.offset, false);
   if (task.hold && reading.ok) {
     heldParts.set(
       task.id,

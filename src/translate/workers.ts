@@ -113,6 +113,13 @@ class TranslationWorker {
 /** The worker script beside this module: the .ts source under tsx (tests, dev), the .js in dist. */
 const workerUrl = (): URL => new URL(import.meta.url.endsWith(".ts") ? "./worker.ts" : "./worker.js", import.meta.url);
 
+/**
+ * Parts per thread when a document is read on the threads: several, so this thread takes in the
+ * first parts (copying them over costs about a third of reading them) while the threads read the
+ * next ones, instead of all at the end.
+ */
+const PARTS_PER_THREAD = 8;
+
 /** Threads idle this long are stopped (their memory given back); the next big document starts them again. */
 const IDLE_MS = 60_000;
 
@@ -156,7 +163,7 @@ export class WorkerTranslator implements ItemTranslator {
   }
 
   /**
-   * The document cut into two parts per thread (src/sources/feed/split.ts), read side by side:
+   * The document cut into PARTS_PER_THREAD parts per thread (src/sources/feed/split.ts), read side by side:
    * a 50k-item document took ≈2 s to read on the bot's one thread. Same result as `parseFeed`.
    * The threads keep the items they read, so translating them later copies none back to them
    * (≈0.6 s of this thread for 50k items), until `release` (the poll is done with them).
@@ -180,7 +187,7 @@ export class WorkerTranslator implements ItemTranslator {
         if (reading.ok) reading.value.entries.forEach((e, position) => "item" in e && this.#held.set(e.item, { worker, part, position }));
         return reading;
       };
-      const parsed = await parseFeedInParts(xml, maxItemChars, 2 * pool.length, readPart);
+      const parsed = await parseFeedInParts(xml, maxItemChars, PARTS_PER_THREAD * pool.length, readPart);
       // Read here after all (the document could not be cut, or a part not read): nothing to hold.
       if (!parsed.ok || !parsed.value.items.some((i) => this.#held.has(i))) {
         release();

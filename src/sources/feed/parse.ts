@@ -74,7 +74,7 @@ const newParser = (): Parser => new Parser({ defaultRSS: 2, customFields: { item
  * feed is about a second of parsing, which stalled /health and the other feeds. A parser per
  * document, as an async parse keeps its state in the parser.
  */
-const treeParser = (): XmlParser => new XmlParser({ async: true, chunkSize: 64 * 1024 });
+const treeParser = (inTurns: boolean): XmlParser => new XmlParser(inTurns ? { async: true, chunkSize: 64 * 1024 } : {});
 
 type TreeCallback = (e: unknown, tree: unknown) => void;
 
@@ -196,8 +196,9 @@ export type ItemEntry = { item: FeedItem; cut: boolean } | { problem: ItemProble
 /** A document's tree as both readers see it: rss-parser's items and title, and the raw elements. */
 type ReadTree = { title: string | undefined; items: unknown[]; rawItems: unknown[]; channel: [string, string][]; aligned: boolean };
 
-async function readTree(xml: string): Promise<ReadTree> {
-  const tree: unknown = await treeParser().parseStringPromise(xml);
+/** `inTurns`: read in parts with the event loop turning between them (see `treeParser`); a worker thread reads in one go. */
+async function readTree(xml: string, inTurns = true): Promise<ReadTree> {
+  const tree: unknown = await treeParser(inTurns).parseStringPromise(xml);
   const out = await rssFromTree(tree);
   const raw = rawParts(tree);
   // Both parsers read the same items in the same order; if not, paths are left out, not misattributed.
@@ -290,9 +291,9 @@ export async function parseFeed(xml: string, maxItemChars: number): Promise<Resu
 export type PartReading = { title: string | undefined; entries: ItemEntry[]; aligned: boolean };
 
 /** A part of a document (./split.ts) read as `parseFeed` reads a whole one, before `finishItems`; `offset`: items before the part. */
-export async function readFeedPart(xml: string, maxItemChars: number, offset: number): Promise<Result<PartReading, string>> {
+export async function readFeedPart(xml: string, maxItemChars: number, offset: number, inTurns = true): Promise<Result<PartReading, string>> {
   try {
-    const read = await readTree(xml);
+    const read = await readTree(xml, inTurns);
     return ok({ title: read.title, entries: readEntries(read, maxItemChars, offset), aligned: read.aligned });
   } catch (e) {
     return err(describeParseError(e, xml));
