@@ -61,6 +61,11 @@ export function translateItem(item: FeedItem, feed: FeedConfig, now: Date): Tran
   return valuesToTicket(item.values, feed.mapping, optionsFor(feed, now));
 }
 
+/** Only the TT_ID the item would get (`ticketIdOf`): undefined when none, or when only a whole translation can tell. */
+export function feedTicketIdOf(item: FeedItem, feed: FeedConfig, now: Date): string | undefined {
+  return ticketIdOf(item.values, feed.mapping, optionsFor(feed, now));
+}
+
 export function itemToTicket(item: FeedItem, feed: FeedConfig, now: Date): Result<Ticket, TranslateProblem[]> {
   return translateItem(item, feed, now).result;
 }

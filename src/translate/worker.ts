@@ -8,7 +8,7 @@ import { parentPort } from "node:worker_threads";
 import type { FeedConfig } from "../../config/schema.js";
 import { readFeedPart, type FeedItem, type PartReading } from "../sources/feed/parse.js";
 import { changeHash } from "../model/ticket.js";
-import { translateItem } from "./item-to-ticket.js";
+import { feedTicketIdOf, translateItem } from "./item-to-ticket.js";
 import type { Translation } from "./values-to-ticket.js";
 import type { Result } from "../util/result.js";
 
@@ -17,13 +17,19 @@ import type { Result } from "../util/result.js";
  * positions in a held part's entries), so a document read here is not copied back for translating.
  */
 export type TranslateTask = { kind: "translate"; id: number; feed: FeedConfig; now: number; items?: FeedItem[]; held?: { part: number; positions: number[] } };
-/** `hold`: keep the part's items (by the task's id) for translate tasks that name them, until released. */
-export type ReadPartTask = { kind: "read"; id: number; text: string; maxItemChars: number; offset: number; hold: boolean };
+/**
+ * `hold`: keep the part's items (by the task's id) for translate tasks that name them, until
+ * released. `ids`: also work out each item's TT_ID for this feed (`feedTicketIdOf`).
+ */
+export type ReadPartTask = { kind: "read"; id: number; text: string; maxItemChars: number; offset: number; hold: boolean; ids?: { feed: FeedConfig; now: number } | undefined };
 export type ReleaseTask = { kind: "release"; id: number; parts: number[] };
 export type WorkerTask = TranslateTask | ReadPartTask | ReleaseTask;
 export type TranslateReply = { id: number; ok: true; translations: Translation[] } | { id: number; ok: false; error: string };
-/** `reading`: the part's reading, or why the part cannot be read (a document error, for the whole document to tell). */
-export type ReadPartReply = { id: number; ok: true; reading: Result<PartReading, string> } | { id: number; ok: false; error: string };
+/**
+ * `reading`: the part's reading, or why the part cannot be read (a document error, for the whole
+ * document to tell); `ids`: by entry, the item's TT_ID (null: none, or not an item), when asked.
+ */
+export type ReadPartReply = { id: number; ok: true; reading: Result<PartReading, string>; ids?: (string | null)[] } | { id: number; ok: false; error: string };
 
 /**
  * Parts read here and kept, by read task id: each part's entries, an item where the entry is one.
@@ -68,7 +74,10 @@ async function read(task: ReadPartTask): Promise<ReadPartReply> {
       heldParts.delete(oldest);
     }
   }
-  return { id: task.id, ok: true, reading };
+  const { ids } = task;
+  if (!ids || !reading.ok) return { id: task.id, ok: true, reading };
+  const now = new Date(ids.now);
+  return { id: task.id, ok: true, reading, ids: reading.value.entries.map((e) => ("item" in e ? (feedTicketIdOf(e.item, ids.feed, now) ?? null) : null)) };
 }
 
 const port = parentPort;

@@ -25,8 +25,11 @@ export interface ItemTranslator {
   translateInTasks(feed: FeedConfig, now: Date, items: readonly FeedItem[]): TranslationTask[];
   /** Gets ready for work soon (starts threads); optional. */
   warm?(): void;
-  /** `parseFeed`'s result for a big document, read in parts side by side; optional. */
-  parseFeed?(xml: string, maxItemChars: number): Promise<Result<ParsedFeed, string>>;
+  /**
+   * `parseFeed`'s result for a big document, read in parts side by side; optional. With `ids`, each
+   * item's TT_ID for that feed comes too (`ParsedFeed.ticketIds`), where the threads worked them out.
+   */
+  parseFeed?(xml: string, maxItemChars: number, ids?: { feed: FeedConfig; now: Date }): Promise<Result<ParsedFeed, string>>;
   close(): Promise<void>;
 }
 
@@ -94,10 +97,10 @@ class TranslationWorker {
     return reply.translations;
   }
 
-  async read(task: Omit<Extract<WorkerTask, { kind: "read" }>, "kind">): Promise<Result<PartReading, string>> {
+  async read(task: Omit<Extract<WorkerTask, { kind: "read" }>, "kind">): Promise<{ reading: Result<PartReading, string>; ids?: (string | null)[] | undefined }> {
     const reply = await this.#run({ kind: "read", ...task });
     if (!("reading" in reply)) throw new Error("translation worker: translations for a reading");
-    return reply.reading;
+    return { reading: reply.reading, ids: reply.ids };
   }
 
   /** The thread forgets the parts it holds (no reply). */
@@ -168,7 +171,7 @@ export class WorkerTranslator implements ItemTranslator {
    * The threads keep the items they read, so translating them later copies none back to them
    * (≈0.6 s of this thread for 50k items), until `release` (the poll is done with them).
    */
-  async parseFeed(xml: string, maxItemChars: number): Promise<Result<ParsedFeed, string>> {
+  async parseFeed(xml: string, maxItemChars: number, ids?: { feed: FeedConfig; now: Date }): Promise<Result<ParsedFeed, string>> {
     clearTimeout(this.#idle);
     this.#busy++;
     const parts: { worker: TranslationWorker; part: number }[] = [];
@@ -183,17 +186,26 @@ export class WorkerTranslator implements ItemTranslator {
         const part = this.#nextId++;
         parts.push({ worker, part });
         this.#liveParts.add(part);
-        const reading = await worker.read({ id: part, text, maxItemChars, offset, hold: true });
-        if (reading.ok) reading.value.entries.forEach((e, position) => "item" in e && this.#held.set(e.item, { worker, part, position }));
+        const read = await worker.read({ id: part, text, maxItemChars, offset, hold: true, ids: ids && { feed: ids.feed, now: ids.now.getTime() } });
+        const { reading } = read;
+        if (reading.ok)
+          reading.value.entries.forEach((e, position) => {
+            if (!("item" in e)) return;
+            this.#held.set(e.item, { worker, part, position });
+            if (read.ids) idOf.set(e.item, read.ids[position] ?? undefined);
+          });
         return reading;
       };
+      const idOf = new WeakMap<FeedItem, string | undefined>();
       const parsed = await parseFeedInParts(xml, maxItemChars, PARTS_PER_THREAD * pool.length, readPart);
       // Read here after all (the document could not be cut, or a part not read): nothing to hold.
       if (!parsed.ok || !parsed.value.items.some((i) => this.#held.has(i))) {
         release();
         return parsed;
       }
-      return ok({ ...parsed.value, release });
+      const { items } = parsed.value;
+      const ticketIds = ids && items.every((i) => idOf.has(i)) ? new Map(items.map((i) => [i.key, idOf.get(i)])) : undefined;
+      return ok({ ...parsed.value, release, ...(ticketIds ? { ticketIds } : {}) });
     } catch (e) {
       release();
       throw e;

@@ -19,7 +19,7 @@ import { FeedPoller, WORKER_ITEMS, translateHereInTasks } from "../../src/source
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import type { TicketVersion } from "../../src/sources/types.js";
 import { WorkerTranslator, type ItemTranslator } from "../../src/translate/workers.js";
-import { translateItem } from "../../src/translate/item-to-ticket.js";
+import { feedTicketIdOf, translateItem } from "../../src/translate/item-to-ticket.js";
 import type { Translation } from "../../src/translate/values-to-ticket.js";
 import { examplenetMapping } from "../helpers/bot-config.js";
 import { captureLogger } from "../helpers/log-capture.js";
@@ -134,14 +134,17 @@ void test("worker threads read a big document in parts into exactly what parseFe
   }
 });
 
-void test("items the threads read are translated where they are held (not sent back), the same translations as here; once released they are sent", { timeout: 120_000 }, async () => {
+void test("items the threads read are translated where they are held (not sent back), the same translations as here; once released they are sent; their ticket ids come with them", { timeout: 120_000 }, async () => {
   const feed = feedConfig();
   const translator = new WorkerTranslator(2);
   try {
-    const parsed = await translator.parseFeed(document(5000), feed.maxItemChars);
+    const parsed = await translator.parseFeed(document(5000), feed.maxItemChars, { feed, now: NOW });
     assert.ok(parsed.ok);
-    const { items, release } = parsed.value;
+    const { items, release, ticketIds } = parsed.value;
     assert.ok(release, "the threads hold what they read");
+    // The threads work out each item's ticket id as this thread would.
+    assert.deepEqual(ticketIds, new Map(items.map((i) => [i.key, feedTicketIdOf(i, feed, NOW)])));
+    assert.ok([...(ticketIds?.values() ?? [])].every((id) => id?.startsWith("EXN_")));
     const here = items.map((item) => translateItem(item, feed, NOW));
     const strip = (ts: readonly Translation[]): unknown[] => ts.map((t) => ({ result: t.result, warnings: t.warnings }));
     // Newest first in the document, oldest first to translate (as a poll does): across the parts.

@@ -29,6 +29,8 @@ export type ParsedFeed = {
   problems: ItemProblem[];
   /** Read by threads that keep the items for translating them: told when the poll is done with them. */
   release?: (() => void) | undefined;
+  /** By item key, the TT_ID each item gets from the feed it was read for (`ticketIdOf`), where the reader worked them out. */
+  ticketIds?: ReadonlyMap<string, string | undefined> | undefined;
 };
 
 const text = z

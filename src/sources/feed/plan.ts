@@ -171,17 +171,22 @@ export type StreamedFeedBatch = StreamedBatch & { end: () => { state: FeedState;
  * item's id can only be told by translating it: then the whole document is translated first.
  *
  * A task the translator cannot do (`translateInTasks` rejects it) is translated here; `onFailure`
- * hears why.
+ * hears why. `knownIds`: the ids by item key where the reader worked them out already (threads).
  */
 export function planFeedBatchStreamed(
-  ...[feed, state, items, itemProblems, validators, now, translate, onFailure]: [...PlanInput, translate: (items: readonly FeedItem[]) => TranslationTask[], onFailure: (e: Error) => void]
+  ...[feed, state, items, itemProblems, validators, now, translate, onFailure, knownIds]: [
+    ...PlanInput,
+    translate: (items: readonly FeedItem[]) => TranslationTask[],
+    onFailure: (e: Error) => void,
+    knownIds?: ReadonlyMap<string, string | undefined> | undefined,
+  ]
 ): StreamedFeedBatch | undefined {
   const start = startFeedBatch(feed, state, items, validators, now);
   const { work, touched } = start;
   const idOf = new Map<string, string>();
   const idCount = new Map<string, number>();
   for (const item of items) {
-    const id = ticketIdOf(item.values, feed.mapping, work.options);
+    const id = knownIds?.has(item.key) ? knownIds.get(item.key) : ticketIdOf(item.values, feed.mapping, work.options);
     if (id === undefined) return undefined;
     idOf.set(item.key, id);
     idCount.set(id, (idCount.get(id) ?? 0) + 1);

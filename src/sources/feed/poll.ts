@@ -164,7 +164,7 @@ export class FeedPoller implements TicketSource {
     const { body } = fetched.value;
     const bigBody = body.length >= WARM_WORKERS_CHARS ? translator : undefined;
     bigBody?.warm?.();
-    const parsed = bigBody?.parseFeed ? await bigBody.parseFeed(body, feed.maxItemChars) : await parseFeed(body, feed.maxItemChars);
+    const parsed = bigBody?.parseFeed ? await bigBody.parseFeed(body, feed.maxItemChars, { feed, now }) : await parseFeed(body, feed.maxItemChars);
     if (!parsed.ok) {
       const next = afterFailure(state, { kind: "permanent", message: parsed.error }, now);
       await this.#saveState(runtime, next);
@@ -201,7 +201,7 @@ export class FeedPoller implements TicketSource {
     // messages sent, while the rest is still being translated, on the workers or here in turns.
     const translateInTasks = (items: readonly FeedItem[]): TranslationTask[] => (big ? translator.translateInTasks(feed, now, items) : translateHereInTasks(feed, now, items));
     const streamed =
-      parsed.items.length > FIRST_PART && runtime.intake.submitStreamed ? planFeedBatchStreamed(feed, state, parsed.items, problems, validators, now, translateInTasks, workerFailed) : undefined;
+      parsed.items.length > FIRST_PART && runtime.intake.submitStreamed ? planFeedBatchStreamed(feed, state, parsed.items, problems, validators, now, translateInTasks, workerFailed, parsed.ticketIds) : undefined;
     const { intake } = runtime;
     const result =
       streamed && intake.submitStreamed
