@@ -11,6 +11,7 @@ import { decodeHTML } from "entities";
 import { convert } from "html-to-text";
 import type { MappingRule, RuleCondition } from "../../config/schema.js";
 import { compileSafe, type SafeMatch, type SafeRegex } from "../util/safe-regex.js";
+import { PairMemo } from "../util/memo.js";
 import type { Result } from "../util/result.js";
 
 /** What a source received: values by field name (or path). A list keeps every occurrence in order. */
@@ -227,7 +228,7 @@ const isRuleList = (r: MappingRule | readonly MappingRule[]): r is readonly Mapp
 
 type Expanded = { rule: MappingRule; origin: "config" | "default"; index: number }[];
 /** Per rule list (config objects, never changed), per defaults and origin: expanded once. */
-const expanded = new WeakMap<object, WeakMap<readonly MappingRule[], Partial<Record<"config" | "default", Expanded>>>>();
+const expanded = new PairMemo<object, readonly MappingRule[], Partial<Record<"config" | "default", Expanded>>>();
 const NO_DEFAULTS: readonly MappingRule[] = [];
 
 /** Rules as configured, with `then: "default"` replaced by the built-in rules at that place. */
@@ -236,16 +237,7 @@ export function expandRules(
   defaults: readonly MappingRule[] = NO_DEFAULTS,
   origin: "config" | "default" = "config",
 ): Expanded {
-  let byDefaults = expanded.get(rules);
-  if (!byDefaults) {
-    byDefaults = new WeakMap();
-    expanded.set(rules, byDefaults);
-  }
-  let byOrigin = byDefaults.get(defaults);
-  if (!byOrigin) {
-    byOrigin = {};
-    byDefaults.set(defaults, byOrigin);
-  }
+  const byOrigin = expanded.get(rules, defaults, () => ({}));
   return (byOrigin[origin] ??= expandRulesOnce(rules, defaults, origin));
 }
 

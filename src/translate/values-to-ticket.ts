@@ -22,6 +22,7 @@ import {
   type Ticket,
   type TicketField,
 } from "../model/ticket.js";
+import { PairMemo } from "../util/memo.js";
 import { ok, err, type Result } from "../util/result.js";
 import { readDate, type DateOptions } from "./dates.js";
 import { describeRules, expandRules, runRules, squash, type RuleStep, type RuleValue, type SourceValues } from "./rules.js";
@@ -131,22 +132,12 @@ function fieldOrder(fields: readonly string[], mapping: Mapping): { order: strin
 }
 
 /** The order of a mapping's fields depends only on the mapping and the defaults (config): worked out once. */
-const orders = new WeakMap<Mapping, WeakMap<object, { order: string[]; cyclic: string[] }>>();
+const orders = new PairMemo<Mapping, object, { order: string[]; cyclic: string[] }>();
 const NO_RULES: readonly MappingRule[] = [];
 const NO_DEFAULTS: NonNullable<TranslateOptions["defaults"]> = {};
 
 function mappingOrder(mapping: Mapping, defaults: NonNullable<TranslateOptions["defaults"]>): { order: string[]; cyclic: string[] } {
-  let byDefaults = orders.get(mapping);
-  if (!byDefaults) {
-    byDefaults = new WeakMap();
-    orders.set(mapping, byDefaults);
-  }
-  let known = byDefaults.get(defaults);
-  if (!known) {
-    known = fieldOrder([...new Set<string>([...Object.keys(defaults), ...Object.keys(mapping)])], mapping);
-    byDefaults.set(defaults, known);
-  }
-  return known;
+  return orders.get(mapping, defaults, () => fieldOrder([...new Set<string>([...Object.keys(defaults), ...Object.keys(mapping)])], mapping));
 }
 
 export function valuesToTicket(values: SourceValues, mapping: Mapping, options: TranslateOptions): Translation {
@@ -251,22 +242,13 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 /** The source's date options with the rule's own over them (both config, never changed: made once per pair). */
-const dateOptionsMemo = new WeakMap<object, WeakMap<object, DateOptions>>();
+const dateOptionsMemo = new PairMemo<DateOptions, MappingRule, DateOptions>();
 const NO_DATE_OPTIONS: DateOptions = {};
 function dateOptionsOf(source: DateOptions | undefined, rule: MappingRule | undefined): DateOptions {
   if (rule?.date === undefined) return source ?? NO_DATE_OPTIONS;
   const base = source ?? NO_DATE_OPTIONS;
-  let byRule = dateOptionsMemo.get(base);
-  if (!byRule) {
-    byRule = new WeakMap();
-    dateOptionsMemo.set(base, byRule);
-  }
-  let known = byRule.get(rule);
-  if (!known) {
-    known = { ...base, ...stripUndefined(rule.date) };
-    byRule.set(rule, known);
-  }
-  return known;
+  const own = rule.date;
+  return dateOptionsMemo.get(base, rule, () => ({ ...base, ...stripUndefined(own) }));
 }
 
 type Normalised = { value: string | string[] | undefined; warning?: string | undefined };
