@@ -80,8 +80,15 @@ void test("splitFeedDocument: parts of consecutive items, each a whole document 
     [0, 3],
   );
   assert.equal(parts?.[1]?.text, rss(`${item(4)}\n${item(5)}`, "<title>T</title>", "<ttl>5</ttl>"));
-  assert.equal(splitFeedDocument(rss(item(1)), 4)?.length, 1);
+  assert.equal(splitFeedDocument(rss(item(1)), 1)?.length, 1);
   assert.equal(splitFeedDocument(rss(""), 4), undefined);
+  // A head (or tail) so long that its copies would add more than the document (and over 1 MiB): read whole.
+  const items = Array.from({ length: 40_000 }, (_, n) => item(n)).join("");
+  const long = (n: number): string => `<description>${"x".repeat(n)}</description>`;
+  assert.equal(splitFeedDocument(rss(items, long(items.length / 2)), 4), undefined);
+  assert.equal(splitFeedDocument(rss(items, "", long(items.length / 2)), 4), undefined);
+  assert.equal(splitFeedDocument(rss(items, long(items.length / 4)), 4)?.length, 4);
+  assert.equal(splitFeedDocument(rss(item(1) + item(2), long(300_000)), 4)?.length, 2, "small enough copies are fine");
 });
 
 /** Documents that must read the same in parts as whole: fixtures, generated ones, and awkward ones. */
@@ -104,10 +111,14 @@ function documents(): { name: string; xml: string }[] {
 
 void test("parseFeedInParts: the same result as parseFeed, for any number of parts", async () => {
   const readHere = (text: string, offset: number): ReturnType<typeof readFeedPart> => readFeedPart(text, 120, offset);
+  let cut = 0;
   for (const { name, xml } of documents()) {
     const whole = await parseFeed(xml, 120);
+    if ((splitFeedDocument(xml, 3)?.length ?? 0) > 1) cut++;
     for (const count of [2, 3, 7]) assert.deepEqual(await parseFeedInParts(xml, 120, count, readHere), whole, `${name}, ${count} parts`);
   }
+  // Most of them are read in parts (the rest whole, which proves nothing here).
+  assert.ok(cut >= 10, `${cut} documents read in parts`);
 });
 
 void test("parseFeedInParts: a part that cannot be read, or a reader that fails, gives the whole document's reading", async () => {

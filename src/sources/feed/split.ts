@@ -4,8 +4,12 @@
  * its first item, a run of items, and the text after its last item: what the parser reads of the
  * channel (title, link, namespaces) is in every part, and each item is read exactly as it is in
  * the whole. Only a plainly shaped document is cut; anything else (a DOCTYPE, text or other
- * elements between the items, items outside the first channel) gives undefined and is parsed whole.
+ * elements between the items, items outside the first channel, a head and tail so long that their
+ * copies would add more than the document) gives undefined and is parsed whole.
  */
+
+/** What the copies of the head and tail may add in all, at least (else at most the document's length). */
+const MAX_COPIED_CHARS = 1 << 20;
 
 /** Where the items are: item k is `xml.slice(starts[k], ends[k])`. */
 export type ItemLayout = { starts: number[]; ends: number[] };
@@ -125,6 +129,9 @@ export function splitFeedDocument(xml: string, count: number): { text: string; o
   const { starts, ends } = layout;
   const head = xml.slice(0, starts[0]);
   const tail = xml.slice(ends[ends.length - 1]);
+  // Every part carries the head and the tail: a document that is mostly head or tail (a huge
+  // channel description around a few items) is read whole rather than copied `count` times.
+  if ((head.length + tail.length) * (count - 1) > Math.max(xml.length, MAX_COPIED_CHARS)) return undefined;
   const perPart = Math.ceil(starts.length / Math.max(1, count));
   const parts: { text: string; offset: number }[] = [];
   for (let from = 0; from < starts.length; from += perPart) {
