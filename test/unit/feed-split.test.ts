@@ -40,6 +40,9 @@ void test("itemLayout: the item elements of plainly shaped RSS, Atom and RDF doc
     { name: "no items", xml: rss(""), expected: [] },
   ];
   for (const { name, xml, expected } of cases) assert.deepEqual(itemsOf(xml), expected, name);
+  // A processing instruction ends as the parser ends it: "??>" does not end it, so item 1 runs on.
+  const pi = rss(`${item(1, "<?x ??>")}${item(2, "<?x ??>")}<z a='?></item>'/>`);
+  assert.equal(itemsOf(pi)?.length, 1);
 });
 
 void test("itemLayout: a document not plain enough to cut is read whole (undefined)", () => {
@@ -60,6 +63,11 @@ void test("itemLayout: a document not plain enough to cut is read whole (undefin
     { name: "an unclosed comment", xml: rss(`${item(1)}<!-- never closed`) },
     { name: "an unclosed attribute quote", xml: rss(`<item><guid a="x>EXN-1</guid></item>`) },
     { name: "empty", xml: "" },
+    // Found in review: the parser reads these otherwise than a plain scan would.
+    { name: "a root named after an object property", xml: `<constructor>${item(1)}${item(2)}</constructor>` },
+    { name: "markup after white space (< item>), which sax reads as an element", xml: rss(`< item><guid>H</guid></item>${item(1)}${item(2)}`) },
+    { name: "a tag longer than the parser's buffer", xml: rss(`${item(1)}${item(2, `<enclosure url="${"u".repeat(70_000)}"/>`)}`) },
+    { name: "a comment longer than the parser's buffer", xml: rss(`${item(1)}${item(2, `<!--${"c".repeat(70_000)}-->`)}`) },
   ];
   for (const { name, xml } of cases) assert.equal(itemLayout(xml), undefined, name);
 });
@@ -106,6 +114,11 @@ function documents(): { name: string; xml: string }[] {
     { name: "one bad item in the middle", xml: rss(many(6, (k) => (k === 4 ? "<item><title>a & b</title></item>" : item(k)))) },
     { name: "a bad channel after the items", xml: rss(many(6, (k) => item(k)), "", "<title>x</titl>") },
     { name: "not a feed", xml: `<?xml version="1.0"?><rss version="2.0"><channel>${many(4, (k) => item(k))}</channel></rss><rss/>` },
+    { name: "a PI holding ?? in each item", xml: rss(`${item(1, "<?x ??>")}\n${item(2, "<?x ??>")}\n${item(3)}<z a='?></item>'/>`) },
+    { name: "< item> in the head", xml: rss(`< item><guid>H</guid></item>${many(3, (k) => item(k))}`) },
+    { name: "< !-- in items", xml: rss(many(3, (k) => item(k, "< !-- />")) + " -->< ![CDATA[ ' ]]></item>' />") },
+    { name: "a long title, then a long attribute", xml: rss([item(1, `<title>${"p".repeat(62_000)}</title>`), item(2), item(3, `<enclosure url="${"u".repeat(70_000)}"/>`), item(4)].join("")) },
+    { name: "a long head, then a long attribute", xml: rss([item(2), item(3, `<enclosure url="${"u".repeat(70_000)}"/>`), item(4)].join(""), `<description>${"d".repeat(62_000)}</description>`) },
   ];
 }
 

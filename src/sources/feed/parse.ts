@@ -314,7 +314,12 @@ export async function parseFeedInParts(
   count: number,
   readPart: (text: string, offset: number) => Promise<Result<PartReading, string>>,
 ): Promise<Result<ParsedFeed, string>> {
-  const parts = splitFeedDocument(xml, count);
+  let parts: ReturnType<typeof splitFeedDocument>;
+  try {
+    parts = splitFeedDocument(xml, count);
+  } catch {
+    parts = undefined; // should not happen; the whole reading says what is wrong with the document
+  }
   if (!parts || parts.length < 2) return parseFeed(xml, maxItemChars);
   const readings = await Promise.all(parts.map((p) => readPart(p.text, p.offset).catch((e: unknown) => err(String(e)))));
   const entries: ItemEntry[] = [];

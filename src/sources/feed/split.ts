@@ -23,6 +23,22 @@ const LAYOUTS: Record<string, { container: readonly string[]; item: string }> = 
 
 const isNameEnd = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x2f /* / */ || c === 0x3e; /* > */
 
+/**
+ * sax refuses a tag, comment or processing instruction this long ("Max buffer length exceeded"),
+ * but only where one of its writes ends inside it, so a part and the whole could differ: such a
+ * document is read whole. (Long text and CDATA are passed on in pieces: no limit.)
+ */
+const MAX_TOKEN_CHARS = 60_000;
+
+/**
+ * Where the processing instruction whose body starts at `from` ends (past its `?>`), as sax reads
+ * it: a `?` takes the character after it along, so `<?x ??>` is still open. -1 if it never ends.
+ */
+function instructionEnd(xml: string, from: number): number {
+  for (let q = xml.indexOf("?", from); q >= 0; q = xml.indexOf("?", q + 2)) if (xml.charCodeAt(q + 1) === 0x3e) return q + 2;
+  return -1;
+}
+
 /** The end (index of `>`) of the tag opened at `lt`, past quoted attribute values (they may hold `>`); -1 if none. Reads the tag only (linear in the document). */
 function tagEnd(xml: string, lt: number): number {
   let quote = 0;
@@ -50,10 +66,12 @@ export function itemLayout(xml: string): ItemLayout | undefined {
     const lt = xml.indexOf("<", i);
     if (lt < 0) break;
     const c = xml.charCodeAt(lt + 1);
+    // The parser (sax) reads "< item>" as markup, with the white space skipped: read whole.
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) return undefined;
     if (c === 0x21 /* ! */) {
       if (xml.startsWith("<!--", lt)) {
         const e = xml.indexOf("-->", lt + 4);
-        if (e < 0) return undefined;
+        if (e < 0 || e - lt > MAX_TOKEN_CHARS) return undefined;
         i = e + 3;
       } else if (xml.startsWith("<![CDATA[", lt)) {
         const e = xml.indexOf("]]>", lt + 9);
@@ -63,13 +81,13 @@ export function itemLayout(xml: string): ItemLayout | undefined {
       continue;
     }
     if (c === 0x3f /* ? */) {
-      const e = xml.indexOf("?>", lt + 2);
-      if (e < 0) return undefined;
-      i = e + 2;
+      const e = instructionEnd(xml, lt + 2);
+      if (e < 0 || e - lt > MAX_TOKEN_CHARS) return undefined;
+      i = e;
       continue;
     }
     const gt = tagEnd(xml, lt);
-    if (gt < 0) return undefined;
+    if (gt < 0 || gt - lt > MAX_TOKEN_CHARS) return undefined;
     i = gt + 1;
     if (c === 0x2f /* / */) {
       depth--;
@@ -92,7 +110,7 @@ export function itemLayout(xml: string): ItemLayout | undefined {
     const selfClosing = xml.charCodeAt(gt - 1) === 0x2f;
     if (depth === 0) {
       if (layout) return undefined; // a second root: not well-formed, let the parser say so
-      layout = LAYOUTS[name];
+      layout = Object.hasOwn(LAYOUTS, name) ? LAYOUTS[name] : undefined; // not "constructor"
       if (!layout) return undefined;
     }
     if (!layout) return undefined;
