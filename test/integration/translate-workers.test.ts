@@ -15,7 +15,7 @@ import { httpFeedFetcher } from "../../src/sources/feed/http.js";
 import { parseFeed } from "../../src/sources/feed/parse.js";
 import { planFeedBatch, planFeedBatchStreamed, planFeedBatchWith, type FeedBatch } from "../../src/sources/feed/plan.js";
 import type { FeedItem, ItemProblem } from "../../src/sources/feed/parse.js";
-import { FeedPoller, WORKER_ITEMS, translateHereInTasks } from "../../src/sources/feed/poll.js";
+import { FeedPoller, THREAD_READ_CHARS, WORKER_ITEMS, translateHereInTasks } from "../../src/sources/feed/poll.js";
 import { emptyFeedState, type FeedState } from "../../src/sources/feed/state.js";
 import type { TicketVersion } from "../../src/sources/types.js";
 import { WorkerTranslator, type ItemTranslator } from "../../src/translate/workers.js";
@@ -197,11 +197,13 @@ void test("a streamed batch (workers, or here in turns) gives the versions of th
   });
 });
 
-void test("a big first poll through the real intake is stored in parts while the workers translate, with one summary per room; a task a worker fails is translated here", { timeout: 180_000 }, async () => {
+void test("a big first poll through the real intake is read and translated on the workers and stored in parts meanwhile, with one summary per room; a task a worker fails is translated here", { timeout: 180_000 }, async () => {
   const server = await startFeedServer();
   const rooms = ["noc@muc.x.test"];
   try {
-    const body = document(WORKER_ITEMS);
+    // Past THREAD_READ_CHARS, so the real translator's threads read it too (the flaky one cannot).
+    const body = document(25_000);
+    assert.ok(body.length >= THREAD_READ_CHARS);
     server.set("/f.rss", { body });
     const feed = feedConfig(server.url("/f.rss"));
     const parsed = await parseFeed(body, feed.maxItemChars);
@@ -255,6 +257,7 @@ void test("a big first poll through the real intake is stored in parts while the
         assert.deepEqual({ ...(store.get("sources", feed.id) as FeedState), validators: {} }, expected.state, `${name}: the feed's state, with the last part`);
         const failed = captured.lines.filter((l) => l.msg === "translation workers failed: translating here instead");
         assert.equal(failed.length, name === "flaky" ? 1 : 0, `${name}: a failing worker is said once`);
+        if (name === "streamed") assert.ok(real.tasksOnHeldItems > 0, "the threads read the document and translated what they held");
         await poller.stop();
         await store.close();
         // What was written reads back the same.
