@@ -80,14 +80,16 @@ const COMPACT_AT_LEAST_BYTES = 16 * 1024 * 1024;
 const COMPACT_IDLE_MS = 2_000;
 const COMPACT_FORCED_FACTOR = 4;
 /**
- * …but only when a snapshot would make it smaller: at least half of what the journal holds since
- * the last snapshot is written over or deleted (an outbox drained, tickets updated again and
- * again). A journal of new records only (a first contact of 50k tickets journals ≈70 MB) reads
- * back no slower than the snapshot that would replace it, which cost ≈0.6 s on this thread right
- * before the poll's summary. Past this many times the threshold it is folded in whatever it holds
- * (one string of it must stay well below what V8 can read at start-up).
+ * …but only when a snapshot would make it smaller: at least half of the journal's bytes since the
+ * last snapshot are records written over again or deleted since (an outbox drained, tickets or a
+ * feed's state written again and again). A journal of new records only (a first contact of 50k
+ * tickets journals ≈70 MB) reads back no slower than the snapshot that would replace it, which
+ * cost ≈0.6 s on this thread right before the poll's summary. Past this many times the threshold,
+ * or past COMPACT_ALWAYS_BYTES, it is folded in whatever it holds.
  */
 const COMPACT_ALWAYS_FACTOR = 16;
+/** Start-up reads the journal as one string: it must stay well below V8's longest (≈512 Mi characters). */
+const COMPACT_ALWAYS_BYTES = 256 * 1024 * 1024;
 
 export class FileStore implements TicketStore {
   readonly #state: StoreState;
@@ -107,9 +109,13 @@ export class FileStore implements TicketStore {
   #flushing: Promise<void> | undefined;
   /** The open journal and which file it is (see `#append`). */
   #journal: { fh: FileHandle; ino: number; dev: number } | undefined;
-  /** Records put or deleted since the last snapshot, and how many of them are different keys (see COMPACT_ALWAYS_FACTOR); unknown for a journal found at start-up. */
-  #journalWrites = 0;
-  #journalKeys: Set<string> | undefined = new Set();
+  /**
+   * Since the last snapshot: the size of each record's last write in the journal, and the size of
+   * the writes made dead since (written over, deleted); unknown for a journal found at start-up.
+   * Sizes are the records' JSON lengths (see `journalLine`).
+   */
+  #journalSizes: Map<string, number> | undefined = new Map();
+  #deadJournal = 0;
   #health: StoreHealth = { writable: true };
   #closed = false;
   readonly #listeners: ((changes: ChangeSet) => void)[] = [];
@@ -118,7 +124,7 @@ export class FileStore implements TicketStore {
     this.#state = state;
     this.#seq = seq;
     this.#journalEnd = journalEnd;
-    if (journalEnd > 0) this.#journalKeys = undefined;
+    if (journalEnd > 0) this.#journalSizes = undefined;
     this.#snapshotBytes = snapshotBytes;
     this.#path = path;
     this.#journalPath = `${path}.journal`;
@@ -221,7 +227,7 @@ export class FileStore implements TicketStore {
       while (this.#queue.length > 0) {
         const batch = this.#queue.splice(0, this.#queue.length);
         const lines = batch.map((p, i) => journalLine(this.#seq + i + 1, p.changes));
-        const text = lines.join("");
+        const text = lines.map((l) => l.text).join("");
         try {
           await this.#append(text);
         } catch (e) {
@@ -230,7 +236,7 @@ export class FileStore implements TicketStore {
           continue;
         }
         this.#seq += batch.length;
-        for (const p of batch) this.#countWrites(p.changes);
+        for (const line of lines) this.#countWrites(line.ops);
         for (const p of batch) applyChanges(this.#state, p.changes);
         for (const p of batch) for (const l of this.#listeners) this.#tell(l, p.changes);
         this.#recovered();
@@ -246,20 +252,25 @@ export class FileStore implements TicketStore {
     }
   }
 
-  #countWrites(changes: ChangeSet): void {
-    const keys = this.#journalKeys;
-    for (const [collection, key] of changes.entries()) {
-      this.#journalWrites++;
-      keys?.add(`${collection}\u0000${key}`);
+  #countWrites(ops: readonly JournalOp[]): void {
+    const sizes = this.#journalSizes;
+    if (!sizes) return;
+    for (const { collection, key, size, deletes } of ops) {
+      const id = `${collection}\u0000${key}`;
+      this.#deadJournal += sizes.get(id) ?? 0;
+      // A deletion is dead weight itself once folded in; a put is live until written over.
+      if (deletes) {
+        this.#deadJournal += size;
+        sizes.delete(id);
+      } else sizes.set(id, size);
     }
   }
 
-  /** Without waiting for a pause (see COMPACT_FORCED_FACTOR and COMPACT_ALWAYS_FACTOR). */
+  /** Without waiting for a pause (see COMPACT_FORCED_FACTOR, COMPACT_ALWAYS_FACTOR and COMPACT_ALWAYS_BYTES). */
   #mustCompactNow(threshold: number): boolean {
-    if (this.#journalEnd >= threshold * COMPACT_ALWAYS_FACTOR) return true;
+    if (this.#journalEnd >= Math.min(threshold * COMPACT_ALWAYS_FACTOR, COMPACT_ALWAYS_BYTES)) return true;
     if (this.#journalEnd < threshold * COMPACT_FORCED_FACTOR) return false;
-    const keys = this.#journalKeys;
-    return keys === undefined || this.#journalWrites >= 2 * keys.size;
+    return this.#journalSizes === undefined || this.#deadJournal * 2 >= this.#journalEnd;
   }
 
   /** After the last commit of a run: a snapshot once the journal is big and the commits pause. */
@@ -385,8 +396,8 @@ export class FileStore implements TicketStore {
     try {
       await fh.truncate(0);
       this.#journalEnd = 0;
-      this.#journalWrites = 0;
-      this.#journalKeys = new Set();
+      this.#journalSizes = new Map();
+      this.#deadJournal = 0;
     } catch (e) {
       await this.#dropJournal();
       throw e;
@@ -501,9 +512,22 @@ function describe(raw: unknown): string {
   return typeof raw;
 }
 
-function journalLine(seq: number, changes: ChangeSet): string {
-  const ops: [CollectionName, string, unknown][] = [...changes.entries()];
-  return JSON.stringify({ seq, ops }) + "\n";
+/** One change of a journal line and the length of its JSON there (for `#countWrites`). */
+type JournalOp = { collection: CollectionName; key: string; size: number; deletes: boolean };
+
+/**
+ * `JSON.stringify({ seq, ops }) + "\n"` with `ops` the changes as `[collection, key, value]`,
+ * written op by op (the same text) so that each op's length is known.
+ */
+function journalLine(seq: number, changes: ChangeSet): { text: string; ops: JournalOp[] } {
+  const ops: JournalOp[] = [];
+  let text = `{"seq":${JSON.stringify(seq)},"ops":[`;
+  for (const [collection, key, value] of changes.entries()) {
+    const json = JSON.stringify([collection, key, value]);
+    text += (ops.length > 0 ? "," : "") + json;
+    ops.push({ collection, key, size: json.length, deletes: value === null });
+  }
+  return { text: `${text}]}\n`, ops };
 }
 
 export function applyChanges(state: StoreState, changes: ChangeSet): void {

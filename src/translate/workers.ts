@@ -9,7 +9,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { FeedConfig } from "../../config/schema.js";
-import { parseFeedInParts, type FeedItem, type ParsedFeed, type PartReading } from "../sources/feed/parse.js";
+import { parseFeed, parseFeedInParts, type FeedItem, type ParsedFeed, type PartReading } from "../sources/feed/parse.js";
 import { ok, type Result } from "../util/result.js";
 import type { Translation } from "./values-to-ticket.js";
 import type { ReadPartReply, TranslateReply, WorkerTask } from "./worker.js";
@@ -142,9 +142,14 @@ export class WorkerTranslator implements ItemTranslator {
   /** `size`: workers at most; by default one per core, at most 4. */
   constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
 
+  /** The threads, started as needed; throws only when not one can be started (the system may refuse a thread). */
   #pool(): TranslationWorker[] {
     this.#workers = this.#workers.filter((w) => !w.broken);
-    while (this.#workers.length < this.size) this.#workers.push(new TranslationWorker(workerUrl()));
+    try {
+      while (this.#workers.length < this.size) this.#workers.push(new TranslationWorker(workerUrl()));
+    } catch (e) {
+      if (this.#workers.length === 0) throw e;
+    }
     return this.#workers;
   }
 
@@ -154,7 +159,11 @@ export class WorkerTranslator implements ItemTranslator {
 
   /** Starts the threads now (a big document is on its way: they start while it is parsed). */
   warm(): void {
-    this.#pool();
+    try {
+      this.#pool();
+    } catch {
+      return; // the work that follows finds out, and is done here
+    }
     this.#idleSoon();
   }
 
@@ -172,6 +181,12 @@ export class WorkerTranslator implements ItemTranslator {
    * (≈0.6 s of this thread for 50k items), until `release` (the poll is done with them).
    */
   async parseFeed(xml: string, maxItemChars: number, ids?: { feed: FeedConfig; now: Date }): Promise<Result<ParsedFeed, string>> {
+    let pool: TranslationWorker[];
+    try {
+      pool = this.#pool();
+    } catch {
+      return parseFeed(xml, maxItemChars); // no thread could be started: read here
+    }
     clearTimeout(this.#idle);
     this.#busy++;
     const parts: { worker: TranslationWorker; part: number }[] = [];
@@ -180,7 +195,6 @@ export class WorkerTranslator implements ItemTranslator {
       for (const { part } of parts) this.#liveParts.delete(part);
     };
     try {
-      const pool = this.#pool();
       const readPart = async (text: string, offset: number): Promise<Result<PartReading, string>> => {
         const worker = pool[parts.length % pool.length] as TranslationWorker;
         const part = this.#nextId++;
@@ -226,9 +240,17 @@ export class WorkerTranslator implements ItemTranslator {
   }
 
   translateInTasks(feed: FeedConfig, now: Date, items: readonly FeedItem[]): TranslationTask[] {
+    let pool: TranslationWorker[];
+    try {
+      pool = this.#pool();
+    } catch (e) {
+      // No thread could be started: one task that fails, which the caller translates itself.
+      const failed = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      failed.catch(() => undefined);
+      return [{ items, done: () => failed }];
+    }
     clearTimeout(this.#idle);
     this.#busy++;
-    const pool = this.#pool();
     const tasks: TranslationTask[] = [];
     // Handed out in turn, so the tasks finish roughly in their order; items a thread holds go to it
     // by their positions (a task ends where the next item is held elsewhere).

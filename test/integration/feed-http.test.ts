@@ -140,4 +140,7 @@ void test("a big document is said as soon as it is known to be big: by its decla
   assert.equal(document(await streamed).body, big);
   document(await fetchFeed(`http://127.0.0.1:${a.port}/small`, {}, options({ onBig: onBig("small") })));
   assert.deepEqual(told, ["declared", "streamed"]);
+  // Only a hint: a hint that fails does not fail the fetch.
+  const failing: FetchOptions["onBig"] = { bytes: 150_000, then: () => { throw new Error("no threads"); } };
+  assert.equal(document(await fetchFeed(`http://127.0.0.1:${a.port}/big-declared`, {}, options({ onBig: failing }))).body, big);
 });

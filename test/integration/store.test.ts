@@ -100,10 +100,38 @@ void test("a big journal becomes a snapshot once the commits pause, or at once w
   assert.ok(largest > 5 * 4096, `no snapshot at four times the threshold for new records (largest ${largest})`);
   assert.ok(smallest < 4096, "a snapshot came once it was sixteen times the threshold");
   assert.ok(largest < 16 * 4096 + 2048, "bounded at sixteen times the threshold");
+  // Counted in bytes: one big record written over at every commit, among a few small new ones, is
+  // most of the journal dead (counting records, it looked like a quarter).
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal(await journalBytes(), 0);
+  smallest = Infinity;
+  largest = 0;
+  for (let i = 0; i < 60; i++) {
+    const c = new ChangeSet().put("sources", "big", { pad: "y".repeat(3000), i });
+    for (let k = 0; k < 3; k++) c.put("sources", `small-${i}-${k}`, { i, k });
+    await store.commit(c);
+    largest = Math.max(largest, await journalBytes());
+    smallest = Math.min(smallest, await journalBytes());
+  }
+  assert.ok(smallest < 4096 && largest < 4 * 4096 + 4096, `folded in at four times the threshold (largest ${largest})`);
   await store.close();
   const reopened = await open(path);
-  assert.equal(reopened.size("sources"), 114);
+  assert.equal(reopened.size("sources"), 114 + 1 + 180);
   await reopened.close();
+});
+
+void test("a journal line is the commit's JSON: its sequence number and its changes as [collection, key, value], null for a deletion", async () => {
+  const path = join(await dirP, "line", "store.json");
+  const store = await open(path);
+  const t = sampleTicket();
+  await store.commit(new ChangeSet().put("tickets", t.TT_ID, stored(t, "2026-11-28T10:00:00Z")).put("sources", "s", { a: 1 }));
+  await store.commit(new ChangeSet().delete("sources", "s"));
+  await store.close();
+  const expected = [
+    { seq: 1, ops: [["tickets", t.TT_ID, stored(t, "2026-11-28T10:00:00Z")], ["sources", "s", { a: 1 }]] },
+    { seq: 2, ops: [["sources", "s", null]] },
+  ].map((l) => JSON.stringify(l) + "\n");
+  assert.equal(await readFile(`${path}.journal`, "utf8"), expected.join(""));
 });
 
 void test("a damaged store is reported with where it is wrong, and left untouched", async () => {

@@ -109,8 +109,9 @@ export async function fetchFeed(url: string, validators: Validators, options: Fe
         await res.body?.cancel();
         return err({ kind: "permanent", message: `document is ${declared} bytes, more than the ${options.maxBytes} allowed` });
       }
-      if (declared >= (options.onBig?.bytes ?? Infinity)) options.onBig?.then();
-      const bytes = await readCapped(res, options.maxBytes, declared >= (options.onBig?.bytes ?? Infinity) ? undefined : options.onBig);
+      const big = declared >= (options.onBig?.bytes ?? Infinity);
+      if (big) tell(options.onBig);
+      const bytes = await readCapped(res, options.maxBytes, big ? undefined : options.onBig);
       if (!bytes.ok) return bytes;
       const decoded = decodeDocument(bytes.value, res.headers.get("content-type"));
       return ok({
@@ -128,6 +129,15 @@ export async function fetchFeed(url: string, validators: Validators, options: Fe
   }
 }
 
+/** `onBig` is only a hint: if it fails, the fetch goes on (it is not the document's or the network's fault). */
+function tell(onBig: FetchOptions["onBig"]): void {
+  try {
+    onBig?.then();
+  } catch {
+    // ignored: see above
+  }
+}
+
 async function readCapped(res: Response, maxBytes: number, onBig: FetchOptions["onBig"]): Promise<Result<Uint8Array, FetchFailure>> {
   if (!res.body) return ok(new Uint8Array());
   const chunks: Uint8Array[] = [];
@@ -137,7 +147,7 @@ async function readCapped(res: Response, maxBytes: number, onBig: FetchOptions["
     size += chunk.byteLength;
     if (!told && size >= (onBig?.bytes ?? Infinity)) {
       told = true;
-      onBig?.then();
+      tell(onBig);
     }
     if (size > maxBytes) {
       // Stops the download: a runaway or hostile feed cannot fill memory.
