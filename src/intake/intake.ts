@@ -23,6 +23,8 @@ import { planIntake, type BatchPart, type IntakePlan } from "./plan.js";
  */
 export const FIRST_PART = 100;
 export const LAST_PART = 500;
+/** The size of the part after one of `size` (FIRST_PART doubling to LAST_PART). */
+export const nextPartSize = (size: number): number => Math.min(size * 2, LAST_PART);
 
 export type IntakeDeps = {
   store: TicketStore;
@@ -72,7 +74,7 @@ export class IntakeService implements Intake {
     const learnt: BatchPart["learnt"] = [];
     const outcomes: VersionOutcome[] = [];
     let from = 0;
-    for (let size = FIRST_PART; from < batch.versions.length; size = Math.min(size * 2, LAST_PART)) {
+    for (let size = FIRST_PART; from < batch.versions.length; size = nextPartSize(size)) {
       const to = Math.min(from + size, batch.versions.length);
       const last = to === batch.versions.length;
       const part: SourceBatch = {
@@ -118,7 +120,7 @@ export class IntakeService implements Intake {
         // Leaving the loop ends the stream (its generator's `finally` runs).
         if (!result.committed) return result;
         waiting = waiting.slice(size);
-        size = Math.min(size * 2, LAST_PART);
+        size = nextPartSize(size);
       }
     }
     const result = await commit(waiting, true);

@@ -18,10 +18,10 @@ import type { Result } from "../util/result.js";
  */
 export type TranslateTask = { kind: "translate"; id: number; feed: FeedConfig; now: number; items?: FeedItem[]; held?: { part: number; positions: number[] } };
 /**
- * `hold`: keep the part's items (by the task's id) for translate tasks that name them, until
- * released. `ids`: also work out each item's TT_ID for this feed (`feedTicketIdOf`).
+ * The part's items are kept (by the task's id) for translate tasks that name them, until released.
+ * `ids`: also work out each item's TT_ID for this feed (`feedTicketIdOf`).
  */
-export type ReadPartTask = { kind: "read"; id: number; text: string; maxItemChars: number; offset: number; hold: boolean; ids?: { feed: FeedConfig; now: number } | undefined };
+export type ReadPartTask = { kind: "read"; id: number; text: string; maxItemChars: number; offset: number; ids?: { feed: FeedConfig; now: number } | undefined };
 export type ReleaseTask = { kind: "release"; id: number; parts: number[] };
 export type WorkerTask = TranslateTask | ReadPartTask | ReleaseTask;
 export type TranslateReply = { id: number; ok: true; translations: Translation[] } | { id: number; ok: false; error: string };
@@ -64,7 +64,7 @@ async function read(task: ReadPartTask): Promise<ReadPartReply> {
   // In one go: this thread has nothing else to do meanwhile, and each part's reply then goes as soon
   // as it is read (read in turns, all the parts given were read side by side and came back together).
   const reading = await readFeedPart(task.text, task.maxItemChars, task.offset, false);
-  if (task.hold && reading.ok) {
+  if (reading.ok) {
     heldParts.set(
       task.id,
       reading.value.entries.map((e) => ("item" in e ? e.item : undefined)),

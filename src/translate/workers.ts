@@ -195,12 +195,13 @@ export class WorkerTranslator implements ItemTranslator {
       for (const { part } of parts) this.#liveParts.delete(part);
     };
     try {
+      const idOf = new WeakMap<FeedItem, string | undefined>();
       const readPart = async (text: string, offset: number): Promise<Result<PartReading, string>> => {
         const worker = pool[parts.length % pool.length] as TranslationWorker;
         const part = this.#nextId++;
         parts.push({ worker, part });
         this.#liveParts.add(part);
-        const read = await worker.read({ id: part, text, maxItemChars, offset, hold: true, ids: ids && { feed: ids.feed, now: ids.now.getTime() } });
+        const read = await worker.read({ id: part, text, maxItemChars, offset, ids: ids && { feed: ids.feed, now: ids.now.getTime() } });
         const { reading } = read;
         if (reading.ok)
           reading.value.entries.forEach((e, position) => {
@@ -210,7 +211,6 @@ export class WorkerTranslator implements ItemTranslator {
           });
         return reading;
       };
-      const idOf = new WeakMap<FeedItem, string | undefined>();
       const parsed = await parseFeedInParts(xml, maxItemChars, PARTS_PER_THREAD * pool.length, readPart);
       // Read here after all (the document could not be cut, or a part not read): nothing to hold.
       if (!parsed.ok || !parsed.value.items.some((i) => this.#held.has(i))) {

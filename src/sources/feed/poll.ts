@@ -8,7 +8,7 @@ import cron, { type ScheduledTask } from "node-cron";
 import type { FeedConfig } from "../../../config/schema.js";
 import type { Logger } from "../../log/logger.js";
 import type { Telemetry } from "../../ops/telemetry.js";
-import { FIRST_PART, LAST_PART } from "../../intake/intake.js";
+import { FIRST_PART, nextPartSize } from "../../intake/intake.js";
 import { translateItem } from "../../translate/item-to-ticket.js";
 import type { ItemTranslator, TranslationTask } from "../../translate/workers.js";
 import { backoffMs } from "../../util/backoff.js";
@@ -55,7 +55,7 @@ export const THREAD_READ_CHARS = 10 * 1024 * 1024;
  */
 export function translateHereInTasks(feed: FeedConfig, now: Date, items: readonly FeedItem[]): TranslationTask[] {
   const tasks: TranslationTask[] = [];
-  for (let from = 0, size = FIRST_PART; from < items.length; from += size, size = Math.min(size * 2, LAST_PART)) {
+  for (let from = 0, size = FIRST_PART; from < items.length; from += size, size = nextPartSize(size)) {
     const slice = items.slice(from, from + size);
     tasks.push({ items: slice, done: () => new Promise((resolve) => setImmediate(() => resolve(slice.map((item) => translateItem(item, feed, now))))) });
   }
@@ -165,10 +165,9 @@ export class FeedPoller implements TicketSource {
     }
 
     // The threads read a big document in parts side by side (the same result as reading it here,
-    // in a fraction of the time).
+    // in a fraction of the time); `parseFeed` starts them if the download did not.
     const { body } = fetched.value;
     const bigBody = body.length >= THREAD_READ_CHARS ? translator : undefined;
-    bigBody?.warm?.();
     const parsed = bigBody?.parseFeed ? await bigBody.parseFeed(body, feed.maxItemChars, { feed, now }) : await parseFeed(body, feed.maxItemChars);
     if (!parsed.ok) {
       const next = afterFailure(state, { kind: "permanent", message: parsed.error }, now);
