@@ -2,7 +2,7 @@
  * The bot as a separate process, for tests that kill it (SIGKILL: no clean-up runs, as after a
  * crash or an OOM kill) and start it again on the same store.
  *
- * `spawnBot` runs this file with `node --import tsx`; the child reads its config (a JSON file, the
+ * `spawnBot` runs this file under tsx (see `TSX_MAIN_THREAD`); the child reads its config (a JSON file, the
  * same input the CLI takes), starts the bot with RT polling off and answers a few requests over
  * Node's IPC channel: poll RT now, deliver ticket-system writes now (awaited or not), list the
  * queued writes, move its clock. The clock is the only thing a test changes inside: it makes
@@ -42,13 +42,24 @@ export interface BotProcess {
 const SELF = fileURLToPath(import.meta.url);
 
 /**
+ * tsx for this file on the child's main thread only. `--import tsx` would be inherited by every
+ * worker thread (a Worker takes its parent's execArgv), which then loads tsx before the compiled
+ * bot's translation worker: ≈0.2 s and ≈0.25 s of CPU a thread that the bot as admins run it
+ * (`bin/ttrelay.js`, plain node) never pays. A worker running the TypeScript source registers tsx
+ * itself (src/translate/workers.ts).
+ */
+const TSX_MAIN_THREAD = `data:text/javascript,${encodeURIComponent(
+  `import { isMainThread } from "node:worker_threads"; if (isMainThread) (await import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))})).register();`,
+)}`;
+
+/**
  * Starts the bot in a child process; resolves once it has joined its rooms. `build`: the bot's
  * modules from the TypeScript source (default, as tests run) or from the compiled dist/ (as admins
  * run it; the benchmarks, which build it first).
  */
 export async function spawnBot(opts: { configFile: string; logFile: string; env?: Record<string, string>; skewMs?: number; logLevel?: string; execArgv?: string[]; build?: "source" | "dist" }): Promise<BotProcess> {
   const log = createWriteStream(opts.logFile, { flags: "a" });
-  const child: ChildProcess = spawn(process.execPath, [...(opts.execArgv ?? []), "--import", "tsx", SELF, opts.configFile], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.execArgv ?? []), "--import", TSX_MAIN_THREAD, SELF, opts.configFile], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, ...opts.env, TTRELAY_TEST_CLOCK_SKEW_MS: String(opts.skewMs ?? 0), TTRELAY_TEST_LOG_LEVEL: opts.logLevel ?? "debug", TTRELAY_TEST_BUILD: opts.build ?? "source" },
   });
