@@ -142,36 +142,56 @@ function lookup(map: Readonly<Record<string, string>>, key: string): string {
 
 const shortHash = (s: string): string => "h" + hash("sha256", s).slice(0, 16);
 
-type Applied = { value?: RuleValue; outcome: RuleOutcome; detail?: string };
+/** `detail`: made only when a trace is kept (`runRules` with `traced`): most translations keep none. */
+type Applied = { value?: RuleValue; outcome: RuleOutcome; detail?: () => string };
 
-const withFallback = (rule: MappingRule, outcome: RuleOutcome, detail?: string): Applied =>
-  rule.value !== undefined ? { value: typeof rule.value === "string" ? rule.value : [...rule.value], outcome: "value", detail: `static value after: ${detail ?? outcome}` } : { outcome, ...(detail ? { detail } : {}) };
+const withFallback = (rule: MappingRule, outcome: RuleOutcome, detail?: () => string): Applied =>
+  rule.value !== undefined
+    ? { value: typeof rule.value === "string" ? rule.value : [...rule.value], outcome: "value", detail: () => `static value after: ${detail?.() ?? outcome}` }
+    : detail
+      ? { outcome, detail }
+      : { outcome };
+
+const htmlAs = (rule: MappingRule, v: string): string => (rule.html === true ? htmlToText(v) : rule.html === "entities" ? decodeEntities(v) : v);
 
 function run(rule: MappingRule, values: SourceValues, ctx: RuleContext): Applied {
   for (const c of rule.when ?? []) {
     const { holds, why } = conditionHolds(c, values, ctx);
-    if (!holds) return { outcome: "condition", detail: `condition not met: ${why}` };
+    if (!holds) return { outcome: "condition", detail: () => `condition not met: ${why}` };
   }
   if (rule.from === undefined) {
     if (rule.template !== undefined) {
       const filled = fillTemplate(rule.template, undefined, values);
-      if (filled.text === undefined) return withFallback(rule, "missing", `template needs {${filled.missing ?? "?"}}`);
+      if (filled.text === undefined) return withFallback(rule, "missing", () => `template needs {${filled.missing ?? "?"}}`);
       return finish(rule, [filled.text], false);
     }
     if (rule.value === undefined) return { outcome: "empty" };
     return { value: typeof rule.value === "string" ? rule.value : [...rule.value], outcome: "value" };
   }
   const source = fieldValue(values, rule.from);
-  if (source === undefined) return withFallback(rule, "no-field", `${rule.from} is absent`);
+  if (source === undefined) {
+    const from = rule.from;
+    return withFallback(rule, "no-field", () => `${from} is absent`);
+  }
   const listSource = typeof source !== "string";
-  const inputs = (typeof source === "string" ? [source] : [...source]).map((v) => (rule.html === true ? htmlToText(v) : rule.html === "entities" ? decodeEntities(v) : v));
+  // One value (most fields of most sources): no list of inputs, no list of captures.
+  if (!listSource && rule.regex !== undefined && !rule.all && rule.template === undefined) {
+    const re = regexOf(rule, rule.regex, rule.flags);
+    if (!re.ok) return { outcome: "invalid", detail: () => re.error };
+    const input = htmlAs(rule, source);
+    const m = re.value.exec(input);
+    if (!m) return withFallback(rule, "no-match", () => noMatchHint(rule, [input]));
+    const v = pick(m, rule.group);
+    return finish(rule, v === undefined ? [] : [v], false);
+  }
+  const inputs = (typeof source === "string" ? [source] : [...source]).map((v) => htmlAs(rule, v));
 
   const captures: Capture[] = [];
   if (rule.regex === undefined) {
     for (const input of inputs) captures.push({ groups: [input], named: {} });
   } else {
     const re = regexOf(rule, rule.regex, rule.flags);
-    if (!re.ok) return { outcome: "invalid", detail: re.error };
+    if (!re.ok) return { outcome: "invalid", detail: () => re.error };
     for (const input of inputs) {
       if (rule.all) captures.push(...re.value.all(input).map(toCapture));
       else {
@@ -182,7 +202,7 @@ function run(rule: MappingRule, values: SourceValues, ctx: RuleContext): Applied
         }
       }
     }
-    if (captures.length === 0) return withFallback(rule, "no-match", noMatchHint(rule, inputs));
+    if (captures.length === 0) return withFallback(rule, "no-match", () => noMatchHint(rule, inputs));
   }
   const out: string[] = [];
   let missing: string | undefined;
@@ -196,15 +216,21 @@ function run(rule: MappingRule, values: SourceValues, ctx: RuleContext): Applied
       if (v !== undefined) out.push(v);
     }
   }
-  if (out.length === 0 && missing !== undefined) return withFallback(rule, "missing", `template needs {${missing}}`);
+  if (out.length === 0 && missing !== undefined) return withFallback(rule, "missing", () => `template needs {${missing ?? "?"}}`);
   return finish(rule, out, rule.all || listSource);
 }
 
 function finish(rule: MappingRule, raw: readonly string[], asList: boolean): Applied {
+  // One value without a map, reversal or hash (the common case): no lists made.
+  if (raw.length === 1 && !rule.map && !rule.hash) {
+    const v = (raw[0] ?? "").trim();
+    if (v === "") return withFallback(rule, "empty", () => "the value is empty");
+    return { value: asList ? [v] : v, outcome: "value" };
+  }
   let out = raw.map((v) => (rule.map ? lookup(rule.map, v) : v)).map((v) => v.trim()).filter((v) => v !== "");
   if (rule.reverse) out.reverse();
   if (rule.hash) out = out.map(shortHash);
-  if (out.length === 0) return withFallback(rule, "empty", "the value is empty");
+  if (out.length === 0) return withFallback(rule, "empty", () => "the value is empty");
   // A list field keeps every value; a single field takes the first.
   return { value: asList ? out : (out[0] ?? ""), outcome: "value" };
 }
@@ -226,7 +252,7 @@ export function applyRule(rule: MappingRule, values: SourceValues, ctx: RuleCont
 
 const isRuleList = (r: MappingRule | readonly MappingRule[]): r is readonly MappingRule[] => Array.isArray(r);
 
-type Expanded = { rule: MappingRule; origin: "config" | "default"; index: number }[];
+export type Expanded = { rule: MappingRule; origin: "config" | "default"; index: number }[];
 /** Per rule list (config objects, never changed), per defaults and origin: expanded once. */
 const expanded = new PairMemo<object, readonly MappingRule[], Partial<Record<"config" | "default", Expanded>>>();
 const NO_DEFAULTS: readonly MappingRule[] = [];
@@ -259,12 +285,21 @@ export function runRules(
   defaults: readonly MappingRule[] = NO_DEFAULTS,
   origin: "config" | "default" = "config",
 ): RulesResult {
+  return runExpanded(expandRules(rules, defaults, origin), values, ctx, true);
+}
+
+/**
+ * `runRules` on rules expanded already (`expandRules`); `traced`: false leaves `steps` empty, which
+ * spares making a step and its words for every rule of every field of every item (a translation
+ * for the intake keeps no trace; only `replay` shows it).
+ */
+export function runExpanded(list: Expanded, values: SourceValues, ctx: RuleContext, traced: boolean): RulesResult {
   const steps: RuleStep[] = [];
-  for (const { rule, origin: from, index } of expandRules(rules, defaults, origin)) {
+  for (const { rule, origin: from, index } of list) {
     const r = run(rule, values, ctx);
     // A static "" is a deliberate value (e.g. an empty History); an empty list is no value.
     const usable = r.value !== undefined && !(Array.isArray(r.value) && r.value.length === 0);
-    steps.push({ index, origin: from, rule: describeRule(rule), outcome: usable ? "value" : r.outcome === "value" ? "empty" : r.outcome, ...(r.detail ? { detail: r.detail } : {}) });
+    if (traced) steps.push({ index, origin: from, rule: describeRule(rule), outcome: usable ? "value" : r.outcome === "value" ? "empty" : r.outcome, ...(r.detail ? { detail: r.detail() } : {}) });
     if (usable) return { value: r.value, rule, steps };
   }
   return { value: undefined, steps };

@@ -25,7 +25,7 @@ import {
 import { PairMemo } from "../util/memo.js";
 import { ok, err, type Result } from "../util/result.js";
 import { readDate, type DateOptions } from "./dates.js";
-import { describeRules, expandRules, runRules, squash, type RuleStep, type RuleValue, type SourceValues } from "./rules.js";
+import { describeRules, expandRules, runExpanded, squash, type Expanded, type RuleStep, type RuleValue, type SourceValues } from "./rules.js";
 
 export type TranslateProblem = { field: string; message: string };
 
@@ -57,6 +57,8 @@ export type TranslateOptions = {
   dates?: DateOptions | undefined;
   /** Words for History when the source gave no date: "the feed", "the mail". */
   sourceLabel?: string | undefined;
+  /** false: no per-field trace (`trace` is empty); the intake keeps none, only `replay` and checks read it. */
+  traced?: boolean | undefined;
 };
 
 const CLOSED_SETS: Partial<Record<TicketField, readonly string[]>> = {
@@ -131,13 +133,31 @@ function fieldOrder(fields: readonly string[], mapping: Mapping): { order: strin
   return { order, cyclic: [...new Set(cyclic)] };
 }
 
-/** The order of a mapping's fields depends only on the mapping and the defaults (config): worked out once. */
-const orders = new PairMemo<Mapping, object, { order: string[]; cyclic: string[] }>();
+/**
+ * What a mapping does per field, in `fieldOrder`: the field's rules expanded (`expandRules`), or why
+ * it cannot be mapped. It depends only on the mapping and the defaults (config): worked out once,
+ * not looked up field by field for every item.
+ */
+type FieldPlan =
+  | { field: string; refused: string }
+  | { field: string; refused?: undefined; configured: MappingRule | readonly MappingRule[] | undefined; builtIn: readonly MappingRule[]; rules: Expanded };
+type MappingPlan = { fields: FieldPlan[]; cyclic: string[] };
+
+const plans = new PairMemo<Mapping, object, MappingPlan>();
 const NO_RULES: readonly MappingRule[] = [];
 const NO_DEFAULTS: NonNullable<TranslateOptions["defaults"]> = {};
 
-function mappingOrder(mapping: Mapping, defaults: NonNullable<TranslateOptions["defaults"]>): { order: string[]; cyclic: string[] } {
-  return orders.get(mapping, defaults, () => fieldOrder([...new Set<string>([...Object.keys(defaults), ...Object.keys(mapping)])], mapping));
+function mappingPlan(mapping: Mapping, defaults: NonNullable<TranslateOptions["defaults"]>): MappingPlan {
+  return plans.get(mapping, defaults, () => {
+    const { order, cyclic } = fieldOrder([...new Set<string>([...Object.keys(defaults), ...Object.keys(mapping)])], mapping);
+    const fields = order.map((field): FieldPlan => {
+      if (!KNOWN_FIELDS.has(field) || COMPUTED.has(field)) return { field, refused: COMPUTED.has(field) ? "is computed, not mapped" : "is not an RFC 6137 ticket field" };
+      const configured = mapping[field as TicketField];
+      const builtIn = defaults[field as TicketField] ?? NO_RULES;
+      return { field, configured, builtIn, rules: configured ? expandRules(configured, builtIn) : expandRules(builtIn, [], "default") };
+    });
+    return { fields, cyclic };
+  });
 }
 
 export function valuesToTicket(values: SourceValues, mapping: Mapping, options: TranslateOptions): Translation {
@@ -146,7 +166,8 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
   const trace: FieldTrace[] = [];
   const candidate: Record<string, unknown> = {};
   const defaults = options.defaults ?? NO_DEFAULTS;
-  const { order, cyclic } = mappingOrder(mapping, defaults);
+  const traced = options.traced ?? true;
+  const { fields, cyclic } = mappingPlan(mapping, defaults);
   for (const f of cyclic) problems.push({ field: f, message: "its `when` conditions depend on each other in a circle" });
   const ctx = {
     ticketField: (f: string): string | readonly string[] | undefined => {
@@ -155,16 +176,15 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
     },
   };
 
-  for (const field of order) {
-    if (!KNOWN_FIELDS.has(field) || COMPUTED.has(field)) {
-      const message = COMPUTED.has(field) ? "is computed, not mapped" : "is not an RFC 6137 ticket field";
-      problems.push({ field, message });
-      trace.push({ field, steps: [], problem: message });
+  for (const plan of fields) {
+    const { field } = plan;
+    if (plan.refused !== undefined) {
+      problems.push({ field, message: plan.refused });
+      if (traced) trace.push({ field, steps: [], problem: plan.refused });
       continue;
     }
-    const configured = mapping[field as TicketField];
-    const builtIn = defaults[field as TicketField] ?? NO_RULES;
-    const result = configured ? runRules(configured, values, ctx, builtIn) : runRules(builtIn, values, ctx, [], "default");
+    const { configured, builtIn } = plan;
+    const result = runExpanded(plan.rules, values, ctx, traced);
     if (result.value === undefined) {
       // A mandatory field the source's own rules cannot find is the item's problem, named with the
       // rules tried; an optional field (End_Datetime while still open…) may simply not be there yet.
@@ -173,18 +193,18 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
           ? `no value (rules: ${describeRules(expandRules(configured, builtIn).map((r) => r.rule))})`
           : undefined;
       if (problem) problems.push({ field, message: problem });
-      trace.push({ field, steps: result.steps, problem });
+      if (traced) trace.push({ field, steps: result.steps, problem });
       continue;
     }
     const value = normaliseField(field as TicketField, result.value, () => dateOptionsOf(options.dates, result.rule), options.now);
     if (!value.ok) {
       problems.push({ field, message: value.error });
-      trace.push({ field, steps: result.steps, problem: value.error });
+      if (traced) trace.push({ field, steps: result.steps, problem: value.error });
       continue;
     }
     if (value.value.warning) warnings.push({ field, message: value.value.warning });
     if (value.value.value !== undefined) candidate[field] = value.value.value;
-    trace.push({ field, steps: result.steps, value: value.value.value });
+    if (traced) trace.push({ field, steps: result.steps, value: value.value.value });
   }
 
   // Times the source could not give: the moment we first saw it stands in, and History says so.
@@ -195,15 +215,15 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
     const history = typeof candidate.History === "string" ? candidate.History : "";
     candidate.History = history.trim() === "" ? note : `${history.replace(/\s+$/, "")}\n${note}`;
     warnings.push({ field: "TT_Open_Datetime", message: "no date: the time it was first seen stands in (said in History)" });
-    trace.push({ field: "TT_Open_Datetime", steps: [], value: nowIso, note: "no date from the source: the time it was first seen (said in History)" });
+    if (traced) trace.push({ field: "TT_Open_Datetime", steps: [], value: nowIso, note: "no date from the source: the time it was first seen (said in History)" });
   }
   if (candidate.TT_Last_Update_Time === undefined) {
     candidate.TT_Last_Update_Time = candidate.TT_Open_Datetime;
-    trace.push({ field: "TT_Last_Update_Time", steps: [], value: String(candidate.TT_Open_Datetime), note: "= TT_Open_Datetime" });
+    if (traced) trace.push({ field: "TT_Last_Update_Time", steps: [], value: String(candidate.TT_Open_Datetime), note: "= TT_Open_Datetime" });
   }
   if (candidate.Start_Datetime === undefined) {
     candidate.Start_Datetime = candidate.TT_Open_Datetime;
-    trace.push({ field: "Start_Datetime", steps: [], value: String(candidate.TT_Open_Datetime), note: "= TT_Open_Datetime" });
+    if (traced) trace.push({ field: "Start_Datetime", steps: [], value: String(candidate.TT_Open_Datetime), note: "= TT_Open_Datetime" });
   }
 
   const originalId = typeof candidate.Original_ID === "string" ? sanitiseIdPart(candidate.Original_ID) : undefined;
@@ -231,7 +251,7 @@ export function ticketIdOf(values: SourceValues, mapping: Mapping, options: Tran
   const list = configured === undefined ? [] : Array.isArray(configured) ? configured : [configured];
   if (list.some((r) => (r.when ?? []).some((c) => c.field !== undefined))) return undefined;
   const builtIn = options.defaults?.Original_ID ?? [];
-  const result = configured ? runRules(configured, values, {}, builtIn) : runRules(builtIn, values, {}, [], "default");
+  const result = runExpanded(configured ? expandRules(configured, builtIn) : expandRules(builtIn, [], "default"), values, {}, false);
   const raw = Array.isArray(result.value) ? result.value[0] : result.value;
   const id = raw === undefined ? "" : sanitiseIdPart(raw);
   return id === "" ? undefined : makeTicketId(options.partnerId, id);

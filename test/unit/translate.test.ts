@@ -12,6 +12,7 @@ import {
 import {
   canonicalClosedValue,
   itemToTicket,
+  translateItem,
   sanitiseIdPart,
   type TranslateProblem,
 } from "../../src/translate/item-to-ticket.js";
@@ -355,4 +356,41 @@ void test("itemToTicket: Original_ID with '_' becomes '-' in Original_ID and TT_
   assert.ok(r.ok);
   assert.equal(r.value.Original_ID, "TT-1234");
   assert.equal(r.value.TT_ID, "EXN_TT-1234");
+});
+
+void test("translateItem without a trace: the same ticket, warnings and problems as with one, and no trace", () => {
+  const cases: { name: string; mapping: Parameters<typeof feedWith>[0]; values: ItemValues }[] = [
+    { name: "default mapping", mapping: {}, values: nocValues },
+    {
+      name: "NOC rules: regex, map, all, dates, static fallbacks",
+      mapping: {
+        Original_ID: { from: "guid", regex: "EXN-(\\d+)" },
+        TT_Title: [{ from: "title", regex: "^\\[[^\\]]+\\]\\s*(.+)$" }, { from: "title" }],
+        TT_Status: { from: "description", regex: "^Status:\\s*(.+)$", flags: "im", map: { "in progress": "Updated" } },
+        TT_Priority: { from: "description", regex: "^Priority:\\s*(P\\d)", flags: "im", map: { P1: "High" } },
+        Network_Link_Circuit: { from: "description", regex: "\\b(EXN-[A-Z]{3}-[A-Z]{3}-\\d{2})\\b", flags: "", all: true },
+        Location: { from: "description", regex: "^Location:\\s*(.+)$", flags: "im", value: "Unknown" },
+        TT_Long_Description: { from: "description", regex: "\\n\\s*\\n([\\s\\S]+)$", flags: "" },
+      },
+      values: nocValues,
+    },
+    { name: "a list source, a template, a hash and a condition", mapping: { Original_ID: { template: "{title}", hash: true }, Affected_Service: { from: "categories", regex: "(.+)", when: [{ from: "guid", present: true }] } }, values: nocValues },
+    { name: "a mandatory field with no value", mapping: { TT_Status: { from: "description", regex: "^Nothing:\\s*(.+)$", flags: "im" } }, values: nocValues },
+    { name: "a value outside its closed set", mapping: { TT_Status: { from: "description", regex: "^Impact:\\s*(.+)$", flags: "im" } }, values: nocValues },
+    { name: "a date that cannot be read", mapping: { Start_Datetime: { from: "title" } }, values: nocValues },
+    { name: "no date at all", mapping: {}, values: { guid: "EXN-7", title: "t" } },
+    { name: "HTML text", mapping: { TT_Long_Description: { from: "description", html: true } }, values: { ...nocValues, description: "<p>a &amp; b</p>" } },
+  ];
+  const outcomes: boolean[] = [];
+  for (const { name, mapping, values } of cases) {
+    const feed = feedWith(mapping);
+    const traced = translateItem(item(values), feed, NOW);
+    outcomes.push(traced.result.ok);
+    const untraced = translateItem(item(values), feed, NOW, false);
+    assert.deepEqual(untraced.result, traced.result, name);
+    assert.deepEqual(untraced.warnings, traced.warnings, name);
+    assert.deepEqual(untraced.trace, [], name);
+    assert.ok(traced.trace.length > 0, name);
+  }
+  assert.deepEqual([...new Set(outcomes)].sort(), [false, true], "tickets and refusals both");
 });

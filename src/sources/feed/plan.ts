@@ -63,7 +63,7 @@ function startFeedBatch(feed: FeedConfig, state: FeedState, items: readonly Feed
   // Feeds list newest first; oldest first makes a ticket's creation precede its updates.
   const touched = [...diff.fresh, ...diff.changed].reverse();
   // Every item of the document, so that two items never become one ticket unseen (issue 11.1).
-  return { feed, diff, touched, work: startTranslation(feed, now, new Set(touched.map((i) => i.key))) };
+  return { feed, diff, touched, work: startTranslation(feed, now, new Set(touched.map((i) => i.key)), false) };
 }
 
 /** Items translated per part by `planFeedBatchInParts` (about 0.1–0.4 ms each). */
@@ -207,7 +207,7 @@ export function planFeedBatchStreamed(
         onFailure(e instanceof Error ? e : new Error(String(e)));
         return undefined;
       });
-      if (translations?.length !== task.items.length) translations = task.items.map((item) => translateItem(item, feed, now));
+      if (translations?.length !== task.items.length) translations = task.items.map((item) => translateItem(item, feed, now, false));
       const out: TicketVersion[] = [];
       task.items.forEach((item, i) => {
         const translation = translations[i] as Translation;

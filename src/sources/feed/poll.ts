@@ -57,7 +57,7 @@ export function translateHereInTasks(feed: FeedConfig, now: Date, items: readonl
   const tasks: TranslationTask[] = [];
   for (let from = 0, size = FIRST_PART; from < items.length; from += size, size = nextPartSize(size)) {
     const slice = items.slice(from, from + size);
-    tasks.push({ items: slice, done: () => new Promise((resolve) => setImmediate(() => resolve(slice.map((item) => translateItem(item, feed, now))))) });
+    tasks.push({ items: slice, done: () => new Promise((resolve) => setImmediate(() => resolve(slice.map((item) => translateItem(item, feed, now, false))))) });
   }
   return tasks;
 }
