@@ -221,6 +221,20 @@ function byFormats(s: string, formats: readonly string[], fallback: Zone): Attem
   return { kind: "no" };
 }
 
+/**
+ * "2026-11-28 10:00 UTC" (seconds, a T, GMT for UTC): the commonest date of NOC feeds that is not
+ * RFC 3339, read straight into its parts. `isoLike` reads it the same way (the same parts, the same
+ * `build`; a test holds them together) after `tidy` and three patterns, ≈5 µs a date.
+ */
+const PLAIN_UTC = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))? ?(?:UTC|GMT)$/;
+
+function plainUtc(s: string): Built | undefined {
+  const m = PLAIN_UTC.exec(s);
+  if (!m) return undefined;
+  const [, year, month, day, hour, minute, second] = m;
+  return build({ year: Number(year), month: Number(month), day: Number(day), hour: Number(hour), minute: Number(minute), second: Number(second ?? "0"), millisecond: 0 }, FixedOffsetZone.utcInstance);
+}
+
 const toRfc3339 = (dt: DateTime): string => dt.toUTC().toISO({ suppressMilliseconds: true }) ?? "";
 
 /**
@@ -239,9 +253,14 @@ export function readDate(value: string, options: DateOptions, now: Date): Result
   const attempts: Attempt[] = [];
   if (options.format && options.format.length > 0) attempts.push(byFormats(trimmed, options.format, fallback));
   const strict = datetimeToMillis(trimmed);
+  const plain = strict === undefined && attempts.length === 0 ? plainUtc(trimmed) : undefined;
   if (strict !== undefined && attempts.every((a) => a.kind === "no")) {
     millis = strict;
     out = trimmed;
+  } else if (plain) {
+    if (!plain.valid) return err(`is not a valid date (${plain.why})`);
+    millis = plain.millis;
+    out = plain.iso;
   } else {
     const tidied = tidy(trimmed);
     for (const attempt of [() => isoLike(tidied, fallback), () => wordMonth(tidied, fallback), () => numeric(tidied, fallback, options.dayFirst)]) {

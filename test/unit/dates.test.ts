@@ -119,3 +119,26 @@ void test("readDate: fixed-offset dates (worked out by hand) give exactly luxon'
     assert.equal(got.value.value, iso, text);
   }
 });
+
+void test("readDate: the direct reading of \"2026-11-28 10:00 UTC\" gives what the general one does", () => {
+  // A trailing "(comment)" is tidied away before the general reading, and keeps the direct one out.
+  let s = 11;
+  const next = (n: number): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % n;
+  };
+  const two = (n: number): string => String(n).padStart(2, "0");
+  let direct = 0;
+  for (let i = 0; i < 3000; i++) {
+    const year = [1999, 2000, 2026, 2030, 9999, 1000, 999][next(7)] ?? 2026;
+    const [month, day, hour, minute, second] = [next(14), next(33), next(26), next(61), next(61)];
+    const sep = ["T", " "][next(2)] ?? " ";
+    const zone = ["UTC", " UTC", " GMT", "GMT", " utc", " Z", " CET", ""][next(8)] ?? " UTC";
+    const time = next(2) === 0 ? `${two(hour)}:${two(minute)}` : `${two(hour)}:${two(minute)}:${two(second)}`;
+    const text = `${String(year).padStart(4, "0")}-${two(month)}-${two(day)}${sep}${time}${zone}`;
+    const general = readDate(`${text} (as written)`, {}, NOW);
+    assert.deepEqual(readDate(text, {}, NOW), general, text);
+    if (/^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})? ?(UTC|GMT)$/.test(text)) direct++;
+  }
+  assert.ok(direct > 1000, `only ${direct} read directly`);
+});
