@@ -176,7 +176,7 @@ const millisMemo = new Map<string, number | undefined>();
 const MILLIS_MEMO_MAX = 4096;
 
 export function datetimeToMillis(s: string): number | undefined {
-  if (s.length === 20) {
+  if (s.length === 20 || s.length === 24) {
     const plain = plainUtcMillis(s);
     if (plain !== null) return plain;
   }
@@ -194,14 +194,22 @@ const digitAt = (s: string, i: number): number => {
 };
 
 /**
- * `parseDatetimeMillis` for the form most date-times take, the one ttrelay writes
- * ("2026-11-30T00:05:00Z": whole seconds in UTC), read without the pattern or the memo; null when
- * `s` (20 characters long) is not of that form, for the general reading to decide. The memo only
- * cost time where every ticket brings new date strings (a first poll reads 50k tickets).
+ * `parseDatetimeMillis` for the forms most date-times take, the one ttrelay writes
+ * ("2026-11-30T00:05:00Z": whole seconds in UTC) and JavaScript's (`toISOString`, rss-parser's
+ * isoDate: "2026-11-30T00:05:00.000Z"), read without the pattern or the memo; null when `s` (20 or
+ * 24 characters long) is not of that form, for the general reading to decide. The memo only cost
+ * time where every ticket brings new date strings (a first poll reads 50k tickets).
  */
 function plainUtcMillis(s: string): number | undefined | null {
   const c = (i: number): number => s.charCodeAt(i);
-  if (c(4) !== 0x2d || c(7) !== 0x2d || (c(10) !== 0x54 && c(10) !== 0x74) || c(13) !== 0x3a || c(16) !== 0x3a || (c(19) !== 0x5a && c(19) !== 0x7a)) return null;
+  const zone = s.length - 1;
+  if (c(4) !== 0x2d || c(7) !== 0x2d || (c(10) !== 0x54 && c(10) !== 0x74) || c(13) !== 0x3a || c(16) !== 0x3a || (c(zone) !== 0x5a && c(zone) !== 0x7a)) return null;
+  let millis = 0;
+  if (zone === 23) {
+    const [a, b, d] = [digitAt(s, 20), digitAt(s, 21), digitAt(s, 22)];
+    if (c(19) !== 0x2e || a < 0 || b < 0 || d < 0) return null;
+    millis = a * 100 + b * 10 + d;
+  }
   const year = twoDigitsAt(s, 0) * 100 + twoDigitsAt(s, 2);
   const month = twoDigitsAt(s, 5);
   const day = twoDigitsAt(s, 8);
@@ -212,7 +220,7 @@ function plainUtcMillis(s: string): number | undefined | null {
   if (year < 100 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return null;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 60) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second);
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
 }
 
 /** The two digits at `i` as a number, else a negative number. */

@@ -80,9 +80,18 @@ const OPEN_MANDATORY: ReadonlySet<string> = new Set(MandatoryFields.filter((f) =
 /** Computed here, never mapped (RFC 6137 §3.2.4.1). */
 const COMPUTED: ReadonlySet<string> = new Set(["Partner_ID", "TT_ID"]);
 
+/** Per closed set (constants): its values by their squashed form, the first of each kept, as `find` would. */
+const squashedSets = new WeakMap<readonly string[], ReadonlyMap<string, string>>();
+
 export function canonicalClosedValue(allowed: readonly string[], value: string): string | undefined {
-  const wanted = squash(value);
-  return allowed.find((a) => squash(a) === wanted);
+  let byForm = squashedSets.get(allowed);
+  if (byForm === undefined) {
+    const m = new Map<string, string>();
+    for (const a of allowed) if (!m.has(squash(a))) m.set(squash(a), a);
+    byForm = m;
+    squashedSets.set(allowed, byForm);
+  }
+  return byForm.get(squash(value));
 }
 
 /** Original_ID may not contain "_" (§3.2.4.1): a NOC's "TT_1234" becomes "TT-1234", consistently. */
@@ -208,8 +217,8 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
   }
 
   // Times the source could not give: the moment we first saw it stands in, and History says so.
-  const nowIso = wholeSeconds(options.now);
   if (candidate.TT_Open_Datetime === undefined) {
+    const nowIso = wholeSeconds(options.now);
     candidate.TT_Open_Datetime = nowIso;
     const note = undatedNote(options.sourceLabel ?? "the source");
     const history = typeof candidate.History === "string" ? candidate.History : "";

@@ -446,7 +446,10 @@ void test("datetimeToMillis: the plain UTC form read directly gives what the gen
     "2026-00-10T00:00:00Z",
   ];
   for (const c of cases) assert.equal(datetimeToMillis(c), datetimeToMillis(c.slice(0, 19) + "+00:00"), c);
-  for (const bad of ["2026-11-30 00:05:00Z", "2026-11-30T00:05:0xZ", "2026-11-3OT00:05:00Z", "２026-11-30T00:05:00Z", "2026-11-30T00:05:00+", "2026/11/30T00:05:00Z"]) assert.equal(datetimeToMillis(bad), undefined, bad);
+  // With milliseconds, as toISOString writes them (rss-parser's isoDate).
+  for (const c of cases) for (const ms of [".000", ".5" + "00", ".999", ".042"]) assert.equal(datetimeToMillis(c.slice(0, 19) + ms + c.slice(19)), datetimeToMillis(c.slice(0, 19) + ms + "+00:00"), c + ms);
+  assert.equal(datetimeToMillis("2026-11-30T00:05:00.042Z"), Date.UTC(2026, 10, 30, 0, 5, 0, 42));
+  for (const bad of ["2026-11-30T00:05:00.0x0Z", "2026-11-30T00:05:00,000Z", "2026-11-30T00:05:00.000+", "2026-11-30 00:05:00Z", "2026-11-30T00:05:0xZ", "2026-11-3OT00:05:00Z", "２026-11-30T00:05:00Z", "2026-11-30T00:05:00+", "2026/11/30T00:05:00Z"]) assert.equal(datetimeToMillis(bad), undefined, bad);
 });
 
 void test("ticketContentHash and changeHash: the hash of the counted fields' canonical JSON, as stored by earlier versions", () => {
