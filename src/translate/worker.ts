@@ -9,8 +9,8 @@ import type { FeedConfig } from "../../config/schema.js";
 import { readFeedPart, type FeedItem, type PartReading } from "../sources/feed/parse.js";
 import { changeHash } from "../model/ticket.js";
 import { feedTicketIdOf, translateItem } from "./item-to-ticket.js";
-import type { Translation } from "./values-to-ticket.js";
-import type { Result } from "../util/result.js";
+import type { TranslateProblem, Translation } from "./values-to-ticket.js";
+import { ok, type Result } from "../util/result.js";
 
 /**
  * Items to translate: sent (`items`), or named among those this thread read and holds (`held`:
@@ -24,7 +24,12 @@ export type TranslateTask = { kind: "translate"; id: number; feed: FeedConfig; n
 export type ReadPartTask = { kind: "read"; id: number; text: string; maxItemChars: number; offset: number; ids?: { feed: FeedConfig; now: number } | undefined };
 export type ReleaseTask = { kind: "release"; id: number; parts: number[] };
 export type WorkerTask = TranslateTask | ReadPartTask | ReleaseTask;
-export type TranslateReply = { id: number; ok: true; translations: Translation[] } | { id: number; ok: false; error: string };
+/**
+ * A translation as sent back: an accepted ticket as its JSON text, which crosses as one copy (a
+ * ticket's objects are cloned field by field) and which the store writes as it is (src/util/known-json.ts).
+ */
+export type WireTranslation = Omit<Translation, "result"> & { result: Result<string, TranslateProblem[]> };
+export type TranslateReply = { id: number; ok: true; translations: WireTranslation[] } | { id: number; ok: false; error: string };
 /**
  * `reading`: the part's reading, or why the part cannot be read (a document error, for the whole
  * document to tell); `ids`: by entry, the item's TT_ID (null: none, or not an item), when asked.
@@ -52,10 +57,11 @@ function itemsOf(task: TranslateTask): FeedItem[] {
 
 function translate(task: TranslateTask): TranslateReply {
   const now = new Date(task.now);
-  const translations = itemsOf(task).map((item): Translation => {
+  const translations = itemsOf(task).map((item): WireTranslation => {
     const t = translateItem(item, task.feed, now, false);
+    if (!t.result.ok) return { result: t.result, warnings: t.warnings, trace: [] };
     // The intake's change hash too: the bot's thread would spend ≈20 µs per ticket on it.
-    return { result: t.result, warnings: t.warnings, trace: [], ...(t.result.ok ? { hash: changeHash(t.result.value) } : {}) };
+    return { result: ok(JSON.stringify(t.result.value)), warnings: t.warnings, trace: [], hash: changeHash(t.result.value) };
   });
   return { id: task.id, ok: true, translations };
 }
