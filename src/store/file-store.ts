@@ -24,7 +24,6 @@ import { DataFile } from "lowdb/node";
 import { z } from "zod";
 import { formatPath } from "../config/load.js";
 import type { Logger } from "../log/logger.js";
-import { jsonOf } from "../util/known-json.js";
 import { ok, err, type Result } from "../util/result.js";
 import { migrateV1, V1_VERSION } from "./migrate-v1.js";
 import {
@@ -524,8 +523,7 @@ function journalLine(seq: number, changes: ChangeSet): { text: string; ops: Jour
   const ops: JournalOp[] = [];
   let text = `{"seq":${JSON.stringify(seq)},"ops":[`;
   for (const [collection, key, value] of changes.entries()) {
-    // The same text as JSON.stringify([collection, key, value]), with a ticket's JSON made already reused.
-    const json = `[${JSON.stringify(collection)},${JSON.stringify(key)},${jsonOf(value)}]`;
+    const json = JSON.stringify([collection, key, value]);
     text += (ops.length > 0 ? "," : "") + json;
     ops.push({ collection, key, size: json.length, deletes: value === null });
   }

@@ -25,8 +25,9 @@ export type ReadPartTask = { kind: "read"; id: number; text: string; maxItemChar
 export type ReleaseTask = { kind: "release"; id: number; parts: number[] };
 export type WorkerTask = TranslateTask | ReadPartTask | ReleaseTask;
 /**
- * A translation as sent back: an accepted ticket as its JSON text, which crosses as one copy (a
- * ticket's objects are cloned field by field) and which the store writes as it is (src/util/known-json.ts).
+ * A translation as sent back: an accepted ticket as its JSON text, which crosses as one copy and is
+ * parsed back in less than half the time a ticket's objects take to clone field by field (a ticket
+ * has no undefined members, which JSON would drop: the translator never sets one).
  */
 export type WireTranslation = Omit<Translation, "result"> & { result: Result<string, TranslateProblem[]> };
 export type TranslateReply = { id: number; ok: true; translations: WireTranslation[] } | { id: number; ok: false; error: string };
