@@ -66,6 +66,9 @@ function startFeedBatch(feed: FeedConfig, state: FeedState, items: readonly Feed
   return { feed, diff, touched, work: startTranslation(feed, now, new Set(touched.map((i) => i.key)), false) };
 }
 
+/** Items `planFeedBatchStreamed` has handed to the translator beyond those it planned. */
+export const TRANSLATE_AHEAD = 4_000;
+
 /** Items translated per part by `planFeedBatchInParts` (about 0.1–0.4 ms each). */
 export const TRANSLATE_PART = 500;
 
@@ -194,7 +197,18 @@ export function planFeedBatchStreamed(
   // Items neither new nor changed only take part in the clash check, with their id.
   for (const item of items) if (!work.touched?.has(item.key)) work.idOnly.push({ item, ttId: idOf.get(item.key) ?? "" });
   const keepFirst = firstValueFields(feed);
-  const tasks = translate(touched);
+  // Handed to the translator a window ahead of the plan, not all at once: translation threads that
+  // raced ahead took the cores this thread's plan needed (three threads on two cores), and this
+  // thread, which plans every ticket, is the one the poll waits for.
+  const tasks: TranslationTask[] = [];
+  let handed = 0;
+  const handOut = (upTo: number): void => {
+    if (upTo <= handed || handed >= touched.length) return;
+    const to = Math.min(touched.length, Math.max(upTo, handed + TRANSLATE_AHEAD));
+    for (const task of translate(touched.slice(handed, to))) tasks.push(task);
+    handed = to;
+  };
+  handOut(TRANSLATE_AHEAD);
   /** Results that went on at once, by item key: the clash check must leave them as they are. */
   const passed = new Map<string, Result<Ticket, TranslateProblem[]>>();
   const logs: LogLine[] = [];
@@ -202,7 +216,12 @@ export function planFeedBatchStreamed(
 
   async function* versions(): AsyncGenerator<TicketVersion[]> {
     const waiting: FeedItem[] = [];
-    for (const task of tasks) {
+    let planned = 0;
+    for (let i = 0; i < tasks.length || handed < touched.length; i++) {
+      handOut(planned + (tasks[i]?.items.length ?? 0) + TRANSLATE_AHEAD);
+      const task = tasks[i];
+      if (!task) break; // cannot be: handOut gave at least one more task
+      planned += task.items.length;
       let translations = await task.done().catch((e: unknown) => {
         onFailure(e instanceof Error ? e : new Error(String(e)));
         return undefined;
