@@ -174,6 +174,13 @@ export function announceRemote(ctx: AnnounceContext, stored: StoredTicket, befor
   });
 }
 
+/**
+ * Ticket ids in their natural order (EXN_9 before EXN_10): one collator, made once. The same order
+ * as `localeCompare(…, "en", { numeric: true })`, which makes a collator per comparison (a tenth
+ * of a second to sort the 10k open tickets of a big first poll's room).
+ */
+const BY_NUMBERED_ID = new Intl.Collator("en", { numeric: true });
+
 /** First contact with a source (a feed's first poll): at most one line per room, listing what is open there now. */
 export function summaryPosts(label: string, learnt: readonly StoredTicket[], now: Date): OutboxEntry[] {
   // A ticket learnt twice (two items of one ticket, or once more on an interrupted poll) counts once, as last seen.
@@ -191,7 +198,7 @@ export function summaryPosts(label: string, learnt: readonly StoredTicket[], now
     }
   const posts: OutboxEntry[] = [];
   for (const [room, tickets] of byRoom) {
-    const open = tickets.filter((t) => !isFinalStatus(t.TT_Status)).sort((a, b) => a.TT_ID.localeCompare(b.TT_ID, "en", { numeric: true }));
+    const open = tickets.filter((t) => !isFinalStatus(t.TT_Status)).sort((a, b) => BY_NUMBERED_ID.compare(a.TT_ID, b.TT_ID));
     const ids = open.slice(0, 10).map((t) => t.TT_ID);
     const more = open.length > ids.length ? ` and ${open.length - ids.length} more` : "";
     const markdown =
