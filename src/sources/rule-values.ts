@@ -64,7 +64,7 @@ export function valuesToTicket(input: ValuesToTicketInput): Result<Ticket, Trans
   for (const [field, rules] of Object.entries(mapping) as [TicketField, MappingRule | MappingRule[] | undefined][]) {
     if (rules !== undefined && input.overrides?.[field] === undefined) mapping[field] = [...(Array.isArray(rules) ? rules : [rules]), fallback];
   }
-  return translate(input.values, mapping, { partnerId: input.partnerId, now: input.now, defaults }).result;
+  return translate(input.values, mapping, { partnerId: input.partnerId, now: input.now, defaults, traced: false }).result;
 }
 
 /** "2026-11-28T10:00:00.000Z" → "2026-11-28T10:00:00Z" (RFC 3339 as NTTDM wants it, §2.2.3). */

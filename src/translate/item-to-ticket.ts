@@ -70,7 +70,7 @@ export function feedTicketIdOf(item: FeedItem, feed: FeedConfig, now: Date): str
 }
 
 export function itemToTicket(item: FeedItem, feed: FeedConfig, now: Date): Result<Ticket, TranslateProblem[]> {
-  return translateItem(item, feed, now).result;
+  return translateItem(item, feed, now, false).result;
 }
 
 /** One item's outcome in a poll. */

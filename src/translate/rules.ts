@@ -142,7 +142,7 @@ function lookup(map: Readonly<Record<string, string>>, key: string): string {
 
 const shortHash = (s: string): string => "h" + hash("sha256", s).slice(0, 16);
 
-/** `detail`: made only when a trace is kept (`runRules` with `traced`): most translations keep none. */
+/** `detail`: made only when a trace is kept (`runExpanded` with `traced`): most translations keep none. */
 type Applied = { value?: RuleValue; outcome: RuleOutcome; detail?: () => string };
 
 const withFallback = (rule: MappingRule, outcome: RuleOutcome, detail?: () => string): Applied =>

@@ -66,7 +66,10 @@ function startFeedBatch(feed: FeedConfig, state: FeedState, items: readonly Feed
   return { feed, diff, touched, work: startTranslation(feed, now, new Set(touched.map((i) => i.key)), false) };
 }
 
-/** Items `planFeedBatchStreamed` has handed to the translator beyond those it planned. */
+/**
+ * Items `planFeedBatchStreamed` keeps handed to the translator beyond the task it plans: at least
+ * this many, handed in windows of at least this many (so up to about twice as many).
+ */
 export const TRANSLATE_AHEAD = 4_000;
 
 /** Items translated per part by `planFeedBatchInParts` (about 0.1–0.4 ms each). */
