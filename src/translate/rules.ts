@@ -174,10 +174,10 @@ function run(rule: MappingRule, values: SourceValues, ctx: RuleContext): Applied
     return withFallback(rule, "no-field", () => `${from} is absent`);
   }
   const listSource = typeof source !== "string";
+  const re = rule.regex === undefined ? undefined : regexOf(rule, rule.regex, rule.flags);
+  if (re && !re.ok) return { outcome: "invalid", detail: () => re.error };
   // One value (most fields of most sources): no list of inputs, no list of captures.
-  if (!listSource && rule.regex !== undefined && !rule.all && rule.template === undefined) {
-    const re = regexOf(rule, rule.regex, rule.flags);
-    if (!re.ok) return { outcome: "invalid", detail: () => re.error };
+  if (!listSource && re && !rule.all && rule.template === undefined) {
     const input = htmlAs(rule, source);
     const m = re.value.exec(input);
     if (!m) return withFallback(rule, "no-match", () => noMatchHint(rule, [input]));
@@ -187,11 +187,9 @@ function run(rule: MappingRule, values: SourceValues, ctx: RuleContext): Applied
   const inputs = (typeof source === "string" ? [source] : [...source]).map((v) => htmlAs(rule, v));
 
   const captures: Capture[] = [];
-  if (rule.regex === undefined) {
+  if (!re) {
     for (const input of inputs) captures.push({ groups: [input], named: {} });
   } else {
-    const re = regexOf(rule, rule.regex, rule.flags);
-    if (!re.ok) return { outcome: "invalid", detail: () => re.error };
     for (const input of inputs) {
       if (rule.all) captures.push(...re.value.all(input).map(toCapture));
       else {

@@ -149,8 +149,12 @@ function fieldOrder(fields: readonly string[], mapping: Mapping): { order: strin
  */
 type FieldPlan =
   | { field: string; refused: string }
-  | { field: string; refused?: undefined; configured: MappingRule | readonly MappingRule[] | undefined; builtIn: readonly MappingRule[]; rules: Expanded };
+  | { field: string; refused?: undefined; configured: MappingRule | readonly MappingRule[] | undefined; rules: Expanded };
 type MappingPlan = { fields: FieldPlan[]; cyclic: string[] };
+
+/** A field's rules as tried: the configured ones (with the built-in ones where they say `then: "default"`), else the built-in ones. */
+const fieldRules = (configured: MappingRule | readonly MappingRule[] | undefined, builtIn: readonly MappingRule[]): Expanded =>
+  configured ? expandRules(configured, builtIn) : expandRules(builtIn, [], "default");
 
 const plans = new PairMemo<Mapping, object, MappingPlan>();
 const NO_RULES: readonly MappingRule[] = [];
@@ -163,7 +167,7 @@ function mappingPlan(mapping: Mapping, defaults: NonNullable<TranslateOptions["d
       if (!KNOWN_FIELDS.has(field) || COMPUTED.has(field)) return { field, refused: COMPUTED.has(field) ? "is computed, not mapped" : "is not an RFC 6137 ticket field" };
       const configured = mapping[field as TicketField];
       const builtIn = defaults[field as TicketField] ?? NO_RULES;
-      return { field, configured, builtIn, rules: configured ? expandRules(configured, builtIn) : expandRules(builtIn, [], "default") };
+      return { field, configured, rules: fieldRules(configured, builtIn) };
     });
     return { fields, cyclic };
   });
@@ -192,14 +196,13 @@ export function valuesToTicket(values: SourceValues, mapping: Mapping, options: 
       if (traced) trace.push({ field, steps: [], problem: plan.refused });
       continue;
     }
-    const { configured, builtIn } = plan;
     const result = runExpanded(plan.rules, values, ctx, traced);
     if (result.value === undefined) {
       // A mandatory field the source's own rules cannot find is the item's problem, named with the
       // rules tried; an optional field (End_Datetime while still open…) may simply not be there yet.
       const problem =
-        configured !== undefined && OPEN_MANDATORY.has(field)
-          ? `no value (rules: ${describeRules(expandRules(configured, builtIn).map((r) => r.rule))})`
+        plan.configured !== undefined && OPEN_MANDATORY.has(field)
+          ? `no value (rules: ${describeRules(plan.rules.map((r) => r.rule))})`
           : undefined;
       if (problem) problems.push({ field, message: problem });
       if (traced) trace.push({ field, steps: result.steps, problem });
@@ -260,7 +263,7 @@ export function ticketIdOf(values: SourceValues, mapping: Mapping, options: Tran
   const list = configured === undefined ? [] : Array.isArray(configured) ? configured : [configured];
   if (list.some((r) => (r.when ?? []).some((c) => c.field !== undefined))) return undefined;
   const builtIn = options.defaults?.Original_ID ?? [];
-  const result = runExpanded(configured ? expandRules(configured, builtIn) : expandRules(builtIn, [], "default"), values, {}, false);
+  const result = runExpanded(fieldRules(configured, builtIn), values, {}, false);
   const raw = Array.isArray(result.value) ? result.value[0] : result.value;
   const id = raw === undefined ? "" : sanitiseIdPart(raw);
   return id === "" ? undefined : makeTicketId(options.partnerId, id);
