@@ -26,6 +26,8 @@ ensureBuilt();
 const SIZES = (process.env.BENCH_SIZES ?? "10000,50000").split(",").map(Number);
 const ROOMS = 5;
 const profile = process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
+// BENCH_NODE_FLAGS="--single-threaded-gc …": node flags for the bot, to try V8 settings against the defaults.
+const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
 
 const items = (n: number): ReturnType<typeof feedItems> => feedItems(n, ROOMS);
 
@@ -55,7 +57,7 @@ try {
       const configFile = join(dir, `${tag}.json`);
       await writeFile(configFile, JSON.stringify(input));
       feeds.set(`/${tag}.rss`, { body: docs.get(n) ?? "" });
-      const bot = await spawnBot({ build: BUILD, configFile, logFile: join(dir, `${tag}.log`), env: { TTRELAY_BENCH_PASSWORD: "bench-pw" }, logLevel: "warn", execArgv: profile });
+      const bot = await spawnBot({ build: BUILD, configFile, logFile: join(dir, `${tag}.log`), env: { TTRELAY_BENCH_PASSWORD: "bench-pw" }, logLevel: "warn", execArgv: [...profile, ...nodeFlags] });
       const watcher = await startWatcher({ service: prosody.service, domain: prosody.domain, username: "watcher", password: "watcher-pw", resource: tag });
       try {
         for (const r of rooms) await watcher.join(r, "w");

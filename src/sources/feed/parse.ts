@@ -8,6 +8,7 @@ import { hash } from "node:crypto";
 import { z } from "zod";
 import { ok, err, type Result } from "../../util/result.js";
 import { splitFeedDocument } from "./split.js";
+import { xml2jsTree, xml2jsTreeInTurns } from "./xml-tree.js";
 
 /** An item's values by field name or path (see config/schema.ts ItemFields and isFeedFieldName). */
 export type ItemValues = Record<string, string | string[]>;
@@ -76,7 +77,9 @@ const newParser = (): Parser => new Parser({ defaultRSS: 2, customFields: { item
  * feed is about a second of parsing, which stalled /health and the other feeds. A parser per
  * document, as an async parse keeps its state in the parser.
  */
-const treeParser = (inTurns: boolean): XmlParser => new XmlParser(inTurns ? { async: true, chunkSize: 64 * 1024 } : {});
+const TURN_CHARS = 64 * 1024;
+const treeParser = (inTurns: boolean): XmlParser => new XmlParser(inTurns ? { async: true, chunkSize: TURN_CHARS } : {});
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 type TreeCallback = (e: unknown, tree: unknown) => void;
 
@@ -200,7 +203,9 @@ type ReadTree = { title: string | undefined; items: unknown[]; rawItems: unknown
 
 /** `inTurns`: read in parts with the event loop turning between them (see `treeParser`); a worker thread reads in one go. */
 async function readTree(xml: string, inTurns = true): Promise<ReadTree> {
-  const tree: unknown = await treeParser(inTurns).parseStringPromise(xml);
+  // saxes builds xml2js' tree where the two read alike (./xml-tree.ts); xml2js reads the rest.
+  const fast = inTurns ? await xml2jsTreeInTurns(xml, nextTurn, TURN_CHARS) : xml2jsTree(xml);
+  const tree: unknown = fast ?? (await treeParser(inTurns).parseStringPromise(xml));
   const out = await rssFromTree(tree);
   const raw = rawParts(tree);
   // Both parsers read the same items in the same order; if not, paths are left out, not misattributed.
