@@ -115,7 +115,9 @@ for (const kind of await xmppServers()) {
       assert.match(ackActivity.object["nttdm:ticket"].History, /alice@noc\.test/);
 
       // The same ack again: a short reply, and nothing new in either room.
-      const postsBefore = customer.messages.filter((m) => !m.delayed && m.nick === "ttrelay").length;
+      // Posts only (a message with a body): the bot may change the room's subject at any time.
+      const botPosts = (): SeenMessage[] => customer.messages.filter((m) => !m.delayed && m.nick === "ttrelay" && m.body !== undefined);
+      const postsBefore = botPosts().length;
       await say(engineer, nocRoom, "!ack 70");
       await engineer.waitFor(fromBot(engineer, /^alice: \*EXN_70\* is already acknowledged by you at \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC; nothing changed\.$/), 10_000, "the reply to the repeated ack");
       // A typo of a command is answered in the room (an unknown word is not: it may be another bot's).
@@ -123,7 +125,13 @@ for (const kind of await xmppServers()) {
       await say(engineer, nocRoom, "!stauts");
       await engineer.waitFor(fromBot(engineer, /^alice: Unknown command “stauts”\. Did you mean !status\? Try !help for the list\.$/), 10_000, "the did-you-mean");
       assert.equal(engineer.messages.filter((m) => !m.delayed && m.nick === "ttrelay" && /weather/.test(m.body ?? "")).length, 0, "another bot's command is not answered");
-      assert.equal(customer.messages.filter((m) => !m.delayed && m.nick === "ttrelay").length, postsBefore, "no new post for the repeat");
+      assert.deepEqual(
+        botPosts()
+          .slice(postsBefore)
+          .map((m) => m.stanza.toString()),
+        [],
+        "no new post for the repeat",
+      );
 
       // //update (the form Gajim, Poezio and Profanity send as "/update") with a short id.
       await say(engineer, nocRoom, "//update 70 carrier crew on site");
