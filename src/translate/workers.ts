@@ -141,8 +141,11 @@ export class WorkerTranslator implements ItemTranslator {
   #busy = 0;
   #idle: NodeJS.Timeout | undefined;
 
-  /** `size`: workers at most; by default one per core, at most 4. */
-  constructor(private readonly size = Math.max(1, Math.min(4, availableParallelism()))) {}
+  /** `size`: workers at most; by default one per core, at most 4. `idleMs`: see IDLE_MS. */
+  constructor(
+    private readonly size = Math.max(1, Math.min(4, availableParallelism())),
+    private readonly idleMs = IDLE_MS,
+  ) {}
 
   /** The threads, started as needed; throws only when not one can be started (the system may refuse a thread). */
   #pool(): TranslationWorker[] {
@@ -169,10 +172,11 @@ export class WorkerTranslator implements ItemTranslator {
     this.#idleSoon();
   }
 
+  /** Threads that hold a live part are still in use (a poll translates from it, window by window). */
   #idleSoon(): void {
-    if (this.#busy > 0) return;
+    if (this.#busy > 0 || this.#liveParts.size > 0) return;
     clearTimeout(this.#idle);
-    this.#idle = setTimeout(() => void this.close(), IDLE_MS);
+    this.#idle = setTimeout(() => void this.close(), this.idleMs);
     this.#idle.unref();
   }
 
@@ -195,6 +199,7 @@ export class WorkerTranslator implements ItemTranslator {
     const release = (): void => {
       for (const w of new Set(parts.map((p) => p.worker))) w.release(parts.filter((p) => p.worker === w).map((p) => p.part));
       for (const { part } of parts) this.#liveParts.delete(part);
+      this.#idleSoon();
     };
     try {
       const idOf = new WeakMap<FeedItem, string | undefined>();

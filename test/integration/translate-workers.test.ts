@@ -160,6 +160,25 @@ void test("items the threads read are translated where they are held (not sent b
   }
 });
 
+void test("threads that hold a document's items are not stopped as idle while the poll still translates from them (a long commit between two windows)", { timeout: 120_000 }, async () => {
+  const feed = feedConfig();
+  const translator = new WorkerTranslator(2, 200);
+  try {
+    const parsed = await translator.parseFeed(document(5000), feed.maxItemChars, { feed, now: NOW });
+    assert.ok(parsed.ok && parsed.value.release);
+    const { items, release } = parsed.value;
+    // Nothing asked of the threads for longer than their idle time: they hold the parts still.
+    await new Promise((r) => setTimeout(r, 600));
+    const before = translator.tasksOnHeldItems;
+    const here = items.map((item) => translateItem(item, feed, NOW).result);
+    assert.deepEqual((await translator.translate(feed, NOW, items)).map((t) => t.result), here);
+    assert.ok(translator.tasksOnHeldItems > before, "translated where the items are held, by the same threads");
+    release();
+  } finally {
+    await translator.close();
+  }
+});
+
 const dirP = mkdtemp(join(tmpdir(), "ttrelay-workers-"));
 after(async () => rm(await dirP, { recursive: true, force: true }));
 
