@@ -467,6 +467,10 @@ void test("ticketContentHash and changeHash: the hash of the counted fields' can
     { ...base, Network_Node: [], History: "", TT_Long_Description: undefined },
     { ...base, Network_Link_Circuit: ["b", "a"], TT_Title: 'quotes " and \\ and \n lines' },
     Object.fromEntries(Object.entries(base).reverse()) as Ticket,
+    { ...base, Additional_Data: "\u2028 \u0000 \ud800 😀 é </script>", Contact_Engineers: ["ü", "\t"] },
+    // Not a ticket's values, but hashed alike all the same (written field by field).
+    { ...base, Network_Node: ["x", 5 as unknown as string] },
+    { ...base, Additional_Data: { b: 1, a: [2, { d: 3, c: undefined }] } as unknown as string },
   ];
   for (const t of cases) {
     assert.equal(ticketContentHash(t), spelled(t), t.TT_Title);

@@ -49,14 +49,16 @@ function whiteInValue(xml: string, from: number, to: number): boolean {
   return false;
 }
 
-/** xml2js' `assignOrPush` with `explicitArray`. */
-function assignOrPush(obj: XmlObject, key: string, value: unknown): void {
-  if (!(key in obj)) obj[key] = [value];
-  else {
-    const current = obj[key];
-    if (Array.isArray(current)) current.push(value);
-    else obj[key] = [current, value];
+/** xml2js' `assignOrPush` with `explicitArray`; true when `key` is new to `obj`. */
+function assignOrPush(obj: XmlObject, key: string, value: unknown): boolean {
+  if (!(key in obj)) {
+    obj[key] = [value];
+    return true;
   }
+  const current = obj[key];
+  if (Array.isArray(current)) current.push(value);
+  else obj[key] = [current, value];
+  return false;
 }
 
 /**
@@ -67,6 +69,8 @@ class TreeBuilder {
   readonly #parser = new SaxesParser<{ xmlns: false; position: true }>({ xmlns: false, position: true });
   readonly #stack: XmlObject[] = [];
   readonly #names: string[] = [];
+  /** Per open element, its keys besides `_` (`$`, and one per child name): xml2js counts them with Object.keys. */
+  readonly #otherKeys: number[] = [];
   #result: XmlObject | undefined;
 
   constructor(private readonly xml: string) {
@@ -112,12 +116,14 @@ class TreeBuilder {
     }
     this.#stack.push(obj);
     this.#names.push(name);
+    this.#otherKeys.push(obj.$ === undefined ? 0 : 1);
   }
 
   #close(): void {
     const obj = this.#stack.pop();
     const nodeName = this.#names.pop();
-    if (obj === undefined || nodeName === undefined) throw new NotAlike();
+    const otherKeys = this.#otherKeys.pop();
+    if (obj === undefined || nodeName === undefined || otherKeys === undefined) throw new NotAlike();
     let cdata = false;
     if (obj.cdata === true) {
       cdata = true;
@@ -131,11 +137,13 @@ class TreeBuilder {
     if (BLANK.test(text) && !cdata) {
       emptyStr = text;
       delete obj._;
-    } else if (Object.keys(obj).length === 1) value = text;
+    } else if (otherKeys === 0) value = text;
     // xml2js' `isEmpty` with `emptyTag: ''`: an element with nothing in it is the white space it held.
-    if (value === obj && Object.keys(obj).length === 0) value = emptyStr;
-    if (s) assignOrPush(s, nodeName, value);
-    else {
+    if (value === obj && emptyStr !== undefined && otherKeys === 0) value = emptyStr;
+    if (s) {
+      const top = this.#otherKeys.length - 1;
+      if (assignOrPush(s, nodeName, value)) this.#otherKeys[top] = (this.#otherKeys[top] ?? 0) + 1;
+    } else {
       const root = newObject();
       root[nodeName] = value;
       this.#result = root;
