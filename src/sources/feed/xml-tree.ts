@@ -12,8 +12,11 @@
  * - a carriage return anywhere (XML turns line ends into "\n", saxes does, sax does not);
  * - a tab or line feed inside an attribute value (saxes turns each into a space, sax keeps it);
  * - a DOCTYPE (sax skips its declarations), an XML declaration of another version than 1.0;
- * - an attribute named `__proto__` (sax drops it), an element named `_`, `$` or `cdata` (xml2js
- *   keeps its text and attributes under those keys);
+ * - an attribute named `__proto__` (sax drops it) or `hasOwnProperty` (sax then fails at the next
+ *   attribute), an element named `_`, `$` or `cdata` (xml2js keeps its text and attributes under
+ *   those keys);
+ * - a name with a character beyond U+FFFF (sax reads names a UTF-16 unit at a time and refuses it;
+ *   XML and saxes allow it);
  * - a token longer than sax's buffer (it may refuse it, depending on where its writes end);
  * - nothing but white space (xml2js gives null).
  */
@@ -30,6 +33,10 @@ const BLANK = /^\s*$/;
 
 /** Elements whose names are xml2js' own keys: their children would land on the element's text or attributes. */
 const RESERVED_NAMES: ReadonlySet<string> = new Set(["_", "$", "cdata"]);
+/** Attributes sax cannot keep: it stores them on a plain object, and calls that object's `hasOwnProperty`. */
+const UNSAFE_ATTRIBUTES: ReadonlySet<string> = new Set(["__proto__", "hasOwnProperty"]);
+/** A UTF-16 surrogate: a name holding one has a character beyond U+FFFF. */
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Thrown inside the event handlers to stop reading (caught by `write` and `end`). */
 class NotAlike extends Error {}
@@ -91,7 +98,7 @@ class TreeBuilder {
 
   #open(tag: SaxesTagPlain): void {
     const { name, attributes } = tag;
-    if (RESERVED_NAMES.has(name) || name.length > MAX_TOKEN_CHARS) throw new NotAlike();
+    if (RESERVED_NAMES.has(name) || name.length > MAX_TOKEN_CHARS || SURROGATE.test(name)) throw new NotAlike();
     // The declaration comes before the root (saxes forgets it at the end). XML 1.1 reads other line ends.
     if (this.#stack.length === 0) {
       const { version } = this.#parser.xmlDecl;
@@ -102,7 +109,7 @@ class TreeBuilder {
     let spaced = false;
     for (const key in attributes) {
       const value = attributes[key] as string;
-      if (key === "__proto__" || key.length > MAX_TOKEN_CHARS || value.length > MAX_TOKEN_CHARS) throw new NotAlike();
+      if (UNSAFE_ATTRIBUTES.has(key) || key.length > MAX_TOKEN_CHARS || value.length > MAX_TOKEN_CHARS || SURROGATE.test(key)) throw new NotAlike();
       spaced ||= value.includes(" ");
       let attrs = obj.$ as XmlObject | undefined;
       if (attrs === undefined) obj.$ = attrs = newObject();
@@ -225,9 +232,10 @@ export async function xml2jsTreeInTurns(xml: string, pause: () => Promise<void>,
   const text = readable(xml);
   if (text === undefined) return undefined;
   const builder = new TreeBuilder(text);
-  for (let from = 0; from < text.length; from += chunkChars) {
+  const step = Math.max(1, Math.floor(chunkChars));
+  for (let from = 0; from < text.length; from += step) {
     if (from > 0) await pause();
-    if (!builder.write(text.slice(from, from + chunkChars))) return undefined;
+    if (!builder.write(text.slice(from, from + step))) return undefined;
   }
   return builder.end();
 }
