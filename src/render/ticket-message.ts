@@ -294,16 +294,20 @@ function placeholders(activity: TicketActivity, options: RenderOptions, changes:
 /** Fills the template: segments separated by " · " with an empty value are dropped, then empty lines. */
 export function fillTemplate(template: string, values: Record<string, string>): string {
   const lines: string[] = [];
-  for (const line of template.split("\n")) {
-    if (!line.includes("{{")) {
-      lines.push(line.trim() === "" ? "" : line);
+  for (const line of templateLines(template)) {
+    if (typeof line === "string") {
+      lines.push(line);
       continue;
     }
-    const segments = line.split(" · ").filter((seg) => {
-      const names = [...seg.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1] ?? "");
-      return names.length === 0 || names.some((n) => (values[n] ?? "") !== "");
-    });
-    const filled = segments.join(" · ").replace(/\{\{(\w+)\}\}/g, (_, n: string) => values[n] ?? "");
+    let filled = "";
+    let any = false;
+    for (const seg of line) {
+      if (seg.names.length > 0 && !seg.names.some((n) => (values[n] ?? "") !== "")) continue;
+      let text = seg.parts[0] ?? "";
+      for (let k = 0; k < seg.names.length; k++) text += (values[seg.names[k] ?? ""] ?? "") + (seg.parts[k + 1] ?? "");
+      filled += (any ? " · " : "") + text;
+      any = true;
+    }
     // "A / " with nothing after the slash reads badly: drop the dangling separator.
     const text = filled.replace(/ \/ (?=$| ·)/g, "").trim();
     // A line whose placeholders are all empty is dropped, not left behind as a blank line.
@@ -315,8 +319,45 @@ export function fillTemplate(template: string, values: Record<string, string>): 
   return kept.join("\n");
 }
 
-/** Template structures rendered so far (the filled template with a marker per value), bounded. */
-const skeletons = new Map<string, string>();
+/**
+ * A template line: as it is (no placeholder; "" for a blank one), or its " · " segments, each the
+ * text around its placeholders (`parts[k]` before `names[k]`, one more part than names).
+ */
+type TemplateLine = string | { parts: string[]; names: string[] }[];
+const PLACEHOLDER = /\{\{(\w+)\}\}/g;
+
+/** Templates come from the config (a few): each is taken apart once, not for every message. */
+const parsedTemplates = new Map<string, TemplateLine[]>();
+function templateLines(template: string): TemplateLine[] {
+  let parsed = parsedTemplates.get(template);
+  if (parsed === undefined) {
+    parsed = template.split("\n").map((line): TemplateLine => {
+      if (!line.includes("{{")) return line.trim() === "" ? "" : line;
+      return line.split(" · ").map((seg) => {
+        const parts: string[] = [];
+        const names: string[] = [];
+        let from = 0;
+        for (const m of seg.matchAll(PLACEHOLDER)) {
+          parts.push(seg.slice(from, m.index));
+          names.push(m[1] ?? "");
+          from = m.index + m[0].length;
+        }
+        parts.push(seg.slice(from));
+        return { parts, names };
+      });
+    });
+    if (parsedTemplates.size >= 64) parsedTemplates.clear();
+    parsedTemplates.set(template, parsed);
+  }
+  return parsed;
+}
+
+/**
+ * Template structures rendered so far (the filled template with a marker per value), bounded: the
+ * rendering, or null where the whole must be rendered (a marker next to markup, or one markdown-it
+ * did something to). Both depend on the structure only.
+ */
+const skeletons = new Map<string, string | null>();
 const MAX_SKELETONS = 500;
 const MARKER = /\uE000(\d+)\uE001/g;
 /** Next to these a value's own markup could pair with the template's (emphasis, links, escapes). */
@@ -345,20 +386,25 @@ export function renderTemplate(template: string, values: Record<string, string>)
     shown.push(alone);
   }
   const skeleton = fillTemplate(template, marked);
-  for (const m of skeleton.matchAll(MARKER)) {
-    const before = skeleton[m.index - 1];
-    const after = skeleton[m.index + m[0].length];
-    if ((before !== undefined && BINDING.test(before)) || (after !== undefined && BINDING.test(after))) return whole();
-  }
   let styled = skeletons.get(skeleton);
   if (styled === undefined) {
-    styled = markdownToStyled(skeleton);
+    styled = styledSkeleton(skeleton);
     if (skeletons.size >= MAX_SKELETONS) skeletons.clear();
     skeletons.set(skeleton, styled);
   }
+  return styled === null ? whole() : styled.replace(MARKER, (_, i: string) => shown[Number(i)] ?? "");
+}
+
+/** The skeleton rendered, or null where its values must be rendered with it (see `skeletons`). */
+function styledSkeleton(skeleton: string): string | null {
+  for (const m of skeleton.matchAll(MARKER)) {
+    const before = skeleton[m.index - 1];
+    const after = skeleton[m.index + m[0].length];
+    if ((before !== undefined && BINDING.test(before)) || (after !== undefined && BINDING.test(after))) return null;
+  }
+  const styled = markdownToStyled(skeleton);
   // Every marker must come out once, as it went in (else markdown-it did something to it).
-  if ([...styled.matchAll(MARKER)].length !== [...skeleton.matchAll(MARKER)].length) return whole();
-  return styled.replace(MARKER, (_, i: string) => shown[Number(i)] ?? "");
+  return [...styled.matchAll(MARKER)].length === [...skeleton.matchAll(MARKER)].length ? styled : null;
 }
 
 const lastLine = (text: string): string => text.trim().split(/\r?\n/).filter((l) => l.trim() !== "").pop() ?? "";

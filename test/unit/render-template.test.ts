@@ -101,3 +101,44 @@ void test("a ticket card is the same as before, rendered the quick way", () => {
   assert.match(card, /Circuits: EXN-C-1, EXN-C-2/);
   assert.match(card, /\nhttps:\/\/noc\.example\.net\/tt\/5985\n/);
 });
+
+/** fillTemplate as it was written first (regexes over each line): the reference for the one that takes the template apart once. */
+function fillTemplateByRegex(template: string, values: Record<string, string>): string {
+  const lines: string[] = [];
+  for (const line of template.split("\n")) {
+    if (!line.includes("{{")) {
+      lines.push(line.trim() === "" ? "" : line);
+      continue;
+    }
+    const segments = line.split(" · ").filter((seg) => {
+      const names = [...seg.matchAll(/\{\{(\w+)\}\}/g)].map((m) => m[1] ?? "");
+      return names.length === 0 || names.some((n) => (values[n] ?? "") !== "");
+    });
+    const text = segments
+      .join(" · ")
+      .replace(/\{\{(\w+)\}\}/g, (_, n: string) => values[n] ?? "")
+      .replace(/ \/ (?=$| ·)/g, "")
+      .trim();
+    if (text !== "") lines.push(text);
+  }
+  const kept = lines.filter((line, i) => line !== "" || (i > 0 && lines[i - 1] !== ""));
+  while (kept.at(-1) === "") kept.pop();
+  return kept.join("\n");
+}
+
+void test("fillTemplate fills every template as the regexes over each line did, values that look like placeholders or separators included", () => {
+  const pick = picker(23);
+  const pieces = ["{{a}}", "{{b}}", "{{c}}", "{{ a }}", "{{{a}}}", "{{", "}}", " · ", " / ", "Status: ", "*", "x", " ", "", "\n", "\n\n", "{{a}}{{b}}", "{{unknown}}"];
+  const values = ["", "v", " padded ", "{{b}}", " · ", "a / ", " / ", "*bold*", "two\nlines"];
+  const templates = [DEFAULT_TEMPLATE];
+  for (let n = 0; n < 400; n++) {
+    let t = "";
+    for (let k = 0; k < 12; k++) t += pick(pieces);
+    templates.push(t);
+  }
+  for (const template of templates)
+    for (let n = 0; n < 10; n++) {
+      const v = { a: pick(values), b: pick(values), c: pick(values) };
+      assert.equal(fillTemplate(template, v), fillTemplateByRegex(template, v), JSON.stringify({ template, v }));
+    }
+});
