@@ -471,6 +471,7 @@ void test("ticketContentHash and changeHash: the hash of the counted fields' can
     // Not a ticket's values, but hashed alike all the same (written field by field).
     { ...base, Network_Node: ["x", 5 as unknown as string] },
     { ...base, Additional_Data: { b: 1, a: [2, { d: 3, c: undefined }] } as unknown as string },
+    { ...base, ...({ "10": "x", "9": "y", "1a": "z" } as Record<string, string>) },
   ];
   for (const t of cases) {
     assert.equal(ticketContentHash(t), spelled(t), t.TT_Title);
