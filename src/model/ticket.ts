@@ -574,9 +574,8 @@ function contentHash(t: Ticket, skip: string | undefined): string {
   const keys = Object.keys(record).sort();
   const counted: Record<string, string | readonly string[]> = {};
   for (const key of keys) {
-    if (HASH_EXCLUDED.has(key) || key === skip) continue;
     const value = record[key];
-    if (value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) continue;
+    if (!counts(key, value, skip)) continue;
     // An object puts keys like "12" first whatever their order (and "__proto__" is no key): no ticket has such keys.
     const plainKey = key !== "__proto__" && !(key.charCodeAt(0) >= 0x30 && key.charCodeAt(0) <= 0x39);
     if (!plainKey || !(typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string")))) return hash("sha256", countedJson(record, keys, skip));
@@ -585,13 +584,16 @@ function contentHash(t: Ticket, skip: string | undefined): string {
   return hash("sha256", JSON.stringify(counted));
 }
 
+/** Does the field count for the hash? Not when excluded or skipped, nor when it says nothing (absent, "", []). */
+const counts = (key: string, value: unknown, skip: string | undefined): boolean =>
+  !HASH_EXCLUDED.has(key) && key !== skip && value !== undefined && value !== "" && !(Array.isArray(value) && value.length === 0);
+
 /** The counted fields' canonical JSON, appended field by field (`contentHash` for any value). */
 function countedJson(record: Record<string, unknown>, keys: readonly string[], skip: string | undefined): string {
   let out = "{";
   for (const key of keys) {
-    if (HASH_EXCLUDED.has(key) || key === skip) continue;
     const value = record[key];
-    if (value === undefined || value === "" || (Array.isArray(value) && value.length === 0)) continue;
+    if (!counts(key, value, skip)) continue;
     out += (out.length > 1 ? "," : "") + JSON.stringify(key) + ":" + canonicalJson(value);
   }
   return out + "}";

@@ -150,7 +150,8 @@ function fieldOrder(fields: readonly string[], mapping: Mapping): { order: strin
 type FieldPlan =
   | { field: string; refused: string }
   | { field: string; refused?: undefined; configured: MappingRule | readonly MappingRule[] | undefined; rules: Expanded };
-type MappingPlan = { fields: FieldPlan[]; cyclic: string[] };
+/** `rules`: each planned field's rules, by name. */
+type MappingPlan = { fields: FieldPlan[]; cyclic: string[]; rules: ReadonlyMap<string, Expanded> };
 
 /** A field's rules as tried: the configured ones (with the built-in ones where they say `then: "default"`), else the built-in ones. */
 const fieldRules = (configured: MappingRule | readonly MappingRule[] | undefined, builtIn: readonly MappingRule[]): Expanded =>
@@ -169,7 +170,9 @@ function mappingPlan(mapping: Mapping, defaults: NonNullable<TranslateOptions["d
       const builtIn = defaults[field as TicketField] ?? NO_RULES;
       return { field, configured, rules: fieldRules(configured, builtIn) };
     });
-    return { fields, cyclic };
+    const rules = new Map<string, Expanded>();
+    for (const f of fields) if (f.refused === undefined) rules.set(f.field, f.rules);
+    return { fields, cyclic, rules };
   });
 }
 
@@ -262,8 +265,10 @@ export function ticketIdOf(values: SourceValues, mapping: Mapping, options: Tran
   const configured = mapping.Original_ID;
   const list = configured === undefined ? [] : Array.isArray(configured) ? configured : [configured];
   if (list.some((r) => (r.when ?? []).some((c) => c.field !== undefined))) return undefined;
-  const builtIn = options.defaults?.Original_ID ?? [];
-  const result = runExpanded(fieldRules(configured, builtIn), values, {}, false);
+  // The mapping's plan has the field's rules worked out already (this runs for every item of a big poll).
+  const defaults = options.defaults ?? NO_DEFAULTS;
+  const rules = mappingPlan(mapping, defaults).rules.get("Original_ID") ?? fieldRules(configured, defaults.Original_ID ?? NO_RULES);
+  const result = runExpanded(rules, values, {}, false);
   const raw = Array.isArray(result.value) ? result.value[0] : result.value;
   const id = raw === undefined ? "" : sanitiseIdPart(raw);
   return id === "" ? undefined : makeTicketId(options.partnerId, id);
