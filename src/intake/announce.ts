@@ -6,7 +6,7 @@
 import { hash } from "node:crypto";
 import type { MatchedRule } from "../correlate/engine.js";
 import { normaliseName, normaliseService } from "../correlate/rules.js";
-import { ticketActivity, withIncident, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
+import { activityJson, ticketActivity, withIncident, type Actor, type ActivityType, type TicketActivity } from "../model/activity.js";
 import { isFinalStatus, type Ticket } from "../model/ticket.js";
 import { escapeOutside, outsideLine } from "../render/outside.js";
 import { changedFields, heading, renderActivity, renderCompactUpdate, type RenderOptions } from "../render/ticket-message.js";
@@ -75,7 +75,7 @@ export function announceChange(
   const activity: TicketActivity = assignment ? withIncident(base, assignment.thread) : base;
   const rendered = renderActivity(activity, ctx.render, before ? changedFields(before, stored.ticket) : []);
   const extra = assignment ? incidentLine(assignment, stored.ticket) : "";
-  const json = JSON.stringify(activity);
+  const json = activityJson(activity);
   let compactBody: string | undefined;
   const outbox = stored.rooms.map((room): OutboxEntry => {
     const threading = assignment && ctx.incidents ? ctx.incidents.threading(assignment.incidentId, room) : undefined;

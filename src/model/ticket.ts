@@ -159,8 +159,23 @@ export function isCalendarDay(year: number, month: number, day: number): boolean
 }
 
 function daysInMonth(year: number, month: number): number {
-  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
-  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : month >= 1 && month <= 12 ? 31 : 0;
+}
+
+/**
+ * Days from 1970-01-01 to a day of the proleptic Gregorian calendar (year ≥ 0, month 1–12), as
+ * `Date.UTC` counts them, worked out with integers: `Date.UTC` was most of `plainUtcMillis`' cost
+ * (a first poll reads every date of 50k tickets several times). A test holds the two alike.
+ */
+function daysFromCivil(year: number, month: number, day: number): number {
+  // Counted in 400-year eras from March 1st, so that the leap day ends a year.
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  return era * 146_097 + dayOfEra - 719_468;
 }
 
 /**
@@ -206,7 +221,9 @@ function plainUtcMillis(s: string): number | undefined | null {
   if (c(4) !== 0x2d || c(7) !== 0x2d || (c(10) !== 0x54 && c(10) !== 0x74) || c(13) !== 0x3a || c(16) !== 0x3a || (c(zone) !== 0x5a && c(zone) !== 0x7a)) return null;
   let millis = 0;
   if (zone === 23) {
-    const [a, b, d] = [digitAt(s, 20), digitAt(s, 21), digitAt(s, 22)];
+    const a = digitAt(s, 20);
+    const b = digitAt(s, 21);
+    const d = digitAt(s, 22);
     if (c(19) !== 0x2e || a < 0 || b < 0 || d < 0) return null;
     millis = a * 100 + b * 10 + d;
   }
@@ -220,7 +237,8 @@ function plainUtcMillis(s: string): number | undefined | null {
   if (year < 100 || month < 0 || day < 0 || hour < 0 || minute < 0 || second < 0) return null;
   if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return undefined;
   if (hour > 23 || minute > 59 || second > 60) return undefined;
-  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
+  // A leap second (:60) is the next minute's first, as with Date.UTC.
+  return ((daysFromCivil(year, month, day) * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis;
 }
 
 /** The two digits at `i` as a number, else a negative number. */

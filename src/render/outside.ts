@@ -28,18 +28,31 @@ const LINE_BREAKS = /\r\n|[\r\n\u0085\u2028\u2029]/g;
 const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u0084\u0086-\u009F]/g;
 const BIDI = /[\u202A-\u202E\u2066-\u2069]/g;
 const WORD_JOINER = "\u2060";
+const SPAN_DIRECTIVE = /[*_~`]/;
 
 /** Longest one-line field shown (a title, a service name); the rest is cut with "…". */
 export const MAX_FIELD_CHARS = 200;
 
+/**
+ * Any character one of the replacements below could change (controls, line breaks, bidi): most
+ * outside text has none, and one test is cheaper than the replacements, which every value shown
+ * in every message went through (one line of a plain value ≈310 → ≈85 ns, warm).
+ */
+// eslint-disable-next-line no-control-regex
+const MAY_CHANGE = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/;
+/** …and for one line, also white space other than single spaces. */
+// eslint-disable-next-line no-control-regex
+const MAY_CHANGE_LINE = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]|[^\S ]| {2}/;
+
 /** Removes bidi overrides and control characters; keeps line breaks (for quoted free text). */
 export function stripControls(text: string): string {
+  if (!MAY_CHANGE.test(text)) return text;
   return text.replace(BIDI, "").replace(/\t/g, " ").replace(CONTROLS, "");
 }
 
 /** One line: breaks and controls become single spaces, bidi overrides go, capped at `max`. */
 export function oneLineOf(text: string, max = MAX_FIELD_CHARS): string {
-  const flat = stripControls(text.replace(LINE_BREAKS, " ")).replace(/\s+/g, " ").trim();
+  const flat = MAY_CHANGE_LINE.test(text) ? stripControls(text.replace(LINE_BREAKS, " ")).replace(/\s+/g, " ").trim() : text.trim();
   if (flat.length <= max) return flat;
   return [...flat].slice(0, Math.max(0, max - 1)).join("").trimEnd() + "…";
 }
@@ -50,6 +63,8 @@ export function oneLineOf(text: string, max = MAX_FIELD_CHARS): string {
  * wherever the renderers place outside text.
  */
 export function neutraliseStyling(text: string): string {
+  // Without a span directive, only a ">" at the start needs a joiner (a plain value ≈560 → ≈85 ns).
+  if (!SPAN_DIRECTIVE.test(text) && !text.startsWith(">")) return text;
   return text.replace(/(^|[\s*_~`])(?=[*_~`])|^(?=>)/gu, `$1${WORD_JOINER}`).replace(/([*_~`])(?=[*_~`])/g, `$1${WORD_JOINER}`);
 }
 

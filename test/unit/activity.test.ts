@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import jsonld from "jsonld";
 import {
   AS2_CONTEXT,
+  activityJson,
   NTTDM_CONTEXT,
   NTTDM_NS,
   TicketActivitySchema,
@@ -249,4 +250,21 @@ void test("activitySummary: what the activity is for the ticket's state", () => 
     assert.equal(activitySummary(input[0], sampleTicket(input[1]), actor), expected, name);
     assert.equal(ticketActivity(input[0], sampleTicket(input[1]), actor, published).summary, expected, `${name}: the activity's summary`);
   }
+});
+
+void test("activityJson: the text JSON.stringify gives, for the bot's activities and any other", () => {
+  const actor = nocActor({ id: "EXN", name: "ExampleNet NOC" });
+  const at = new Date("2026-12-02T10:00:00Z");
+  const own = ticketActivity("Update", sampleClosedTicket(), actor, at, "https://noc.example.net/tt/1");
+  const activities: TicketActivity[] = [
+    ticketActivity("Create", sampleTicket(), actor, at),
+    own,
+    withIncident(own, "INC-0123456789ab"),
+    // A peer's, with a context of its own; and ours with "@context" not first.
+    { ...own, "@context": [AS2_CONTEXT, { ...NTTDM_CONTEXT, nttdm: NTTDM_NS }] },
+    (({ id, ...rest }) => ({ id, ...rest }))(own),
+  ];
+  for (const a of activities) assert.equal(activityJson(a), JSON.stringify(a));
+  // The shared context cannot be changed behind the text written for it.
+  assert.throws(() => (own["@context"] as unknown as string[]).push("x"), TypeError);
 });

@@ -16,7 +16,7 @@ import {
   verbFor,
   type RenderOptions,
 } from "../../src/render/ticket-message.js";
-import { oneLineOf, outsideLine } from "../../src/render/outside.js";
+import { neutraliseStyling, oneLineOf, outsideLine, outsideLines, stripControls } from "../../src/render/outside.js";
 import { escapeMarkdown, markdownToStyled, unstyle } from "../../src/render/xep0393.js";
 import type { Ticket } from "../../src/model/ticket.js";
 import { spansOf } from "../helpers/xep0393-spans.js";
@@ -258,6 +258,31 @@ void test("outside text: one line, no bidi overrides, capped, directives neutral
   for (const { name, input, expected } of cases) assert.equal(outsideLine(input), expected, name);
   assert.equal(oneLineOf("x".repeat(500), 200).length, 200);
   assert.ok(oneLineOf("x".repeat(500), 200).endsWith("…"));
+});
+
+void test("outside text: the quick answers for plain text are those of the replacements", () => {
+  // The replacements alone, as the functions were before they tested for plain text first.
+  const reference = {
+    // eslint-disable-next-line no-control-regex
+    stripControls: (t: string): string => t.replace(/[\u202A-\u202E\u2066-\u2069]/g, "").replace(/\t/g, " ").replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u0084\u0086-\u009F]/g, ""),
+    oneLine: (t: string): string => reference.stripControls(t.replace(/\r\n|[\r\n\u0085\u2028\u2029]/g, " ")).replace(/\s+/g, " ").trim(),
+    neutralise: (t: string): string => t.replace(/(^|[\s*_~`])(?=[*_~`])|^(?=>)/gu, "$1\u2060").replace(/([*_~`])(?=[*_~`])/g, "$1\u2060"),
+    escape: (t: string): string => t.replace(/[\\`*_{}[\]()#+\-.!|<>~&=]/g, (c) => "\\" + c),
+  };
+  // Mostly plain text, with every character the replacements look at now and then.
+  const special = [..."\t\n\r\u0085\u2028\u2029\u0000\u0007\u001b\u007f\u0090\u009f\u00a0\u2003\u3000\u202e\u2066\u2069*_~`>\\{}[]()#+-.!|<&=  "];
+  let seed = 11;
+  const next = (n: number): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+  for (let i = 0; i < 20_000; i++) {
+    let t = "";
+    const len = next(40);
+    for (let k = 0; k < len; k++) t += next(6) === 0 ? (special[next(special.length)] ?? "") : "aZ09 é,:;/"[next(10)];
+    assert.equal(stripControls(t), reference.stripControls(t), JSON.stringify(t));
+    assert.equal(oneLineOf(t, 1_000), reference.oneLine(t), JSON.stringify(t));
+    assert.equal(neutraliseStyling(t), reference.neutralise(t), JSON.stringify(t));
+    assert.equal(escapeMarkdown(t), reference.escape(t), JSON.stringify(t));
+    assert.deepEqual(outsideLines(t), reference.stripControls(t.replace(/\r\n?/g, "\n").replace(/[\u0085\u2028\u2029]/g, "\n")).split("\n").map((l) => reference.neutralise(l.trimEnd())), JSON.stringify(t));
+  }
 });
 
 const corpus = [

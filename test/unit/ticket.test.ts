@@ -449,6 +449,19 @@ void test("datetimeToMillis: the plain UTC form read directly gives what the gen
   // With milliseconds, as toISOString writes them (rss-parser's isoDate).
   for (const c of cases) for (const ms of [".000", ".5" + "00", ".999", ".042"]) assert.equal(datetimeToMillis(c.slice(0, 19) + ms + c.slice(19)), datetimeToMillis(c.slice(0, 19) + ms + "+00:00"), c + ms);
   assert.equal(datetimeToMillis("2026-11-30T00:05:00.042Z"), Date.UTC(2026, 10, 30, 0, 5, 0, 42));
+  // Random date-times over the whole range the direct reading takes (years 0100–9999): Date.UTC's instant, or undefined where the general reading says so.
+  const pad = (n: number, w: number): string => String(n).padStart(w, "0");
+  let seed = 7;
+  const next = (n: number): number => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) % n;
+  for (let i = 0; i < 20_000; i++) {
+    const [y, mo, d, h, mi, se, ms] = [100 + next(9900), 1 + next(12), 1 + next(31), next(24), next(60), next(61), next(1000)];
+    const text = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(se, 2)}`;
+    const general = datetimeToMillis(`${text}.${pad(ms, 3)}+00:00`);
+    assert.equal(datetimeToMillis(`${text}.${pad(ms, 3)}Z`), general, text);
+    assert.equal(datetimeToMillis(`${text}Z`), datetimeToMillis(`${text}+00:00`), text);
+    if (general !== undefined) assert.equal(general, Date.UTC(y, mo - 1, d, h, mi, se, ms), text);
+    else assert.ok(d > 28, text); // only a day past the month's end is refused here
+  }
   for (const bad of ["2026-11-30T00:05:00.0x0Z", "2026-11-30T00:05:00,000Z", "2026-11-30T00:05:00.000+", "2026-11-30 00:05:00Z", "2026-11-30T00:05:0xZ", "2026-11-3OT00:05:00Z", "２026-11-30T00:05:00Z", "2026-11-30T00:05:00+", "2026/11/30T00:05:00Z"]) assert.equal(datetimeToMillis(bad), undefined, bad);
 });
 
