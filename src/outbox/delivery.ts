@@ -61,6 +61,8 @@ class RoomQueue {
    * messages pile up unmarked, and 3,662 were sent twice after a kill -9).
    */
   readonly marking = new Set<string>();
+  /** When the room last showed one of our messages (0: not in this run). */
+  lastEchoAt = 0;
 
   /** Slots of the window taken: sent and unconfirmed, or confirmed and not yet marked on disk. */
   get taken(): number {
@@ -235,7 +237,11 @@ export class OutboxDelivery {
     const now = this.now();
     for (const q of this.#queues.values()) {
       const overdue: string[] = [];
-      for (const [id, sentAt] of q.inFlight) if (now - sentAt > this.options.echoTimeoutMs) overdue.push(id);
+      // A message is overdue only once its room has shown none of ours for the whole time: a room
+      // still echoing works through what it was sent, in order, and a busy server (ejabberd with
+      // a window of 1,000 queued behind a killed session's) may take longer than that for the
+      // last of them. Sent again then, it was shown twice.
+      for (const [id, sentAt] of q.inFlight) if (now - Math.max(sentAt, q.lastEchoAt) > this.options.echoTimeoutMs) overdue.push(id);
       for (const id of overdue) q.inFlight.delete(id);
       if (overdue.length > 0) q.unshift(overdue);
       for (const [id, at] of q.waiting)
@@ -312,6 +318,7 @@ export class OutboxDelivery {
     const sentAt = q?.inFlight.get(originId);
     if (this.#delivered.has(originId)) return entry;
     if (sentAt !== undefined) this.telemetry.echoed(this.now() - sentAt);
+    if (q) q.lastEchoAt = this.now();
     q?.inFlight.delete(originId);
     q?.waiting.delete(originId);
     q?.queued.delete(originId);

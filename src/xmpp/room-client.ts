@@ -11,6 +11,7 @@ import { client, xml, type Client } from "@xmpp/client";
 import type { Element } from "@xmpp/xml";
 import type { ActorIdentity, Via } from "../dispatch/authorize.js";
 import type { Logger } from "../log/logger.js";
+import { backoffMs } from "../util/backoff.js";
 import { capsElement } from "./caps.js";
 import { decodeUtf8AcrossChunks, lastReceivedAt, withoutStreamManagement } from "./connection.js";
 import { ConnectionWatchdog, type KeepaliveOptions } from "./keepalive.js";
@@ -128,6 +129,9 @@ export interface OccupantDirectory {
 
 type JoinResult = { ok: boolean; reason?: string; created?: boolean; affiliation?: string | undefined };
 
+/** The first wait before a join that got no answer is tried again (then doubling, up to `rejoinDelayMs`). */
+const UNANSWERED_REJOIN_MS = 5_000;
+
 /** A unique iq id: @xmpp/iq matches answers by id, so ids must never repeat (not even within a millisecond). */
 const iqId = (kind: string): string => `${kind}-${randomUUID()}`;
 
@@ -150,6 +154,10 @@ export class RoomClient implements RoomPort, OccupantDirectory {
   /** The subject each room last showed (XEP-0045 §8.1), "" when it has none. */
   readonly #subjects = new Map<string, string>();
   readonly #rejoinTimers = new Map<string, NodeJS.Timeout>();
+  /** Joins in a row that got no answer, per room (the wait before the next one grows with them). */
+  readonly #unanswered = new Map<string, number>();
+  /** Rooms where an earlier session of ours left while our join was waiting for its answer. */
+  readonly #earlierSessionLeft = new Set<string>();
   /** When each room last sent us anything (XEP-0410: self-ping only quiet rooms). */
   readonly #roomHeardAt = new Map<string, number>();
   /** Settings each room's server cannot give, already reported (once per room and process). */
@@ -412,10 +420,19 @@ export class RoomClient implements RoomPort, OccupantDirectory {
         this.log.warn({ room: room.jid, nick: room.nick, instead: next }, "the bot's nick is taken in the room by someone else: joining under another one (ask the room's owner to remove whoever holds it)");
         return this.#join(room, nickTaken + 1);
       }
-      this.log.error({ room: room.jid, reason: result.reason, retryInMs: this.#opts.rejoinDelayMs }, "could not join room");
-      this.#scheduleRejoin(room);
+      // No answer (a server busy, or one still holding an earlier session of ours under the same
+      // full JID: ejabberd answers only once that session's presence has ended) is tried again
+      // soon, then less often; at once if the earlier session left meanwhile. A refusal waits.
+      const unanswered = result.reason?.startsWith("no answer") === true;
+      const tries = unanswered ? (this.#unanswered.get(key) ?? 0) + 1 : 0;
+      if (unanswered) this.#unanswered.set(key, tries);
+      const retryInMs = this.#earlierSessionLeft.delete(key) ? 0 : unanswered ? backoffMs(tries, { baseMs: UNANSWERED_REJOIN_MS, maxMs: this.#opts.rejoinDelayMs }) : this.#opts.rejoinDelayMs;
+      this.log.error({ room: room.jid, reason: result.reason, retryInMs }, "could not join room");
+      this.#scheduleRejoin(room, retryInMs);
       return;
     }
+    this.#unanswered.delete(key);
+    this.#earlierSessionLeft.delete(key);
     this.#roomHeardAt.set(key, Date.now());
     if (result.created) this.events.roomRecreated?.(key);
     // Rooms the bot owns get their configuration from config at every start (and on creation).
@@ -655,6 +672,13 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     const otherSession = gone.itemJid !== undefined && gone.itemJid.includes("/") && gone.itemJid !== this.fullJid();
     if (this.#joining.has(key) || !this.#joined.has(key) || otherSession) {
       this.log.debug({ room: spec.jid, about: gone.itemJid, codes: gone.codes }, "ignored the departure of an earlier session under our nick");
+      // After a crash, ejabberd leaves our join unanswered until the killed session (same full
+      // JID) has worked off its queue and left, up to a minute later: its departure says the way
+      // is clear, so a join that failed is tried again now, and one still waiting right after it fails.
+      if (!this.#joined.has(key) && !otherSession) {
+        if (this.#joining.has(key)) this.#earlierSessionLeft.add(key);
+        else if (this.#rejoinTimers.has(key)) this.#scheduleRejoin(spec, 0);
+      }
       return;
     }
     this.#joined.delete(key);

@@ -264,3 +264,31 @@ void test("a batch whose write fails leaves the incident book as it was (its pla
   assert.deepEqual(store.get("incidents", incidentOfFirst), incidents.record(incidentOfFirst));
   await store.close();
 });
+
+void test("an echo overdue is sent again only once its room has shown none of ours for the echo time-out: a slow room working through its queue gets no second copy", async () => {
+  const { store } = await setup("overdue");
+  const sent: string[] = [];
+  let now = NOW.getTime();
+  const delivery = new OutboxDelivery(store, { isJoined: () => true, send: (m) => (sent.push(m.id), Promise.resolve()) }, captureLogger().log, { echoTimeoutMs: 60_000, windowPerRoom: 10, deliveryCommitDelayMs: 5 }, () => now);
+  await store.commit(["a", "b", "c", "d"].reduce((c, id) => c.put("outbox", id, { id, room: ROOM, body: id, createdAt: NOW.toISOString(), attempts: 0 }), new ChangeSet()));
+  await delivery.kick();
+  assert.deepEqual(sent, ["a", "b", "c", "d"]);
+  delivery.start(20);
+  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 60));
+  // The room is slow: a minute after sending, it shows "a", then "b" 50 s later.
+  now += 61_000;
+  delivery.delivered("a");
+  await tick();
+  assert.deepEqual(sent, ["a", "b", "c", "d"], "c and d are past the time-out, but the room has just shown one of ours: it is still working");
+  now += 50_000;
+  delivery.delivered("b");
+  await tick();
+  assert.deepEqual(sent, ["a", "b", "c", "d"], "still working through them");
+  // Then nothing for more than the time-out: c and d were lost, and go out again, in order.
+  now += 61_000;
+  await tick();
+  assert.deepEqual(sent, ["a", "b", "c", "d", "c", "d"]);
+  delivery.stop();
+  await delivery.flush();
+  await store.close();
+});
