@@ -41,8 +41,7 @@ export const MAX_FIELD_CHARS = 200;
 // eslint-disable-next-line no-control-regex
 const MAY_CHANGE = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/;
 /** …and for one line, also white space other than single spaces. */
-// eslint-disable-next-line no-control-regex
-const MAY_CHANGE_LINE = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]|[^\S ]| {2}/;
+const MAY_CHANGE_LINE = new RegExp(`${MAY_CHANGE.source}|[^\\S ]| {2}`);
 
 /** Removes bidi overrides and control characters; keeps line breaks (for quoted free text). */
 export function stripControls(text: string): string {

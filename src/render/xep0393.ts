@@ -103,8 +103,13 @@ export function markdownToStyled(markdown: string): string {
   return blocks.join("\n");
 }
 
+/** The ASCII characters `escapeMarkdown` escapes (CommonMark §2.4 punctuation, and "="). */
+const MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~&=";
+/** The same characters, by code, for `escapeMarkdown`'s scan. */
+const MARKDOWN_SPECIAL = new Uint8Array(128);
+for (const c of MARKDOWN_SPECIALS) MARKDOWN_SPECIAL[c.charCodeAt(0)] = 1;
 /** Escaped characters (see `escapeMarkdown`), for reading an escaped text back. */
-const ESCAPED = /\\([\\`*_{}[\]()#+\-.!|<>~&=])/g;
+const ESCAPED = new RegExp(`\\\\([${MARKDOWN_SPECIALS.replace(/[\\\]\[^-]/g, "\\$&")}])`, "g");
 
 /**
  * What markdown-it shows of `markdown` placed in a line among other text, when that does not
@@ -153,9 +158,6 @@ export function escapeMarkdown(text: string): string {
   return out === "" ? text : out + text.slice(from);
 }
 
-/** The ASCII characters `escapeMarkdown` escapes, by code. */
-const MARKDOWN_SPECIAL = new Uint8Array(128);
-for (const c of "\\`*_{}[]()#+-.!|<>~&=") MARKDOWN_SPECIAL[c.charCodeAt(0)] = 1;
 
 const WORD_JOINER = "\u2060";
 const SPAN_DIRECTIVES = new Set(["*", "_", "~", "`"]);
