@@ -671,7 +671,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     const key = spec.jid.toLowerCase();
     const otherSession = gone.itemJid !== undefined && gone.itemJid.includes("/") && gone.itemJid !== this.fullJid();
     if (this.#joining.has(key) || !this.#joined.has(key) || otherSession) {
-      this.log.debug({ room: spec.jid, about: gone.itemJid, codes: gone.codes }, "ignored the departure of an earlier session under our nick");
+      this.log.debug({ room: spec.jid, about: gone.itemJid, codes: gone.codes }, "an earlier session under our nick left the room");
       // After a crash, ejabberd leaves our join unanswered until the killed session (same full
       // JID) has worked off its queue and left, up to a minute later: its departure says the way
       // is clear, so a join that failed is tried again now, and one still waiting right after it fails.
