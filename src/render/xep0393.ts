@@ -109,7 +109,7 @@ const MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~&=";
 const MARKDOWN_SPECIAL = new Uint8Array(128);
 for (const c of MARKDOWN_SPECIALS) MARKDOWN_SPECIAL[c.charCodeAt(0)] = 1;
 /** Escaped characters (see `escapeMarkdown`), for reading an escaped text back. */
-const ESCAPED = new RegExp(`\\\\([${MARKDOWN_SPECIALS.replace(/[\\\]\[^-]/g, "\\$&")}])`, "g");
+const ESCAPED = new RegExp(`\\\\([${MARKDOWN_SPECIALS.replace(/[\\\][^-]/g, "\\$&")}])`, "g");
 
 /**
  * What markdown-it shows of `markdown` placed in a line among other text, when that does not
