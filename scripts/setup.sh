@@ -25,6 +25,9 @@ if ! $demo_only; then
   # systemd-analyze checks the unit in contrib/systemd (the package is not started in a container).
   command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
   [ -x /usr/sbin/ejabberdctl ] || need+=(ejabberd)
+  # The tests' ejabberd keeps its message archive in SQLite (test/support/ejabberd.ts).
+  dpkg -s erlang-p1-sqlite3 >/dev/null 2>&1 || need+=(erlang-p1-sqlite3)
+  command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 fi
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -31,6 +31,8 @@ export type StartServerOptions = {
   /** Keep the data in this dir (and reuse it on a restart). */
   dir?: string;
   c2sPort?: number;
+  /** ejabberd only: where its archive is kept (test/support/ejabberd.ts; SQLite unless told). */
+  ejabberdArchive?: "sqlite" | "mnesia";
 };
 
 /** The servers to run against, each checked to be installed (a missing one fails loudly). */
@@ -52,6 +54,6 @@ export async function startXmppServer(kind: ServerKind, opts: StartServerOptions
     const p = await startProsody({ domain: opts.domain, mucRoomLocking: true, ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.c2sPort ? { c2sPort: opts.c2sPort } : {}) });
     return { kind, domain: p.domain, mucDomain: p.mucDomain, c2sPort: p.c2sPort, service: p.service, pid: p.pid, dir: p.dir, register: (u, pw) => p.register(u, pw), stop: () => p.stop() };
   }
-  const e = await startEjabberd({ domain: opts.domain, ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.c2sPort ? { c2sPort: opts.c2sPort } : {}) });
+  const e = await startEjabberd({ domain: opts.domain, ...(opts.dir ? { dir: opts.dir } : {}), ...(opts.c2sPort ? { c2sPort: opts.c2sPort } : {}), ...(opts.ejabberdArchive ? { archive: opts.ejabberdArchive } : {}) });
   return { kind, domain: e.domain, mucDomain: e.mucDomain, c2sPort: e.c2sPort, service: e.service, pid: e.pid, dir: e.dir, register: (u, pw) => e.register(u, pw), stop: () => e.stop() };
 }
