@@ -108,14 +108,14 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const joins = new JoinTracker(secrets.value.rooms.map((r) => r.jid));
   const subjects = new SubjectKeeper({ rooms: config.rooms.filter((r) => r.subject).map((r) => ({ jid: r.jid, label: r.name ?? r.jid.split("@")[0] ?? r.jid })), store, incidents, xmpp: { setSubject: (r, t) => client.setSubject(r, t), subjectOf: (r) => client.subjectOf(r), isJoined: (r) => client.isJoined(r) }, timeZone: config.render.timeZone, log: part("subjects"), now });
   const inbox = inboxFor({ delivery, peers, commands, intake, joins, subjects, rooms: () => client });
-  const archives = new ArchiveRecognition({ wire: (): StanzaWire => client.wire, pending: (r): OutboxEntry[] => delivery.pendingIn(r), recognised: (msg) => inbox.message(msg, true), historyWindow: HISTORY_WINDOW, log: part("xmpp") });
+  const archives = new ArchiveRecognition({ wire: (): StanzaWire => client.wire, pending: (r): OutboxEntry[] => delivery.pendingIn(r), recognised: (msg) => inbox.message(msg, true), settled: () => void delivery.kick(), historyWindow: HISTORY_WINDOW, log: part("xmpp") });
   const xmpp = config.xmpp;
   // Presence subscriptions (so a contact list shows the bot's commands): only people the ACL knows.
   const acceptsContact = (jid: string): boolean => grantFor(acl, { jid, via: "direct" }) !== undefined;
   const client = new RoomClient({ service: xmpp.service, jid: xmpp.jid, password: secrets.value.xmppPassword, resource: xmpp.resource, rooms: secrets.value.rooms, keepalive: xmpp.keepalive, acceptsContact, originKey: await keptOriginKey(store, part("xmpp")), beforeJoined: (r, nick): Promise<void> => archives.beforeJoined(r, nick) }, inbox, part("xmpp"));
   // XEP-0050: the same commands as forms; the sender is the iq's `from`, stamped by its server.
   registerAdhocCommands(client.iqCallee, adhocCommands(acl, registry, commands, client));
-  if (http) mountOps(http, { xmpp: client, rooms: config.rooms.map((r) => r.jid), store, sources, metrics: telemetry, startedAt: now(), now });
+  if (http) mountOps(http, { xmpp: client, rooms: config.rooms.map((r) => r.jid), held: (r) => archives.isHeld(r), store, sources, metrics: telemetry, startedAt: now(), now });
 
   await client.start();
   delivery.start();
@@ -142,6 +142,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
       for (const s of sources) await s.stop();
       await translator.close();
       delivery.stop();
+      archives.stop();
       await client.stop();
       await delivery.flush(); // after leaving: includes the echoes that came in meanwhile
       await store.close();

@@ -17,7 +17,8 @@ export type Watcher = {
   waitFor(match: (m: SeenMessage) => boolean, timeoutMs?: number, what?: string): Promise<SeenMessage>;
   send(stanza: Element): Promise<void>;
   /** Sends an iq and resolves with the result (rejects on an error answer). */
-  iq(stanza: Element): Promise<Element>;
+  /** An iq request and its answer (rejects on an error answer, or after `timeoutMs`: 10 s). */
+  iq(stanza: Element, timeoutMs?: number): Promise<Element>;
   onMessage(listener: (m: SeenMessage) => void): void;
   client: Client;
   stop(): Promise<void>;
@@ -85,10 +86,10 @@ export async function startWatcher(opts: { service: string; domain: string; user
     async send(stanza) {
       await xmpp.send(stanza);
     },
-    iq(stanza) {
+    iq(stanza, timeoutMs = 10_000) {
       // @types/xmpp__client's iqCaller type does not resolve under NodeNext; this is its documented shape.
       const caller = xmpp.iqCaller as unknown as { request(iq: Element, timeoutMs?: number): Promise<Element> };
-      return caller.request(stanza, 10_000);
+      return caller.request(stanza, timeoutMs);
     },
     onMessage(listener) {
       listeners.push(listener);

@@ -8,6 +8,8 @@ import type { PromMetrics } from "./metrics.js";
 export type OpsDeps = {
   xmpp: { isOnline(): boolean; isJoined(room: string): boolean };
   rooms: readonly string[];
+  /** Rooms whose unconfirmed messages wait for their archive to answer (src/xmpp/mam.ts). */
+  held?: ((room: string) => boolean) | undefined;
   store: { readonly health: StoreHealth };
   sources: readonly { id: string; health?(): SourceHealth }[];
   metrics: PromMetrics;
@@ -20,7 +22,7 @@ export function mountOps(http: HttpRoutes, deps: OpsDeps): void {
   http.route("GET", "/ready", () => {
     const r = readiness({
       xmppOnline: deps.xmpp.isOnline(),
-      rooms: deps.rooms.map((jid) => ({ jid, joined: deps.xmpp.isJoined(jid) })),
+      rooms: deps.rooms.map((jid) => ({ jid, joined: deps.xmpp.isJoined(jid), held: deps.held?.(jid) })),
       storeWritable: deps.store.health.writable,
       storeError: deps.store.health.lastError,
       sources: deps.sources.map((s) => ({ id: s.id, health: s.health?.() })),

@@ -100,14 +100,37 @@ export type ArchiveReadOptions = { pageSize?: number; maxPages?: number; timeout
 let counter = 0;
 const nextId = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
 
-/** Whether the room offers an archive; an unanswered or refused disco counts as no. */
-export async function roomHasArchive(wire: StanzaWire, room: string, timeoutMs = 15_000): Promise<boolean> {
+/**
+ * Whether a failed request may succeed later: no answer in time, no connection, or an error of
+ * type "wait" (RFC 6120 §8.3.2: "retry after waiting"). Any other error is the server's answer.
+ */
+export function isTransient(e: unknown): boolean {
+  if (!(e instanceof Error) || e.name !== "StanzaError") return true;
+  return (e as Error & { type?: unknown }).type === "wait";
+}
+
+const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+/** A room's archive as far as its disco#info tells: offered, not offered, or unknown (no answer yet). */
+export type ArchiveOffer = { known: true; archive: boolean } | { known: false; reason: string };
+
+/** Does the room offer an archive? A refused disco is a no; one that got no answer is not known. */
+export async function archiveOffer(wire: StanzaWire, room: string, timeoutMs = 15_000): Promise<ArchiveOffer> {
   try {
-    return offersArchive(await wire.request(roomInfoRequest(room, nextId("info")), timeoutMs));
-  } catch {
-    return false;
+    return { known: true, archive: offersArchive(await wire.request(roomInfoRequest(room, nextId("info")), timeoutMs)) };
+  } catch (e) {
+    return isTransient(e) ? { known: false, reason: `room info: ${reasonOf(e)}` } : { known: true, archive: false };
   }
 }
+
+/** Whether the room offers an archive; an unanswered or refused disco counts as no. */
+export async function roomHasArchive(wire: StanzaWire, room: string, timeoutMs = 15_000): Promise<boolean> {
+  const offer = await archiveOffer(wire, room, timeoutMs);
+  return offer.known && offer.archive;
+}
+
+/** Why an archive read failed, and whether trying again later may help (see `isTransient`). */
+export type ArchiveReadFailure = { reason: string; transient: boolean };
 
 /**
  * Every post of the bot in the room's archive since `since`, oldest first, with its outbox id as
@@ -115,6 +138,11 @@ export async function roomHasArchive(wire: StanzaWire, room: string, timeoutMs =
  * taken), or, on a wire that cannot tell, those under `nick`.
  */
 export async function postsInArchive(wire: StanzaWire, room: string, nick: string, since: Date, opts: ArchiveReadOptions = {}): Promise<Result<IncomingRoomMessage[], string>> {
+  const read = await readOwnPosts(wire, room, nick, since, opts);
+  return read.ok ? read : err(read.error.reason);
+}
+
+async function readOwnPosts(wire: StanzaWire, room: string, nick: string, since: Date, opts: ArchiveReadOptions): Promise<Result<IncomingRoomMessage[], ArchiveReadFailure>> {
   const own = (msg: IncomingRoomMessage): IncomingRoomMessage | undefined => {
     if (!wire.ownPost) return msg.nick === nick ? msg : undefined;
     const id = wire.ownPost(msg.originId);
@@ -138,16 +166,16 @@ export async function postsInArchive(wire: StanzaWire, room: string, nick: strin
     try {
       fin = readFin(await wire.request(archiveQuery(room, nextId("q"), queryId, since, after, pageSize), opts.timeoutMs ?? 15_000));
     } catch (e) {
-      return err(`archive query failed: ${(e as Error).message}`);
+      return err({ reason: `archive query failed: ${reasonOf(e)}`, transient: isTransient(e) });
     } finally {
       stop();
     }
-    if (!fin) return err("archive query answered without <fin/>");
+    if (!fin) return err({ reason: "archive query answered without <fin/>", transient: false });
     // The last page, or a page that moved nowhere (a server that never says complete).
     if (fin.complete || fin.last === undefined || fin.last === after || seen === 0) return ok(found);
     after = fin.last;
   }
-  return err(`archive has more than ${maxPages} pages since ${since.toISOString()}`);
+  return err({ reason: `archive has more than ${maxPages} pages since ${since.toISOString()}`, transient: false });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,71 +188,168 @@ export const ARCHIVE_WINDOW = 1000;
 /** The query starts this much before the oldest unconfirmed entry was queued (clock skew). */
 const SKEW_MS = 10 * 60_000;
 
+/** A room whose archive cannot be read yet is asked again after this, doubling up to a minute. */
+const DOUBT_RETRY_MS = 5_000;
+const DOUBT_RETRY_MAX_MS = 60_000;
+/** How long a room's unconfirmed messages are held while its archive does not answer. */
+const DOUBT_LIMIT_MS = 10 * 60_000;
+
 export type ArchiveRecognitionDeps = {
   wire: () => StanzaWire;
   /** The room's outbox entries not confirmed yet. */
   pending: (room: string) => readonly OutboxEntry[];
   /** A post of ours the archive shows: handled like its echo (the inbox, own nick). */
   recognised: (msg: IncomingRoomMessage) => void;
+  /** The room's window changed outside a join (its archive was read late): delivery may go on. */
+  settled?: ((room: string) => void) | undefined;
   /** The window of a room without an archive: what its join history replays. */
   historyWindow: number;
   log: Logger;
   read?: ArchiveReadOptions | undefined;
   attempts?: number | undefined;
   retryDelayMs?: number | undefined;
+  /** While in doubt: the first wait before asking again, its cap, and how long to hold at most. */
+  doubt?: { retryMs?: number; retryMaxMs?: number; limitMs?: number } | undefined;
+  now?: (() => number) | undefined;
 };
+
+/** What one look at a room's archive found. */
+type Resolution = { kind: "archive" } | { kind: "history" } | { kind: "refused"; reason: string } | { kind: "unanswered"; reason: string };
+
+/** A room whose archive did not answer: its unconfirmed messages are held (window 0) meanwhile. */
+type Doubt = { since: number; attempt: number; timer: NodeJS.Timeout | undefined };
 
 export class ArchiveRecognition {
   /** Rooms whose archive was read at their last join. */
   readonly #archived = new Set<string>();
+  /** Rooms with unconfirmed messages whose archive did not answer (yet). */
+  readonly #doubts = new Map<string, Doubt>();
+  /** Bumped at every join of a room: a late answer for an earlier join is ignored. */
+  readonly #generation = new Map<string, number>();
+  #stopped = false;
 
   constructor(private readonly deps: ArchiveRecognitionDeps) {}
 
-  /** Messages a room may have in flight (see src/outbox/delivery.ts). */
+  /**
+   * Messages a room may have in flight (see src/outbox/delivery.ts). None while its archive is in
+   * doubt: what it holds may have been posted before a crash, and only the archive can tell.
+   */
   windowFor(room: string): number {
-    return this.#archived.has(room.toLowerCase()) ? ARCHIVE_WINDOW : this.deps.historyWindow;
+    const key = room.toLowerCase();
+    if (this.#doubts.has(key)) return 0;
+    return this.#archived.has(key) ? ARCHIVE_WINDOW : this.deps.historyWindow;
+  }
+
+  /** Is the room holding its unconfirmed messages until its archive answers? */
+  isHeld(room: string): boolean {
+    return this.#doubts.has(room.toLowerCase());
+  }
+
+  /** Stops asking rooms in doubt (at shutdown). */
+  stop(): void {
+    this.#stopped = true;
+    for (const d of this.#doubts.values()) clearTimeout(d.timer);
+    this.#doubts.clear();
   }
 
   /**
    * Before the room counts as joined: does it keep an archive, and which of the pending entries
-   * does it show? Never throws: a room whose archive cannot be read is treated as one without
-   * (the join history recognises what it replays, and the window is the history's again).
+   * does it show? Never throws. A room that refuses the question is treated as one without an
+   * archive (the join history recognises what it replays, and the window is the history's). One
+   * that does not answer (a server busy after a restart, an error of type "wait") holds its
+   * unconfirmed messages and is asked again, for up to ten minutes: sending them unrecognised
+   * could post them twice.
    */
   async beforeJoined(room: string, nick: string): Promise<void> {
     const key = room.toLowerCase();
-    const wire = this.deps.wire();
-    if (!(await roomHasArchive(wire, key))) {
-      this.#archived.delete(key);
+    const generation = (this.#generation.get(key) ?? 0) + 1;
+    this.#generation.set(key, generation);
+    const earlier = this.#doubts.get(key);
+    if (earlier) clearTimeout(earlier.timer);
+    this.#doubts.delete(key);
+    const found = await this.#resolve(room, key, nick, this.deps.attempts ?? 3);
+    if (this.#generation.get(key) !== generation) return;
+    if (found.kind === "unanswered") {
+      this.#doubt(room, key, nick, generation, found.reason, { since: this.#now(), attempt: 0, timer: undefined });
       return;
     }
-    const pending = this.deps.pending(key);
-    if (pending.length > 0) {
-      const oldest = Math.min(...pending.map((e) => Date.parse(e.createdAt)).filter((t) => !Number.isNaN(t)));
-      const since = new Date((Number.isFinite(oldest) ? oldest : Date.now()) - SKEW_MS);
-      const attempts = this.deps.attempts ?? 3;
-      let read: Result<IncomingRoomMessage[], string> = err("not read");
-      for (let attempt = 1; attempt <= attempts; attempt++) {
-        read = await postsInArchive(wire, key, nick, since, this.deps.read);
-        if (read.ok) break;
-        if (attempt < attempts) await new Promise((r) => setTimeout(r, (this.deps.retryDelayMs ?? 1000) * attempt));
-      }
-      if (!read.ok) {
-        this.#archived.delete(key);
-        this.deps.log.error(
-          { room, pending: pending.length, reason: read.error, window: this.deps.historyWindow },
-          "room archive could not be read: own posts are recognised from the join history only, and messages beyond it may be sent twice",
-        );
-        return;
-      }
-      const ids = new Set(pending.map((e) => e.id));
-      let recognised = 0;
-      for (const msg of read.value) {
-        if (msg.originId === undefined || !ids.has(msg.originId)) continue;
-        recognised++;
-        this.deps.recognised(msg);
-      }
-      this.deps.log.info({ room, since: since.toISOString(), pending: pending.length, recognised, archived: read.value.length }, "own posts recognised in the room's archive");
+    this.#settle(room, key, found);
+  }
+
+  #now(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
+  #settle(room: string, key: string, found: Exclude<Resolution, { kind: "unanswered" }>): void {
+    if (found.kind === "archive") this.#archived.add(key);
+    else this.#archived.delete(key);
+    if (found.kind === "refused")
+      this.deps.log.error(
+        { room, pending: this.deps.pending(key).length, reason: found.reason, window: this.deps.historyWindow },
+        "room archive could not be read: own posts are recognised from the join history only, and messages beyond it may be sent twice",
+      );
+  }
+
+  #doubt(room: string, key: string, nick: string, generation: number, reason: string, doubt: Doubt): void {
+    if (this.#stopped) return;
+    const o = this.deps.doubt ?? {};
+    const heldMs = this.#now() - doubt.since;
+    const limitMs = o.limitMs ?? DOUBT_LIMIT_MS;
+    if (heldMs >= limitMs) {
+      this.#doubts.delete(key);
+      this.#settle(room, key, { kind: "refused", reason: `${reason} (no answer for ${Math.round(heldMs / 1000)} s)` });
+      this.deps.settled?.(key);
+      return;
     }
-    this.#archived.add(key);
+    const waitMs = Math.min((o.retryMs ?? DOUBT_RETRY_MS) * 2 ** doubt.attempt, o.retryMaxMs ?? DOUBT_RETRY_MAX_MS, limitMs - heldMs);
+    const pending = this.deps.pending(key).length;
+    const log = { room, pending, reason, retryInMs: waitMs, heldMs };
+    if (doubt.attempt === 0) this.deps.log.warn(log, "room archive did not answer: holding the room's unconfirmed messages (they may have been posted before a restart) and asking again");
+    else this.deps.log.info(log, "room archive still did not answer: asking again");
+    doubt.timer = setTimeout(() => void this.#askAgain(room, key, nick, generation, doubt), waitMs);
+    doubt.timer.unref();
+    this.#doubts.set(key, doubt);
+  }
+
+  async #askAgain(room: string, key: string, nick: string, generation: number, doubt: Doubt): Promise<void> {
+    if (this.#stopped || this.#generation.get(key) !== generation) return;
+    const found = await this.#resolve(room, key, nick, 1);
+    if (this.#stopped || this.#generation.get(key) !== generation) return;
+    if (found.kind === "unanswered") {
+      this.#doubt(room, key, nick, generation, found.reason, { ...doubt, attempt: doubt.attempt + 1, timer: undefined });
+      return;
+    }
+    this.#doubts.delete(key);
+    this.#settle(room, key, found);
+    this.deps.log.info({ room, heldMs: this.#now() - doubt.since, archive: found.kind === "archive" }, "room archive answered: the room's held messages go on");
+    this.deps.settled?.(key);
+  }
+
+  /** One look at the room: its disco#info, then (with pending entries) its archive, `attempts` times. */
+  async #resolve(room: string, key: string, nick: string, attempts: number): Promise<Resolution> {
+    const wire = this.deps.wire();
+    const offer = await archiveOffer(wire, key, this.deps.read?.timeoutMs);
+    const pending = this.deps.pending(key);
+    if (!offer.known) return pending.length > 0 ? { kind: "unanswered", reason: offer.reason } : { kind: "history" };
+    if (!offer.archive) return { kind: "history" };
+    if (pending.length === 0) return { kind: "archive" };
+    const oldest = Math.min(...pending.map((e) => Date.parse(e.createdAt)).filter((t) => !Number.isNaN(t)));
+    const since = new Date((Number.isFinite(oldest) ? oldest : this.#now()) - SKEW_MS);
+    let read: Result<IncomingRoomMessage[], ArchiveReadFailure> = err({ reason: "not read", transient: true });
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      read = await readOwnPosts(wire, key, nick, since, this.deps.read ?? {});
+      if (read.ok || !read.error.transient) break;
+      if (attempt < attempts) await new Promise((r) => setTimeout(r, (this.deps.retryDelayMs ?? 1000) * attempt));
+    }
+    if (!read.ok) return read.error.transient ? { kind: "unanswered", reason: read.error.reason } : { kind: "refused", reason: read.error.reason };
+    const ids = new Set(pending.map((e) => e.id));
+    let recognised = 0;
+    for (const msg of read.value) {
+      if (msg.originId === undefined || !ids.has(msg.originId)) continue;
+      recognised++;
+      this.deps.recognised(msg);
+    }
+    this.deps.log.info({ room, since: since.toISOString(), pending: pending.length, recognised, archived: read.value.length }, "own posts recognised in the room's archive");
+    return { kind: "archive" };
   }
 }

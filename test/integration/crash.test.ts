@@ -110,9 +110,9 @@ async function unarchivedRoom(w: Watcher, room: string): Promise<void> {
 type Mode = { name: string; slug: string; items: number; archived: boolean; kills: number; kind: ServerKind };
 const modes: Mode[] = [
   // More than the archive window, so the drain needs more than one window even with an archive.
-  // ejabberd takes a whole window into its queue at once and works it off after the kill: more
-  // windows, so that later kills still land mid-drain.
-  ...kinds.map((kind): Mode => ({ name: `archived room (MAM), ${kind}`, slug: `mam-${kind}`, items: kind === "ejabberd" ? ARCHIVE_WINDOW * 2 : ARCHIVE_WINDOW + 200, archived: true, kills: 4, kind })),
+  // ejabberd takes a whole window into its queue at once and works it off after the kill (each
+  // kill lets up to a window through): five windows, so that later kills still land mid-drain.
+  ...kinds.map((kind): Mode => ({ name: `archived room (MAM), ${kind}`, slug: `mam-${kind}`, items: kind === "ejabberd" ? ARCHIVE_WINDOW * 5 : ARCHIVE_WINDOW + 200, archived: true, kills: 4, kind })),
   ...(kinds.includes("prosody") ? [{ name: "room without an archive (join history only), prosody", slug: "hist", items: HISTORY_WINDOW * 8, archived: false, kills: 4, kind: "prosody" } satisfies Mode] : []),
 ];
 

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseElement as parse } from "../helpers/xml.js";
 import type { Element } from "@xmpp/xml";
-import { archiveQuery, offersArchive, readArchived, readFin, roomInfoRequest } from "../../src/xmpp/mam.js";
+import StanzaError from "@xmpp/middleware/lib/StanzaError.js";
+import { archiveQuery, isTransient, offersArchive, readArchived, readFin, roomInfoRequest } from "../../src/xmpp/mam.js";
 
 const ROOM = "noc@conference.example.net";
 const el = (s: string): Element => parse(s);
@@ -59,4 +60,20 @@ void test("readFin: complete or not, and the last UID to page on from", () => {
     [`<iq type="result"/>`, undefined],
   ];
   for (const [xml, expected] of cases) assert.deepEqual(readFin(el(xml)), expected, xml);
+});
+
+void test("isTransient: what may succeed later (RFC 6120 §8.3.2) and what is the server's answer", () => {
+  const timeout = new Error("timeout");
+  timeout.name = "TimeoutError";
+  const cases: [string, unknown, boolean][] = [
+    ["no answer in time (@xmpp/events TimeoutError)", timeout, true],
+    ["the connection went away", new Error("socket closed"), true],
+    ["not an Error at all", "offline", true],
+    ['type "wait": resource-constraint', new StanzaError("resource-constraint", "busy", undefined, "wait"), true],
+    ['type "cancel": feature-not-implemented', new StanzaError("feature-not-implemented", "", undefined, "cancel"), false],
+    ['type "auth": forbidden', new StanzaError("forbidden", "", undefined, "auth"), false],
+    ['type "modify": bad-request', new StanzaError("bad-request", "", undefined, "modify"), false],
+    ["no type given: item-not-found", new StanzaError("item-not-found", "", undefined, undefined), false],
+  ];
+  for (const [name, e, transient] of cases) assert.equal(isTransient(e), transient, name);
 });
