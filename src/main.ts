@@ -108,7 +108,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const joins = new JoinTracker(secrets.value.rooms.map((r) => r.jid));
   const subjects = new SubjectKeeper({ rooms: config.rooms.filter((r) => r.subject).map((r) => ({ jid: r.jid, label: r.name ?? r.jid.split("@")[0] ?? r.jid })), store, incidents, xmpp: { setSubject: (r, t) => client.setSubject(r, t), subjectOf: (r) => client.subjectOf(r), isJoined: (r) => client.isJoined(r) }, timeZone: config.render.timeZone, log: part("subjects"), now });
   const inbox = inboxFor({ delivery, peers, commands, intake, joins, subjects, rooms: () => client });
-  const archives = new ArchiveRecognition({ wire: (): StanzaWire => client.wire, pending: (r): OutboxEntry[] => delivery.pendingIn(r), recognised: (msg) => inbox.message(msg, true), settled: () => void delivery.kick(), historyWindow: HISTORY_WINDOW, log: part("xmpp") });
+  const archives = new ArchiveRecognition({ wire: (): StanzaWire => client.wire, isOnline: () => client.isOnline(), pending: (r): OutboxEntry[] => delivery.pendingIn(r), recognised: (msg) => inbox.message(msg, true), settled: () => void delivery.kick(), historyWindow: HISTORY_WINDOW, log: part("xmpp") });
   const xmpp = config.xmpp;
   // Presence subscriptions (so a contact list shows the bot's commands): only people the ACL knows.
   const acceptsContact = (jid: string): boolean => grantFor(acl, { jid, via: "direct" }) !== undefined;

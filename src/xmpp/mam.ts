@@ -101,25 +101,33 @@ let counter = 0;
 const nextId = (prefix: string): string => `${prefix}-${Date.now().toString(36)}-${(counter++).toString(36)}`;
 
 /**
- * Whether a failed request may succeed later: no answer in time, no connection, or an error of
- * type "wait" (RFC 6120 §8.3.2: "retry after waiting"). Any other error is the server's answer.
+ * The server's own trouble, whatever error type it gives: Prosody's mod_muc_mam answers a storage
+ * failure with internal-server-error of type "cancel", where ejabberd says "wait".
+ */
+const SERVER_TROUBLE = new Set(["internal-server-error", "resource-constraint", "remote-server-timeout"]);
+
+/**
+ * Whether a failed request may succeed later: no answer in time, no connection, an error of type
+ * "wait" (RFC 6120 §8.3.2: "retry after waiting"), or the server's own trouble. Any other error is
+ * the server's answer.
  */
 export function isTransient(e: unknown): boolean {
   if (!(e instanceof Error) || e.name !== "StanzaError") return true;
-  return (e as Error & { type?: unknown }).type === "wait";
+  const { type, condition } = e as Error & { type?: unknown; condition?: unknown };
+  return type === "wait" || (typeof condition === "string" && SERVER_TROUBLE.has(condition));
 }
 
 const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /** A room's archive as far as its disco#info tells: offered, not offered, or unknown (no answer yet). */
-export type ArchiveOffer = { known: true; archive: boolean } | { known: false; reason: string };
+export type ArchiveOffer = { known: true; archive: boolean; refused?: string | undefined } | { known: false; reason: string };
 
 /** Does the room offer an archive? A refused disco is a no; one that got no answer is not known. */
 export async function archiveOffer(wire: StanzaWire, room: string, timeoutMs = 15_000): Promise<ArchiveOffer> {
   try {
     return { known: true, archive: offersArchive(await wire.request(roomInfoRequest(room, nextId("info")), timeoutMs)) };
   } catch (e) {
-    return isTransient(e) ? { known: false, reason: `room info: ${reasonOf(e)}` } : { known: true, archive: false };
+    return isTransient(e) ? { known: false, reason: `room info: ${reasonOf(e)}` } : { known: true, archive: false, refused: `room info: ${reasonOf(e)}` };
   }
 }
 
@@ -191,11 +199,13 @@ const SKEW_MS = 10 * 60_000;
 /** A room whose archive cannot be read yet is asked again after this, doubling up to a minute. */
 const DOUBT_RETRY_MS = 5_000;
 const DOUBT_RETRY_MAX_MS = 60_000;
-/** How long a room's unconfirmed messages are held while its archive does not answer. */
+/** How long a room's messages are held at most while its archive does not answer (across rejoins). */
 const DOUBT_LIMIT_MS = 10 * 60_000;
 
 export type ArchiveRecognitionDeps = {
   wire: () => StanzaWire;
+  /** Whether the connection is up (authenticated): a room in doubt is asked again only then. */
+  isOnline?: (() => boolean) | undefined;
   /** The room's outbox entries not confirmed yet. */
   pending: (room: string) => readonly OutboxEntry[];
   /** A post of ours the archive shows: handled like its echo (the inbox, own nick). */
@@ -213,17 +223,26 @@ export type ArchiveRecognitionDeps = {
   now?: (() => number) | undefined;
 };
 
-/** What one look at a room's archive found. */
-type Resolution = { kind: "archive" } | { kind: "history" } | { kind: "refused"; reason: string } | { kind: "unanswered"; reason: string };
+/** What one look at a room found. */
+type Resolution =
+  | { kind: "archive" }
+  | { kind: "no-archive" }
+  /** disco#info did not answer, but nothing is pending: there is nothing to recognise. */
+  | { kind: "unknown-nothing-pending" }
+  | { kind: "refused"; what: "room info" | "archive"; reason: string }
+  | { kind: "unanswered"; reason: string };
 
-/** A room whose archive did not answer: its unconfirmed messages are held (window 0) meanwhile. */
-type Doubt = { since: number; attempt: number; timer: NodeJS.Timeout | undefined };
+/** A room whose messages are held: from the start of its check until that settles. */
+type Hold = { since: number; attempt: number; timer: NodeJS.Timeout | undefined; announced: boolean };
 
 export class ArchiveRecognition {
   /** Rooms whose archive was read at their last join. */
   readonly #archived = new Set<string>();
-  /** Rooms with unconfirmed messages whose archive did not answer (yet). */
-  readonly #doubts = new Map<string, Doubt>();
+  /**
+   * Rooms being checked, or whose archive did not answer: their window is 0. A hold outlives a
+   * rejoin (its start, and so the limit, is kept) and ends only when a check settles.
+   */
+  readonly #held = new Map<string, Hold>();
   /** Bumped at every join of a room: a late answer for an earlier join is ignored. */
   readonly #generation = new Map<string, number>();
   #stopped = false;
@@ -231,117 +250,118 @@ export class ArchiveRecognition {
   constructor(private readonly deps: ArchiveRecognitionDeps) {}
 
   /**
-   * Messages a room may have in flight (see src/outbox/delivery.ts). None while its archive is in
-   * doubt: what it holds may have been posted before a crash, and only the archive can tell.
+   * Messages a room may have in flight (see src/outbox/delivery.ts). None while it is held: what
+   * it has queued may have been posted before a crash, and only its archive can tell. New messages
+   * wait too, behind the old ones, so that the room shows them in order.
    */
   windowFor(room: string): number {
     const key = room.toLowerCase();
-    if (this.#doubts.has(key)) return 0;
+    if (this.#held.has(key)) return 0;
     return this.#archived.has(key) ? ARCHIVE_WINDOW : this.deps.historyWindow;
   }
 
-  /** Is the room holding its unconfirmed messages until its archive answers? */
+  /** Is the room holding its messages until its archive answers? */
   isHeld(room: string): boolean {
-    return this.#doubts.has(room.toLowerCase());
+    return this.#held.get(room.toLowerCase())?.announced === true;
   }
 
   /** Stops asking rooms in doubt (at shutdown). */
   stop(): void {
     this.#stopped = true;
-    for (const d of this.#doubts.values()) clearTimeout(d.timer);
-    this.#doubts.clear();
+    for (const h of this.#held.values()) clearTimeout(h.timer);
   }
 
   /**
    * Before the room counts as joined: does it keep an archive, and which of the pending entries
    * does it show? Never throws. A room that refuses the question is treated as one without an
    * archive (the join history recognises what it replays, and the window is the history's). One
-   * that does not answer (a server busy after a restart, an error of type "wait") holds its
-   * unconfirmed messages and is asked again, for up to ten minutes: sending them unrecognised
-   * could post them twice.
+   * that does not answer (a server busy after a restart, the server's own trouble) holds its
+   * messages and is asked again, for up to ten minutes in all: sending them unrecognised could
+   * post them twice.
    */
   async beforeJoined(room: string, nick: string): Promise<void> {
     const key = room.toLowerCase();
     const generation = (this.#generation.get(key) ?? 0) + 1;
     this.#generation.set(key, generation);
-    const earlier = this.#doubts.get(key);
-    if (earlier) clearTimeout(earlier.timer);
-    this.#doubts.delete(key);
+    const earlier = this.#held.get(key);
+    clearTimeout(earlier?.timer);
+    const hold: Hold = { since: earlier?.since ?? this.#now(), attempt: 0, timer: undefined, announced: earlier?.announced ?? false };
+    this.#held.set(key, hold);
     const found = await this.#resolve(room, key, nick, this.deps.attempts ?? 3);
-    if (this.#generation.get(key) !== generation) return;
-    if (found.kind === "unanswered") {
-      this.#doubt(room, key, nick, generation, found.reason, { since: this.#now(), attempt: 0, timer: undefined });
-      return;
-    }
-    this.#settle(room, key, found);
+    if (this.#stopped || this.#generation.get(key) !== generation) return; // a newer check owns the room
+    this.#after(room, key, nick, generation, hold, found);
   }
 
   #now(): number {
     return (this.deps.now ?? Date.now)();
   }
 
-  #settle(room: string, key: string, found: Exclude<Resolution, { kind: "unanswered" }>): void {
+  /** A check's outcome: the room settles, or stays held and is asked again later. */
+  #after(room: string, key: string, nick: string, generation: number, hold: Hold, found: Resolution): void {
+    const o = this.deps.doubt ?? {};
+    const heldMs = this.#now() - hold.since;
+    const limitMs = o.limitMs ?? DOUBT_LIMIT_MS;
+    if (found.kind !== "unanswered") return this.#settle(room, key, hold, found);
+    if (heldMs >= limitMs) return this.#settle(room, key, hold, { kind: "refused", what: "archive", reason: `no answer for ${Math.round(heldMs / 1000)} s (last: ${found.reason})` });
+    const waitMs = Math.min((o.retryMs ?? DOUBT_RETRY_MS) * 2 ** hold.attempt, o.retryMaxMs ?? DOUBT_RETRY_MAX_MS, limitMs - heldMs);
+    const log = { room, pending: this.deps.pending(key).length, reason: found.reason, retryInMs: waitMs, heldMs };
+    if (!hold.announced) this.deps.log.warn(log, "room archive did not answer: holding the room's messages (those queued may have been posted before a restart) and asking again");
+    else this.deps.log.info(log, "room archive still did not answer: asking again");
+    hold.announced = true;
+    hold.timer = setTimeout(() => void this.#askAgain(room, key, nick, generation, hold), waitMs);
+    hold.timer.unref();
+  }
+
+  async #askAgain(room: string, key: string, nick: string, generation: number, hold: Hold): Promise<void> {
+    if (this.#stopped || this.#generation.get(key) !== generation) return;
+    hold.attempt++;
+    // Offline, a request would fail (or, before authentication, be refused): wait for the
+    // connection, whose rejoin starts a check of its own.
+    const found: Resolution = this.deps.isOnline?.() === false ? { kind: "unanswered", reason: "not connected" } : await this.#resolve(room, key, nick, 1).catch((e: unknown): Resolution => ({ kind: "unanswered", reason: reasonOf(e) }));
+    if (this.#stopped || this.#generation.get(key) !== generation) return;
+    this.#after(room, key, nick, generation, hold, found);
+    if (!this.#held.has(key)) this.deps.settled?.(key);
+  }
+
+  #settle(room: string, key: string, hold: Hold, found: Exclude<Resolution, { kind: "unanswered" }>): void {
+    this.#held.delete(key);
     if (found.kind === "archive") this.#archived.add(key);
     else this.#archived.delete(key);
+    const heldMs = this.#now() - hold.since;
     if (found.kind === "refused")
       this.deps.log.error(
-        { room, pending: this.deps.pending(key).length, reason: found.reason, window: this.deps.historyWindow },
+        { room, pending: this.deps.pending(key).length, what: found.what, reason: found.reason, window: this.deps.historyWindow, ...(hold.announced ? { heldMs } : {}) },
         "room archive could not be read: own posts are recognised from the join history only, and messages beyond it may be sent twice",
       );
-  }
-
-  #doubt(room: string, key: string, nick: string, generation: number, reason: string, doubt: Doubt): void {
-    if (this.#stopped) return;
-    const o = this.deps.doubt ?? {};
-    const heldMs = this.#now() - doubt.since;
-    const limitMs = o.limitMs ?? DOUBT_LIMIT_MS;
-    if (heldMs >= limitMs) {
-      this.#doubts.delete(key);
-      this.#settle(room, key, { kind: "refused", reason: `${reason} (no answer for ${Math.round(heldMs / 1000)} s)` });
-      this.deps.settled?.(key);
-      return;
-    }
-    const waitMs = Math.min((o.retryMs ?? DOUBT_RETRY_MS) * 2 ** doubt.attempt, o.retryMaxMs ?? DOUBT_RETRY_MAX_MS, limitMs - heldMs);
-    const pending = this.deps.pending(key).length;
-    const log = { room, pending, reason, retryInMs: waitMs, heldMs };
-    if (doubt.attempt === 0) this.deps.log.warn(log, "room archive did not answer: holding the room's unconfirmed messages (they may have been posted before a restart) and asking again");
-    else this.deps.log.info(log, "room archive still did not answer: asking again");
-    doubt.timer = setTimeout(() => void this.#askAgain(room, key, nick, generation, doubt), waitMs);
-    doubt.timer.unref();
-    this.#doubts.set(key, doubt);
-  }
-
-  async #askAgain(room: string, key: string, nick: string, generation: number, doubt: Doubt): Promise<void> {
-    if (this.#stopped || this.#generation.get(key) !== generation) return;
-    const found = await this.#resolve(room, key, nick, 1);
-    if (this.#stopped || this.#generation.get(key) !== generation) return;
-    if (found.kind === "unanswered") {
-      this.#doubt(room, key, nick, generation, found.reason, { ...doubt, attempt: doubt.attempt + 1, timer: undefined });
-      return;
-    }
-    this.#doubts.delete(key);
-    this.#settle(room, key, found);
-    this.deps.log.info({ room, heldMs: this.#now() - doubt.since, archive: found.kind === "archive" }, "room archive answered: the room's held messages go on");
-    this.deps.settled?.(key);
+    else if (hold.announced && found.kind === "unknown-nothing-pending")
+      this.deps.log.info({ room, heldMs }, "room held no more messages of ours: it is released without its archive");
+    else if (hold.announced) this.deps.log.info({ room, heldMs, archive: found.kind === "archive" }, "room archive answered: the room's held messages go on");
   }
 
   /** One look at the room: its disco#info, then (with pending entries) its archive, `attempts` times. */
   async #resolve(room: string, key: string, nick: string, attempts: number): Promise<Resolution> {
     const wire = this.deps.wire();
     const offer = await archiveOffer(wire, key, this.deps.read?.timeoutMs);
+    if (this.#stopped) return { kind: "unanswered", reason: "stopped" };
     const pending = this.deps.pending(key);
-    if (!offer.known) return pending.length > 0 ? { kind: "unanswered", reason: offer.reason } : { kind: "history" };
-    if (!offer.archive) return { kind: "history" };
+    if (!offer.known) return pending.length > 0 ? { kind: "unanswered", reason: offer.reason } : { kind: "unknown-nothing-pending" };
+    if (offer.refused !== undefined && pending.length > 0) return { kind: "refused", what: "room info", reason: offer.refused };
+    if (!offer.archive) return { kind: "no-archive" };
     if (pending.length === 0) return { kind: "archive" };
-    const oldest = Math.min(...pending.map((e) => Date.parse(e.createdAt)).filter((t) => !Number.isNaN(t)));
+    let oldest = Infinity;
+    for (const e of pending) {
+      const t = Date.parse(e.createdAt);
+      if (t < oldest) oldest = t;
+    }
     const since = new Date((Number.isFinite(oldest) ? oldest : this.#now()) - SKEW_MS);
     let read: Result<IncomingRoomMessage[], ArchiveReadFailure> = err({ reason: "not read", transient: true });
     for (let attempt = 1; attempt <= attempts; attempt++) {
       read = await readOwnPosts(wire, key, nick, since, this.deps.read ?? {});
-      if (read.ok || !read.error.transient) break;
-      if (attempt < attempts) await new Promise((r) => setTimeout(r, (this.deps.retryDelayMs ?? 1000) * attempt));
+      if (read.ok || !read.error.transient || this.#stopped) break;
+      if (attempt < attempts) await new Promise((r) => setTimeout(r, (this.deps.retryDelayMs ?? 1000) * attempt).unref());
     }
-    if (!read.ok) return read.error.transient ? { kind: "unanswered", reason: read.error.reason } : { kind: "refused", reason: read.error.reason };
+    if (this.#stopped) return { kind: "unanswered", reason: "stopped" };
+    if (!read.ok) return read.error.transient ? { kind: "unanswered", reason: read.error.reason } : { kind: "refused", what: "archive", reason: read.error.reason };
     const ids = new Set(pending.map((e) => e.id));
     let recognised = 0;
     for (const msg of read.value) {

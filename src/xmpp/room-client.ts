@@ -165,6 +165,8 @@ export class RoomClient implements RoomPort, OccupantDirectory {
   readonly #mucDomains = new Map<string, { muc: boolean | undefined; until: number }>();
   readonly #watchdog: ConnectionWatchdog;
   #stopping = false;
+  /** Counts the connection's losses: a join begun on an earlier connection must not count as joined. */
+  #connection = 0;
 
   constructor(
     options: RoomClientOptions,
@@ -192,6 +194,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     this.#xmpp.on("offline", () => this.log.info("xmpp offline"));
     this.#xmpp.on("status", (status: string) => {
       if (status === "disconnect" || status === "offline") {
+        this.#connection++;
         this.#joined.clear();
         this.#joining.clear();
       }
@@ -387,6 +390,7 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     if (this.#stopping) return;
     const key = spec.jid.toLowerCase();
     if (this.#joining.has(key)) return;
+    const connection = this.#connection;
     // Every join first asks for the configured nick again; one taken by someone else gets a
     // trailing "_" (up to three), so a squatter cannot keep the bot out of a room (XEP-0045 §7.2.9).
     const wanted = this.#wantedNicks.get(key) ?? spec.nick;
@@ -412,6 +416,8 @@ export class RoomClient implements RoomPort, OccupantDirectory {
       return;
     }
     const result = await outcome;
+    // Lost with the connection: the join on the new one owns the room's waiters now.
+    if (connection !== this.#connection) return;
     this.#joinWaiters.delete(key);
     this.#joining.delete(key);
     if (!result.ok) {
@@ -444,6 +450,12 @@ export class RoomClient implements RoomPort, OccupantDirectory {
     this.#subjectWaiters.delete(key);
     if ((result.created || result.affiliation === "owner") && room.description && !room.stateSubject) await this.#offerSubject(room);
     await this.#opts.beforeJoined?.(key, room.nick);
+    // The connection was lost meanwhile: the join on the new one decides (its archive check, its
+    // window); this one's presence is gone with the old stream.
+    if (connection !== this.#connection || this.#stopping) {
+      this.log.debug({ room: room.jid }, "a join begun before the connection was lost is dropped");
+      return;
+    }
     this.#joined.add(key);
     this.log.info({ room: room.jid, nick: room.nick, created: result.created ?? false }, "joined room");
     this.events.joined(key);

@@ -272,4 +272,9 @@ void test("kill -9 mid-drain, restart under the same resource (ejabberd): back i
   for (const m of fromBotLive(watcher)) if (m.originId) byOrigin.set(m.originId, (byOrigin.get(m.originId) ?? 0) + 1);
   assert.deepEqual([...byOrigin].filter(([, n]) => n > 1), [], `no message twice (${state()})`);
   console.log(`# same resource on ejabberd: joined ${rejoins.join(", ")} after each restart`);
+  // Its own server: not left running (a second Erlang VM) for the rest of the file.
+  await watcher.stop();
+  watchers.splice(watchers.indexOf(watcher), 1);
+  servers.delete("ejabberd/mnesia");
+  await xmpp.stop();
 });

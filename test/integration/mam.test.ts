@@ -121,19 +121,20 @@ for (const kind of await xmppServers()) {
       const recognised: IncomingRoomMessage[] = [];
       const settled: string[] = [];
       const logs = captureLogger();
-      const recognition = new ArchiveRecognition({ wire: () => wireOf(again), pending: () => pending, recognised: (m) => recognised.push(m), settled: (r) => settled.push(r), historyWindow: 20, log: logs.log, read: { timeoutMs: 400 }, attempts: 1, doubt: { retryMs: 300, retryMaxMs: 600, limitMs: 60_000 } });
+      const recognition = new ArchiveRecognition({ wire: () => wireOf(again), pending: () => pending, recognised: (m) => recognised.push(m), settled: (r) => settled.push(r), historyWindow: 20, log: logs.log, read: { timeoutMs: 1_000 }, attempts: 1, doubt: { retryMs: 300, retryMaxMs: 600, limitMs: 60_000 } });
       process.kill(server.pid, "SIGSTOP");
       try {
         await recognition.beforeJoined(room, "ttrelay");
         assert.equal(recognition.windowFor(room), 0, "nothing goes out while the archive is in doubt");
-        assert.ok(logs.find("room archive did not answer: holding the room's unconfirmed messages (they may have been posted before a restart) and asking again", { room, pending: 3 }));
-        await sleep(1_500);
+        assert.ok(logs.find("room archive did not answer: holding the room's messages (those queued may have been posted before a restart) and asking again", { room, pending: 3 }));
+        assert.equal(recognition.isHeld(room), true);
+        await sleep(2_500);
         assert.equal(recognition.windowFor(room), 0, "still held");
         assert.deepEqual(settled, []);
       } finally {
         process.kill(server.pid, "SIGCONT");
       }
-      for (let i = 0; i < 200 && settled.length === 0; i++) await sleep(50);
+      for (let i = 0; i < 400 && settled.length === 0; i++) await sleep(50);
       assert.deepEqual(settled, [room]);
       assert.deepEqual(recognised.map((m) => m.originId), ["held-2", "held-27"], "recognised once the archive answers");
       assert.equal(recognition.windowFor(room), ARCHIVE_WINDOW);

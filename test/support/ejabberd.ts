@@ -27,7 +27,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, openSync } from "node:fs";
-import { access, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { access, chown, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { canConnect, freePort } from "../../src/demo/prosody.js";
@@ -218,14 +218,19 @@ async function ensureSqliteDatabase(file: string): Promise<void> {
   const drivers = await readdir(SQLITE_DRIVER_DIR).catch(() => [] as string[]);
   if (!drivers.some((d) => d.startsWith("p1_sqlite3-"))) throw new Error("startEjabberd: ejabberd's SQLite driver is not installed (apt-get install erlang-p1-sqlite3; scripts/setup.sh does)");
   const schema = await readFile(SQLITE_SCHEMA, "utf8");
+  // Made under another name and renamed when complete: an interrupted run leaves no half database
+  // for a restart in the same dir to take. -init /dev/null: no ~/.sqliterc.
+  const partial = `${file}.partial`;
+  await rm(partial, { force: true });
   await new Promise<void>((resolve, reject) => {
-    const shell = spawn("sqlite3", [file], { stdio: ["pipe", "ignore", "pipe"] });
+    const shell = spawn("sqlite3", ["-batch", "-bail", "-init", "/dev/null", partial], { stdio: ["pipe", "ignore", "pipe"] });
     let err = "";
     shell.stderr.on("data", (d: Buffer) => (err += d.toString()));
     shell.once("error", (e) => reject(new Error(`startEjabberd: cannot run the sqlite3 shell (apt-get install sqlite3; scripts/setup.sh does): ${e.message}`)));
     shell.once("exit", (code) => (code === 0 && err === "" ? resolve() : reject(new Error(`startEjabberd: sqlite3 could not load ${SQLITE_SCHEMA} (exit ${String(code)}): ${err.trim()}`))));
     shell.stdin.end(schema);
   });
+  await rename(partial, file);
 }
 
 async function tail(file: string, lines = 30): Promise<string> {
