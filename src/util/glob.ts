@@ -4,8 +4,11 @@
  * which a long value from a peer could make quadratic.
  */
 export function wildcardMatch(pattern: string, value: string): boolean {
-  const p = pattern.toLowerCase();
-  const v = value.toLowerCase();
+  return wildcardMatchLowered(pattern.toLowerCase(), value.toLowerCase());
+}
+
+/** `wildcardMatch` for a pattern and a value already in lower case (a route's, lowered once). */
+export function wildcardMatchLowered(p: string, v: string): boolean {
   let pi = 0;
   let vi = 0;
   let star = -1;

@@ -100,3 +100,31 @@ void test("routeTicket: rooms of every matching route, in route order, without d
   ];
   for (const { name, input, expected } of cases) assert.deepEqual(routeTicket(ticket, input.feed, input.routes), expected, name);
 });
+
+// The routes' conditions are lowered once per route (src/route/route.ts); this is the plain
+// reading, per ticket, they must agree with on random routes and tickets.
+void test("routeTicket: random routes and tickets route as the plain case-insensitive reading does", () => {
+  let seed = 7;
+  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)] as T;
+  const words = ["IP", "ip", "Transit", "lambda", "LAMBDA", "Oslo", "grnet", "GRNET", "01", "Operational", "operational", "Test", "ß", "İ", ""];
+  const some = (): string[] => Array.from({ length: 1 + rnd(3) }, () => pick(words) + (rnd(3) === 0 ? "*" : "") + (rnd(2) === 0 ? pick(words) : ""));
+  const lower = (s: string): string => s.toLowerCase();
+  const plainMatch = (p: string, v: string): boolean => new RegExp(`^${lower(p).replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === "*" ? "[\\s\\S]*" : `\\${c}`))}$`).test(lower(v));
+  const plain = (r: RouteConfig, t: typeof ip, feed: string): boolean =>
+    (!r.when.feeds || r.when.feeds.includes(feed)) &&
+    (!r.when.partners || r.when.partners.some((p) => lower(p) === lower(t.Partner_ID))) &&
+    (!r.when.types || r.when.types.some((x) => lower(x) === lower(t.TT_Type))) &&
+    (!r.when.services || (t.Affected_Service !== undefined && r.when.services.some((p) => plainMatch(p, t.Affected_Service as string))));
+  for (let i = 0; i < 300; i++) {
+    const routes: RouteConfig[] = Array.from({ length: 1 + rnd(6) }, (_, k) =>
+      R({ ...(rnd(3) === 0 ? { feeds: [pick(["exn", "other"])] } : {}), ...(rnd(3) === 0 ? { partners: some() } : {}), ...(rnd(3) === 0 ? { types: some() } : {}), ...(rnd(2) === 0 ? { services: some() } : {}) }, [`r${k}@conf.example.net`]),
+    );
+    const service = rnd(4) === 0 ? undefined : pick(words) + pick(words);
+    const ticket = sampleTicket({ Partner_ID: pick(words) || "01", ...(service === undefined ? {} : { Affected_Service: service }) });
+    const feed = pick(["exn", "other"]);
+    const expected = routes.filter((r) => plain(r, ticket, feed)).flatMap((r) => r.rooms);
+    assert.deepEqual(routeTicket(ticket, feed, routes), expected, JSON.stringify({ routes, ticket: [ticket.Partner_ID, ticket.TT_Type, ticket.Affected_Service], feed }));
+    assert.deepEqual(routeTicket(ticket, feed, routes), expected, "the same again, from the lowered routes");
+  }
+});
