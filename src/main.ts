@@ -35,7 +35,7 @@ import type { OutboxEntry } from "./store/types.js";
 import { WriteQueue } from "./ticket-systems/queue.js";
 import { rtFromConfig } from "./ticket-systems/rt/index.js";
 import { registerAdhocCommands } from "./xmpp/adhoc.js";
-import { ArchiveRecognition, type StanzaWire } from "./xmpp/mam.js";
+import { ArchiveRecognition, type ArchiveRecognitionDeps, type StanzaWire } from "./xmpp/mam.js";
 import { keptOriginKey } from "./xmpp/origin.js";
 import { RoomClient } from "./xmpp/room-client.js";
 import { SubjectKeeper } from "./rooms/subjects.js";
@@ -53,7 +53,14 @@ export type RunningBot = {
   stop(): Promise<void>;
 };
 
-export type BotOptions = { log: Logger; fetcher?: FeedFetcher; now?: () => Date; startPolling?: boolean };
+export type BotOptions = {
+  log: Logger;
+  fetcher?: FeedFetcher;
+  now?: () => Date;
+  startPolling?: boolean;
+  /** Time-outs and waits of the archive check on join (tests: a server stopped mid-check). */
+  archive?: Pick<ArchiveRecognitionDeps, "read" | "attempts" | "retryDelayMs" | "doubt"> | undefined;
+};
 export class StartupError extends Error {
   override readonly name = "StartupError";
 }
@@ -108,7 +115,7 @@ export async function startBot(config: Config, opts: BotOptions): Promise<Runnin
   const joins = new JoinTracker(secrets.value.rooms.map((r) => r.jid));
   const subjects = new SubjectKeeper({ rooms: config.rooms.filter((r) => r.subject).map((r) => ({ jid: r.jid, label: r.name ?? r.jid.split("@")[0] ?? r.jid })), store, incidents, xmpp: { setSubject: (r, t) => client.setSubject(r, t), subjectOf: (r) => client.subjectOf(r), isJoined: (r) => client.isJoined(r) }, timeZone: config.render.timeZone, log: part("subjects"), now });
   const inbox = inboxFor({ delivery, peers, commands, intake, joins, subjects, rooms: () => client });
-  const archives = new ArchiveRecognition({ wire: (): StanzaWire => client.wire, isOnline: () => client.isOnline(), pending: (r): OutboxEntry[] => delivery.pendingIn(r), recognised: (msg) => inbox.message(msg, true), settled: () => void delivery.kick(), historyWindow: HISTORY_WINDOW, log: part("xmpp") });
+  const archives = new ArchiveRecognition({ wire: (): StanzaWire => client.wire, isOnline: () => client.isOnline(), pending: (r): OutboxEntry[] => delivery.pendingIn(r), recognised: (msg) => inbox.message(msg, true), settled: () => void delivery.kick(), historyWindow: HISTORY_WINDOW, log: part("xmpp"), ...opts.archive });
   const xmpp = config.xmpp;
   // Presence subscriptions (so a contact list shows the bot's commands): only people the ACL knows.
   const acceptsContact = (jid: string): boolean => grantFor(acl, { jid, via: "direct" }) !== undefined;

@@ -117,7 +117,12 @@ export function isTransient(e: unknown): boolean {
   return type === "wait" || (typeof condition === "string" && SERVER_TROUBLE.has(condition));
 }
 
-const reasonOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+/** What went wrong, for the log (@xmpp/events' TimeoutError has no message of its own). */
+function reasonOf(e: unknown, timeoutMs?: number): string {
+  if (!(e instanceof Error)) return String(e);
+  if (e.name === "TimeoutError") return timeoutMs === undefined ? "no answer in time" : `no answer in ${timeoutMs} ms`;
+  return e.message || e.name;
+}
 
 /** A room's archive as far as its disco#info tells: offered, not offered, or unknown (no answer yet). */
 export type ArchiveOffer = { known: true; archive: boolean; refused?: string | undefined } | { known: false; reason: string };
@@ -127,7 +132,7 @@ export async function archiveOffer(wire: StanzaWire, room: string, timeoutMs = 1
   try {
     return { known: true, archive: offersArchive(await wire.request(roomInfoRequest(room, nextId("info")), timeoutMs)) };
   } catch (e) {
-    return isTransient(e) ? { known: false, reason: `room info: ${reasonOf(e)}` } : { known: true, archive: false, refused: `room info: ${reasonOf(e)}` };
+    return isTransient(e) ? { known: false, reason: `room info: ${reasonOf(e, timeoutMs)}` } : { known: true, archive: false, refused: `room info: ${reasonOf(e)}` };
   }
 }
 
@@ -174,7 +179,7 @@ async function readOwnPosts(wire: StanzaWire, room: string, nick: string, since:
     try {
       fin = readFin(await wire.request(archiveQuery(room, nextId("q"), queryId, since, after, pageSize), opts.timeoutMs ?? 15_000));
     } catch (e) {
-      return err({ reason: `archive query failed: ${reasonOf(e)}`, transient: isTransient(e) });
+      return err({ reason: `archive query failed: ${reasonOf(e, opts.timeoutMs ?? 15_000)}`, transient: isTransient(e) });
     } finally {
       stop();
     }
@@ -341,6 +346,7 @@ export class ArchiveRecognition {
   /** One look at the room: its disco#info, then (with pending entries) its archive, `attempts` times. */
   async #resolve(room: string, key: string, nick: string, attempts: number): Promise<Resolution> {
     const wire = this.deps.wire();
+    this.deps.log.debug({ room }, "asking the room whether it keeps an archive");
     const offer = await archiveOffer(wire, key, this.deps.read?.timeoutMs);
     if (this.#stopped) return { kind: "unanswered", reason: "stopped" };
     const pending = this.deps.pending(key);
