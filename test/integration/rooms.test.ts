@@ -179,6 +179,10 @@ for (const kind of await xmppServers()) {
       assert.notEqual(first.replyTo?.id, created.stanzaId, "no reply to a message the new room never had");
       if (first.replyTo) assert.ok(w2.messages.some((m) => m.stanzaId === first.replyTo?.id), "a reply points at a message the new room shows");
       assert.equal(first.thread, created.thread, "the same incident thread");
+      // A reply needs the room's id for the first message, which comes with its echo: wait until
+      // the bot has it (the second client may see the message before the bot has taken its echo in).
+      const firstInNewRoom = (): unknown => [...bot.store.values("incidents")].find((i) => i.thread === created.thread)?.rooms[room];
+      for (let i = 0; i < 200 && (firstInNewRoom() as { id?: string } | undefined)?.id !== first.stanzaId; i++) await new Promise((r) => setTimeout(r, 50));
       items[0] = { ...items[0], id: 3, title: "Fibre cut", circuits: "EXN-C-3", status: "Closed", end: "2026-11-28 11:00 UTC", closed: "2026-11-28 11:05 UTC", history: "spliced", pubDate: "Sat, 28 Nov 2026 11:05:00 GMT" };
       feeds.set("/reborn.rss", { body: rssFeed(items) });
       await bot.pollNow("exn");

@@ -44,6 +44,7 @@ const matchCases: { name: string; input: { route: RouteConfig; ticket: typeof ip
   { name: "feeds: case counts (ids are identifiers)", input: { route: R({ feeds: ["EXN"] }), ticket: ip, feed: "exn" }, expected: false },
   { name: "partners: listed, any case", input: { route: R({ partners: ["grnet", "01"] }), ticket: ip, feed: "exn" }, expected: true },
   { name: "partners: case-insensitive", input: { route: R({ partners: ["grnet"] }), ticket: sampleTicket({ Partner_ID: "GRNET" }), feed: "exn" }, expected: true },
+  { name: "partners: case-insensitive the other way (the route's upper case)", input: { route: R({ partners: ["GRNET"] }), ticket: sampleTicket({ Partner_ID: "grnet" }), feed: "exn" }, expected: true },
   { name: "partners: not listed", input: { route: R({ partners: ["02"] }), ticket: ip, feed: "exn" }, expected: false },
   { name: "types: listed, any case", input: { route: R({ types: ["operational"] }), ticket: ip, feed: "exn" }, expected: true },
   { name: "types: not listed", input: { route: R({ types: ["Test", "Administrative"] }), ticket: ip, feed: "exn" }, expected: false },
@@ -105,7 +106,11 @@ void test("routeTicket: rooms of every matching route, in route order, without d
 // reading, per ticket, they must agree with on random routes and tickets.
 void test("routeTicket: random routes and tickets route as the plain case-insensitive reading does", () => {
   let seed = 7;
-  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+  // In 32-bit integers (a product in doubles loses its low bits, and every draw came out 0).
+  const rnd = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
   const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)] as T;
   const words = ["IP", "ip", "Transit", "lambda", "LAMBDA", "Oslo", "grnet", "GRNET", "01", "Operational", "operational", "Test", "ß", "İ", ""];
   const some = (): string[] => Array.from({ length: 1 + rnd(3) }, () => pick(words) + (rnd(3) === 0 ? "*" : "") + (rnd(2) === 0 ? pick(words) : ""));
@@ -116,15 +121,18 @@ void test("routeTicket: random routes and tickets route as the plain case-insens
     (!r.when.partners || r.when.partners.some((p) => lower(p) === lower(t.Partner_ID))) &&
     (!r.when.types || r.when.types.some((x) => lower(x) === lower(t.TT_Type))) &&
     (!r.when.services || (t.Affected_Service !== undefined && r.when.services.some((p) => plainMatch(p, t.Affected_Service as string))));
+  let routed = 0;
   for (let i = 0; i < 300; i++) {
     const routes: RouteConfig[] = Array.from({ length: 1 + rnd(6) }, (_, k) =>
       R({ ...(rnd(3) === 0 ? { feeds: [pick(["exn", "other"])] } : {}), ...(rnd(3) === 0 ? { partners: some() } : {}), ...(rnd(3) === 0 ? { types: some() } : {}), ...(rnd(2) === 0 ? { services: some() } : {}) }, [`r${k}@conf.example.net`]),
     );
     const service = rnd(4) === 0 ? undefined : pick(words) + pick(words);
-    const ticket = sampleTicket({ Partner_ID: pick(words) || "01", ...(service === undefined ? {} : { Affected_Service: service }) });
+    const ticket = sampleTicket({ Partner_ID: pick(words) || "01", TT_Type: pick(["Operational", "OPERATIONAL", "Test", "Administrative"]) as typeof ip.TT_Type, ...(service === undefined ? {} : { Affected_Service: service }) });
     const feed = pick(["exn", "other"]);
     const expected = routes.filter((r) => plain(r, ticket, feed)).flatMap((r) => r.rooms);
+    if (expected.length > 0) routed++;
     assert.deepEqual(routeTicket(ticket, feed, routes), expected, JSON.stringify({ routes, ticket: [ticket.Partner_ID, ticket.TT_Type, ticket.Affected_Service], feed }));
     assert.deepEqual(routeTicket(ticket, feed, routes), expected, "the same again, from the lowered routes");
   }
+  assert.ok(routed > 50, `the random cases route somewhere often enough to tell (${routed} of 300)`);
 });
