@@ -136,12 +136,6 @@ export async function archiveOffer(wire: StanzaWire, room: string, timeoutMs = 1
   }
 }
 
-/** Whether the room offers an archive; an unanswered or refused disco counts as no. */
-export async function roomHasArchive(wire: StanzaWire, room: string, timeoutMs = 15_000): Promise<boolean> {
-  const offer = await archiveOffer(wire, room, timeoutMs);
-  return offer.known && offer.archive;
-}
-
 /** Why an archive read failed, and whether trying again later may help (see `isTransient`). */
 export type ArchiveReadFailure = { reason: string; transient: boolean };
 
@@ -150,12 +144,7 @@ export type ArchiveReadFailure = { reason: string; transient: boolean };
  * `originId`: those whose origin-id it signed (under whatever nick: a stand-in one while its own was
  * taken), or, on a wire that cannot tell, those under `nick`.
  */
-export async function postsInArchive(wire: StanzaWire, room: string, nick: string, since: Date, opts: ArchiveReadOptions = {}): Promise<Result<IncomingRoomMessage[], string>> {
-  const read = await readOwnPosts(wire, room, nick, since, opts);
-  return read.ok ? read : err(read.error.reason);
-}
-
-async function readOwnPosts(wire: StanzaWire, room: string, nick: string, since: Date, opts: ArchiveReadOptions): Promise<Result<IncomingRoomMessage[], ArchiveReadFailure>> {
+export async function postsInArchive(wire: StanzaWire, room: string, nick: string, since: Date, opts: ArchiveReadOptions = {}): Promise<Result<IncomingRoomMessage[], ArchiveReadFailure>> {
   const own = (msg: IncomingRoomMessage): IncomingRoomMessage | undefined => {
     if (!wire.ownPost) return msg.nick === nick ? msg : undefined;
     const id = wire.ownPost(msg.originId);
@@ -362,7 +351,7 @@ export class ArchiveRecognition {
     const since = new Date((Number.isFinite(oldest) ? oldest : this.#now()) - SKEW_MS);
     let read: Result<IncomingRoomMessage[], ArchiveReadFailure> = err({ reason: "not read", transient: true });
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      read = await readOwnPosts(wire, key, nick, since, this.deps.read ?? {});
+      read = await postsInArchive(wire, key, nick, since, this.deps.read);
       if (read.ok || !read.error.transient || this.#stopped) break;
       if (attempt < attempts) await new Promise((r) => setTimeout(r, (this.deps.retryDelayMs ?? 1000) * attempt).unref());
     }

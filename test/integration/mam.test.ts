@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { startWatcher, type Watcher } from "../../src/demo/watcher.js";
 import type { OutboxEntry } from "../../src/store/types.js";
-import { ARCHIVE_WINDOW, ArchiveRecognition, postsInArchive, roomHasArchive, type StanzaWire } from "../../src/xmpp/mam.js";
+import { ARCHIVE_WINDOW, ArchiveRecognition, archiveOffer, postsInArchive, type StanzaWire } from "../../src/xmpp/mam.js";
 import { newOriginKey, signOriginId, verifyOriginId } from "../../src/xmpp/origin.js";
 import { planRoomConfig } from "../../src/xmpp/room-config.js";
 import { ownerFormRequest, ownerFormSubmit, readDataForm, roomMessage, type IncomingRoomMessage } from "../../src/xmpp/stanzas.js";
@@ -68,9 +68,9 @@ for (const kind of await xmppServers()) {
       // A new session of the bot (as after a restart) reads the archive.
       const again = await login("ttrelay", "new");
       await again.join(room, "ttrelay");
-      assert.equal(await roomHasArchive(wireOf(again), room), true);
+      assert.deepEqual(await archiveOffer(wireOf(again), room), { known: true, archive: true });
       const read = await postsInArchive(wireOf(again), room, "ttrelay", since);
-      assert.ok(read.ok, read.ok ? "" : read.error);
+      assert.ok(read.ok, read.ok ? "" : read.error.reason);
       assert.deepEqual(read.value.map((m) => m.originId), Array.from({ length: 70 }, (_, i) => `ttr-${i}`), "all 70, oldest first, only ours");
       assert.ok(read.value.every((m) => m.delayed && m.stanzaId !== undefined && m.json !== undefined));
 
@@ -92,7 +92,7 @@ for (const kind of await xmppServers()) {
       await configure(owner, room, false);
       const bot = await login("ttrelay", "b2");
       await bot.join(room, "ttrelay");
-      assert.equal(await roomHasArchive(wireOf(bot), room), false);
+      assert.deepEqual(await archiveOffer(wireOf(bot), room), { known: true, archive: false });
       const recognition = new ArchiveRecognition({ wire: () => wireOf(bot), pending: () => [entry("x", room, new Date().toISOString())], recognised: () => assert.fail("nothing to recognise"), historyWindow: 20, log: captureLogger().log });
       await recognition.beforeJoined(room, "ttrelay");
       assert.equal(recognition.windowFor(room), 20);
@@ -182,7 +182,7 @@ for (const kind of await xmppServers()) {
       const again = await login("ttrelay", "signed-new");
       await again.join(room, "ttrelay");
       const read = await postsInArchive({ ...wireOf(again), ownPost: (o) => verifyOriginId(key, o) }, room, "ttrelay", since);
-      assert.ok(read.ok, read.ok ? "" : read.error);
+      assert.ok(read.ok, read.ok ? "" : read.error.reason);
       assert.deepEqual(read.value.map((m) => [m.originId, m.nick]), [["e-1", "ttrelay"], ["e-2", "ttrelay_"]], "signed ones, by their outbox id");
     });
   });
